@@ -1,0 +1,12 @@
+"""nalu: neural arithmetic units, their tasks, a many-seed trainer and the papers' metrics."""
+
+from .metrics import (effective_weights, mse, normalised_error, sparsity_error, success_rate, success_table,
+                      wilson_interval)
+from .models import UNITS, Stack, build, clamp_weights_, make_unit, regularizer, stack_models, two_layer, unstack_model
+from .tasks import (ArithmeticTask, Dataset, IdentityTask, Interval, MysteryConfig, Operation, Ranges,
+                    mystery_configuration, mystery_dataset, rng_for, signed_task, solve_mystery, solve_mystery_loop,
+                    static_arithmetic, sum_split, two_input)
+from .trainer import FixedData, FreshSamples, TrainResult, Warmup, evaluate_mse, train
+from .units import INALU, MLP, NAC, NALU, NAU, NMU, Linear, RealNPU, SignedNALU, VanillaNet, sign_factor
+
+__version__ = "0.1.0"

@@ -1,0 +1,111 @@
+"""Metrics of the papers: MSE, Trask's normalised error, Madsen & Johansen's success criterion,
+solved-at step and sparsity error, and Wilson intervals for success rates."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from .units import INALU, NAC, NALU, NAU, NMU, RealNPU
+
+__all__ = [
+    "mse",
+    "normalised_error",
+    "success_table",
+    "sparsity_error",
+    "effective_weights",
+    "wilson_interval",
+    "success_rate",
+]
+
+
+def mse(pred: Tensor | np.ndarray, target: Tensor | np.ndarray) -> float:
+    """mean((pred − target)²)."""
+    pred, target = np.asarray(pred, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if pred.shape != target.shape:
+        raise ValueError(f"pred and target shapes differ: {pred.shape} vs {target.shape}")
+    return float(np.mean((pred - target) ** 2))
+
+
+def normalised_error(error, random_error):
+    """Trask's normalised error: 100 · error / error of randomly initialised models (same architecture).
+
+    0 is perfect, 100 is no better than an untrained model, above 100 is worse.
+    """
+    random_error = np.asarray(random_error, dtype=np.float64)
+    if np.any(random_error <= 0):
+        raise ValueError(f"random_error must be positive, got {random_error!r}")
+    return 100.0 * np.asarray(error, dtype=np.float64) / random_error
+
+
+def success_table(log: pd.DataFrame, threshold: pd.DataFrame, *, select_split: str = "interpolation",
+                  test_split: str = "extrapolation") -> pd.DataFrame:
+    """Madsen & Johansen's success criterion, one row per seed.
+
+    The model is taken at the logged step with the lowest ``select_split`` MSE (NaN counts as
+    worst); it succeeds if its ``test_split`` MSE is below the MSE of the ε-perturbed exact
+    solution. ``solved_at`` is the first logged step whose ``test_split`` MSE is below that
+    threshold (NaN if never).
+    """
+    for split in (select_split, test_split):
+        if split not in set(log["split"]):
+            raise ValueError(f"split {split!r} is not in the log; it has {sorted(set(log['split']))}")
+    wide = log.pivot_table(index=["seed", "step"], columns="split", values="mse", dropna=False).reset_index()
+    thr = threshold[threshold["split"] == test_split].set_index("seed")["threshold"]
+    out = []
+    for seed, g in wide.groupby("seed"):
+        sel = g[select_split].fillna(np.inf)
+        best = g.loc[sel.idxmin()]
+        t = float(thr.loc[seed])
+        below = g[g[test_split] < t]
+        test_mse = float(best[test_split])
+        out.append(dict(seed=seed, best_step=int(best["step"]), select_mse=float(best[select_split]),
+                        test_mse=test_mse, threshold=t,
+                        success=bool(np.isfinite(test_mse) and test_mse < t),
+                        solved_at=float(below["step"].min()) if len(below) else float("nan")))
+    return pd.DataFrame(out)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (95% with z = 1.96)."""
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be in [0, n={n}], got {successes!r}")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def success_rate(success: pd.Series | np.ndarray) -> dict:
+    """Rate and Wilson 95% interval of a boolean vector."""
+    s = np.asarray(success, dtype=bool)
+    lo, hi = wilson_interval(int(s.sum()), len(s))
+    return dict(successes=int(s.sum()), n=len(s), rate=float(s.mean()), lo=lo, hi=hi)
+
+
+def effective_weights(model: nn.Module) -> list[Tensor]:
+    """The weights the sparsity error looks at: W of each NAC/NAU/NMU/RealNPU (NALU: its NACs)."""
+    out = []
+    for m in model.modules():
+        if isinstance(m, NAC):
+            out.append(m.W)
+        elif isinstance(m, (NAU, NMU, RealNPU)):
+            out.append(m.W)
+    return out
+
+
+@torch.no_grad()
+def sparsity_error(model: nn.Module) -> np.ndarray:
+    """Madsen & Johansen: max_ij min(|W_ij|, |1 − |W_ij||), per stacked seed (a scalar array for one model)."""
+    ws = effective_weights(model)
+    if not ws:
+        raise ValueError(f"{type(model).__name__} has no arithmetic-unit weights")
+    errs = [torch.minimum(w.abs(), (1 - w.abs()).abs()).amax(dim=(-2, -1)) for w in ws]
+    return torch.stack(errs).amax(dim=0).cpu().numpy()

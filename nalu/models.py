@@ -1,0 +1,112 @@
+"""Building networks from units: two-layer stacks, a name registry, seeded construction and
+stacking S seeded copies into one module whose parameters carry a leading seed axis."""
+
+from __future__ import annotations
+
+import copy
+from functools import partial
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .units import INALU, MLP, NAC, NALU, NAU, NMU, ArithmeticUnit, Linear, RealNPU, SignedNALU, VanillaNet
+
+__all__ = [
+    "Stack",
+    "UNITS",
+    "make_unit",
+    "two_layer",
+    "build",
+    "stack_models",
+    "unstack_model",
+    "regularizer",
+    "clamp_weights_",
+]
+
+UNITS: dict[str, Callable[[int, int], nn.Module]] = {
+    "linear": partial(Linear, bias=False),
+    "nac": NAC,
+    "nalu": NALU,
+    "nalu_separate": partial(NALU, shared=False),
+    "signed_nalu": SignedNALU,
+    "inalu": INALU,
+    "nau": NAU,
+    "nmu": NMU,
+    "realnpu": RealNPU,
+    "vanilla": VanillaNet,
+    "mlp": MLP,
+}
+
+
+def make_unit(name: str, in_dim: int, out_dim: int, **kwargs) -> nn.Module:
+    """A unit by its registry name (see ``UNITS``)."""
+    if name not in UNITS:
+        raise ValueError(f"unknown unit {name!r}; choose from {sorted(UNITS)}")
+    return UNITS[name](in_dim, out_dim, **kwargs)
+
+
+class Stack(nn.Sequential):
+    """Units applied one after another, e.g. NALU 100→2→1 or NAU 100→2 then NMU 2→1."""
+
+    def regularizer(self) -> Tensor | None:
+        return regularizer(self)
+
+
+def two_layer(first: str, second: str | None, in_dim: int, hidden: int, out_dim: int) -> Stack:
+    """The papers' two-layer network: ``first`` in_dim→hidden, then ``second`` hidden→out_dim."""
+    return Stack(make_unit(first, in_dim, hidden), make_unit(second or first, hidden, out_dim))
+
+
+def build(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
+    """The model ``factory()`` returns when torch's default generator is seeded with ``seed``.
+
+    The global RNG state is restored afterwards, so building models never disturbs other code.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return factory()
+
+
+def stack_models(models: Sequence[nn.Module]) -> nn.Module:
+    """One module of the same structure whose every parameter is ``torch.stack`` of the models'.
+
+    Units broadcast over leading axes, so the result maps (S, batch, in) to (S, batch, out),
+    model s acting on slice s.
+    """
+    if len(models) == 0:
+        raise ValueError("stack_models needs at least one model, got 0")
+    stacked = copy.deepcopy(models[0])
+    names = [n for n, _ in models[0].named_parameters()]
+    for name in names:
+        owner_name, _, leaf = name.rpartition(".")
+        owner = stacked.get_submodule(owner_name)
+        tensors = [m.get_parameter(name).detach() for m in models]
+        setattr(owner, leaf, nn.Parameter(torch.stack(tensors).clone()))
+    return stacked
+
+
+def unstack_model(stacked: nn.Module, index: int) -> nn.Module:
+    """Model ``index`` of a stacked module, as an ordinary single model (a copy)."""
+    single = copy.deepcopy(stacked)
+    for name, p in stacked.named_parameters():
+        owner_name, _, leaf = name.rpartition(".")
+        setattr(single.get_submodule(owner_name), leaf, nn.Parameter(p.detach()[index].clone()))
+    return single
+
+
+def regularizer(model: nn.Module) -> Tensor | None:
+    """Sum of the units' regularisers (one value per stacked model), or None if none has one."""
+    terms = [m.regularizer() for m in model.modules() if isinstance(m, ArithmeticUnit)]
+    terms = [t for t in terms if t is not None]
+    return sum(terms) if terms else None
+
+
+@torch.no_grad()
+def clamp_weights_(model: nn.Module) -> None:
+    """Apply every unit's weight clamp (NAU, NMU, RealNPU)."""
+    for m in model.modules():
+        if isinstance(m, ArithmeticUnit):
+            m.clamp_weights_()

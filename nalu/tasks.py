@@ -1,0 +1,389 @@
+"""Tasks: the arithmetic problems of the papers and the two blog posts.
+
+All randomness comes from a ``numpy.random.Generator`` passed in by the caller; nothing here
+touches a global RNG. Inputs are float32; targets are computed in torch so that they broadcast
+over a leading seed axis like the units do.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "Operation",
+    "Interval",
+    "Ranges",
+    "ArithmeticTask",
+    "static_arithmetic",
+    "sum_split",
+    "two_input",
+    "signed_task",
+    "IdentityTask",
+    "Dataset",
+    "MysteryConfig",
+    "mystery_configuration",
+    "solve_mystery",
+    "solve_mystery_loop",
+    "mystery_dataset",
+    "rng_for",
+]
+
+
+def rng_for(seed: int, stream: int = 0) -> np.random.Generator:
+    """An independent generator for (seed, stream): SFC64 seeded through a SeedSequence."""
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return np.random.Generator(np.random.SFC64(np.random.SeedSequence([int(seed), int(stream)])))
+
+
+class Operation(enum.Enum):
+    """The arithmetic operations of Trask §4.1. Unary ones (square, sqrt) use only ``a``."""
+
+    ADD = "add"
+    SUB = "sub"
+    MUL = "mul"
+    DIV = "div"
+    SQUARE = "square"
+    SQRT = "sqrt"
+
+    @classmethod
+    def parse(cls, op: "Operation | str") -> "Operation":
+        if isinstance(op, Operation):
+            return op
+        aliases = {"+": "add", "-": "sub", "*": "mul", "/": "div", "subtract": "sub",
+                   "multiply": "mul", "divide": "div", "x^2": "square", "sqrt(x)": "sqrt"}
+        key = aliases.get(op, op) if isinstance(op, str) else op
+        try:
+            return cls(key)
+        except ValueError:
+            raise ValueError(
+                f"unknown operation {op!r}; choose from {[o.value for o in cls]}"
+            ) from None
+
+    @property
+    def symbol(self) -> str:
+        return {"add": "+", "sub": "−", "mul": "×", "div": "÷", "square": "x²", "sqrt": "√x"}[self.value]
+
+    @property
+    def unary(self) -> bool:
+        return self in (Operation.SQUARE, Operation.SQRT)
+
+    def __call__(self, a, b=None):
+        """op(a, b) for numpy arrays, torch tensors or floats."""
+        if self is Operation.ADD:
+            return a + b
+        if self is Operation.SUB:
+            return a - b
+        if self is Operation.MUL:
+            return a * b
+        if self is Operation.DIV:
+            return a / b
+        if self is Operation.SQUARE:
+            return a * a
+        return a**0.5
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The half-open interval [lo, hi)."""
+
+    lo: float
+    hi: float
+
+    def __post_init__(self):
+        if not (np.isfinite(self.lo) and np.isfinite(self.hi)) or not self.lo < self.hi:
+            raise ValueError(f"an interval needs finite lo < hi, got lo={self.lo!r}, hi={self.hi!r}")
+
+    @property
+    def length(self) -> float:
+        return self.hi - self.lo
+
+    def __str__(self) -> str:
+        return f"[{self.lo:g}, {self.hi:g}]"
+
+
+class Ranges:
+    """A union of disjoint intervals, sampled uniformly (each in proportion to its length)."""
+
+    def __init__(self, *intervals: Interval | tuple[float, float]):
+        if not intervals:
+            raise ValueError("Ranges needs at least one interval, got none")
+        ivs = sorted((iv if isinstance(iv, Interval) else Interval(*iv) for iv in intervals), key=lambda i: i.lo)
+        for left, right in zip(ivs, ivs[1:]):
+            if right.lo < left.hi:
+                raise ValueError(f"intervals must not overlap, got {left} and {right}")
+        self.intervals = tuple(ivs)
+
+    @classmethod
+    def of(cls, spec: "Ranges | Interval | tuple[float, float] | Sequence[tuple[float, float]]") -> "Ranges":
+        if isinstance(spec, Ranges):
+            return spec
+        if isinstance(spec, Interval):
+            return cls(spec)
+        if len(spec) == 2 and all(isinstance(v, (int, float, np.floating, np.integer)) for v in spec):
+            return cls(Interval(float(spec[0]), float(spec[1])))
+        return cls(*[Interval(float(lo), float(hi)) for lo, hi in spec])
+
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator, out: np.ndarray | None = None) -> np.ndarray:
+        """Uniform float32 samples: one uniform draw per element, mapped onto the intervals."""
+        u = rng.random(shape, dtype=np.float32) if out is None else rng.random(dtype=np.float32, out=out)
+        total = sum(iv.length for iv in self.intervals)
+        if len(self.intervals) == 1:
+            iv = self.intervals[0]
+            u *= np.float32(iv.length)
+            u += np.float32(iv.lo)
+            return u
+        t = u * np.float32(total)
+        result = np.empty_like(t)
+        start = 0.0
+        for iv in self.intervals:
+            in_this = (t >= start) & (t < start + iv.length)
+            result[in_this] = (t[in_this] - start + iv.lo).astype(np.float32)
+            start += iv.length
+        result[t >= total] = self.intervals[-1].hi - 1e-6
+        if out is not None:
+            out[...] = result
+            return out
+        return result
+
+    def __str__(self) -> str:
+        return " ∪ ".join(str(iv) for iv in self.intervals)
+
+
+class ArithmeticTask:
+    """y = op(a, b) with a = Σ_i A_i x_i and b = Σ_i B_i x_i for fixed 0/1 masks A, B.
+
+    The static task of Trask §4.1, seed 001's sum-split task and the two-input tasks are all
+    instances; they differ in the masks and the input ranges. Splits are named
+    ``interpolation`` (training range) and ``extrapolation``.
+    """
+
+    def __init__(self, op: Operation | str, a_mask: np.ndarray, b_mask: np.ndarray,
+                 interpolation, extrapolation, name: str = "arithmetic"):
+        self.op = Operation.parse(op)
+        a_mask = np.asarray(a_mask, dtype=np.float32)
+        b_mask = np.asarray(b_mask, dtype=np.float32)
+        if a_mask.ndim != 1 or a_mask.shape != b_mask.shape:
+            raise ValueError(f"masks must be 1-d and of equal length, got {a_mask.shape} and {b_mask.shape}")
+        if a_mask.shape[0] < 2 and not self.op.unary:
+            raise ValueError(f"in_dim must be at least 2, got {a_mask.shape[0]}")
+        self.a_mask, self.b_mask = a_mask, b_mask
+        self.in_dim, self.out_dim = a_mask.shape[0], 1
+        self.splits = {"interpolation": Ranges.of(interpolation), "extrapolation": Ranges.of(extrapolation)}
+        self.name = name
+
+    def inputs(self, n: int | tuple[int, ...], split: str, rng: np.random.Generator) -> np.ndarray:
+        """``n`` input rows (float32, shape (*n, in_dim)) from the split's range."""
+        if split not in self.splits:
+            raise ValueError(f"unknown split {split!r}; choose from {list(self.splits)}")
+        shape = (n,) if isinstance(n, int) else tuple(n)
+        if any(s < 1 for s in shape):
+            raise ValueError(f"number of samples must be positive, got {n!r}")
+        return self.splits[split].sample((*shape, self.in_dim), rng)
+
+    def operands(self, x: Tensor, eps: float = 0.0) -> tuple[Tensor, Tensor]:
+        """a = x·(A + ε), b = x·(B + ε); ε = 0 gives the exact operands."""
+        a_w = torch.as_tensor(self.a_mask, device=x.device) + eps
+        b_w = torch.as_tensor(self.b_mask, device=x.device) + eps
+        return x @ a_w.to(x.dtype), x @ b_w.to(x.dtype)
+
+    def targets(self, x: Tensor) -> Tensor:
+        """op(a, b), shape (..., n, 1)."""
+        a, b = self.operands(x)
+        return self.op(a, b).unsqueeze(-1)
+
+    def perturbed_targets(self, x: Tensor, eps: float = 1e-5) -> Tensor:
+        """The ε-perturbed exact solution: every first-layer weight shifted by +ε, op applied exactly."""
+        a, b = self.operands(x.double(), eps)
+        return self.op(a, b).unsqueeze(-1).to(x.dtype)
+
+    def sample(self, n: int, split: str, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
+        x = torch.from_numpy(self.inputs(n, split, rng))
+        return x, self.targets(x)
+
+    def __repr__(self) -> str:
+        return (f"{self.name}(op={self.op.value}, in_dim={self.in_dim}, "
+                f"interpolation={self.splits['interpolation']}, extrapolation={self.splits['extrapolation']})")
+
+
+def static_arithmetic(op: Operation | str, rng: np.random.Generator | None = None, *, offset: int | None = None,
+                      in_dim: int = 100, subset_ratio: float = 0.25, overlap_ratio: float = 0.5,
+                      interpolation=(1.0, 2.0), extrapolation=(2.0, 6.0)) -> ArithmeticTask:
+    """Trask §4.1 with Madsen & Johansen's protocol: a and b sum two contiguous, overlapping subsets.
+
+    subset size s = ⌊in_dim · subset_ratio⌋, overlap ⌊s · overlap_ratio⌋; a = x[o : o+s],
+    b starts ``overlap`` before a ends. The offset o is drawn from ``rng`` (one per seed) unless
+    given.
+    """
+    if not isinstance(in_dim, int) or in_dim < 2:
+        raise ValueError(f"in_dim must be an integer >= 2, got {in_dim!r}")
+    if not 0 < subset_ratio <= 1:
+        raise ValueError(f"subset_ratio must be in (0, 1], got {subset_ratio!r}")
+    if not 0 <= overlap_ratio < 1:
+        raise ValueError(f"overlap_ratio must be in [0, 1), got {overlap_ratio!r}")
+    subset = int(np.floor(in_dim * subset_ratio))
+    if subset < 1:
+        raise ValueError(f"subset_ratio={subset_ratio!r} leaves an empty subset of in_dim={in_dim}")
+    overlap = int(np.floor(subset * overlap_ratio))
+    span = 2 * subset - overlap
+    if span > in_dim:
+        raise ValueError(f"subsets do not fit: span {span} > in_dim {in_dim} "
+                         f"(subset_ratio={subset_ratio!r}, overlap_ratio={overlap_ratio!r})")
+    if offset is None:
+        if rng is None:
+            raise ValueError("static_arithmetic needs rng to draw the offset, or an explicit offset")
+        offset = int(rng.integers(0, in_dim - span + 1))
+    if not 0 <= offset <= in_dim - span:
+        raise ValueError(f"offset must be in [0, {in_dim - span}], got {offset!r}")
+    a_mask = np.zeros(in_dim, np.float32)
+    b_mask = np.zeros(in_dim, np.float32)
+    a_mask[offset:offset + subset] = 1
+    b_mask[offset + subset - overlap:offset + span] = 1
+    task = ArithmeticTask(op, a_mask, b_mask, interpolation, extrapolation, name="static_arithmetic")
+    task.offset = offset
+    return task
+
+
+def sum_split(op: Operation | str = "add", in_dim: int = 10, split_at: int = 4,
+              interpolation=(0.0, 10.0), extrapolation=(0.0, 100.0)) -> ArithmeticTask:
+    """Seed 001's task: a = Σ x[:split_at], b = Σ x[split_at:]; train U[0, 10), test U[0, 100)."""
+    if not isinstance(in_dim, int) or in_dim < 2:
+        raise ValueError(f"in_dim must be an integer >= 2, got {in_dim!r}")
+    if not isinstance(split_at, int) or not 0 < split_at < in_dim:
+        raise ValueError(f"split_at must be in [1, {in_dim - 1}], got {split_at!r}")
+    a_mask = (np.arange(in_dim) < split_at).astype(np.float32)
+    return ArithmeticTask(op, a_mask, 1 - a_mask, interpolation, extrapolation, name="sum_split")
+
+
+def two_input(op: Operation | str, interpolation, extrapolation) -> ArithmeticTask:
+    """A single-layer task after the NALM benchmark (Mistry et al. 2022): y = x₁ op x₂."""
+    return ArithmeticTask(op, np.array([1, 0]), np.array([0, 1]), interpolation, extrapolation, name="two_input")
+
+
+def signed_task(op: Operation | str = "mul") -> ArithmeticTask:
+    """The sign caveat's task: y = x₁ op x₂, x ∈ [−2, 2], extrapolating to [−6, −2] ∪ [2, 6]."""
+    return two_input(op, (-2.0, 2.0), [(-6.0, -2.0), (2.0, 6.0)])
+
+
+class IdentityTask:
+    """Trask's Figure 1: y = x, trained on [−5, 5], tested on [−20, 20]."""
+
+    def __init__(self, in_dim: int = 1, interpolation=(-5.0, 5.0), extrapolation=(-20.0, 20.0)):
+        if not isinstance(in_dim, int) or in_dim < 1:
+            raise ValueError(f"in_dim must be a positive integer, got {in_dim!r}")
+        self.in_dim = self.out_dim = in_dim
+        self.splits = {"interpolation": Ranges.of(interpolation), "extrapolation": Ranges.of(extrapolation)}
+
+    inputs = ArithmeticTask.inputs
+    sample = ArithmeticTask.sample
+
+    def targets(self, x: Tensor) -> Tensor:
+        return x.clone()
+
+
+@dataclass
+class Dataset:
+    """A fixed data set: training rows and named evaluation splits (numpy float32)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    evals: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if len(self.x_train) != len(self.y_train):
+            raise ValueError(f"x_train and y_train differ in length: {len(self.x_train)} vs {len(self.y_train)}")
+
+
+# --- Seed 000's mystery arithmetic problem ------------------------------------------------------
+
+_MYSTERY_DEFAULT_OPS = (Operation.ADD, Operation.SUB, Operation.MUL)
+
+
+@dataclass(frozen=True)
+class MysteryConfig:
+    """Output k computes ``ops[k]`` of inputs ``i[k]`` and ``j[k]`` (i ≠ j)."""
+
+    in_dim: int
+    i: np.ndarray
+    j: np.ndarray
+    ops: tuple[Operation, ...]
+
+    @property
+    def out_dim(self) -> int:
+        return len(self.ops)
+
+    def as_tuples(self) -> list[tuple[int, int, Operation]]:
+        return [(int(a), int(b), o) for a, b, o in zip(self.i, self.j, self.ops)]
+
+
+def mystery_configuration(in_dim: int, out_dim: int, rng: np.random.Generator,
+                          ops: Iterable[Operation | str] = _MYSTERY_DEFAULT_OPS) -> MysteryConfig:
+    """Draw a configuration: each output gets two distinct inputs and one operation from ``ops``."""
+    if not isinstance(in_dim, int) or in_dim < 2:
+        raise ValueError(f"in_dim must be an integer >= 2, got {in_dim!r}")
+    if not isinstance(out_dim, int) or out_dim < 1:
+        raise ValueError(f"out_dim must be a positive integer, got {out_dim!r}")
+    ops = tuple(Operation.parse(o) for o in ops)
+    if not ops:
+        raise ValueError("ops must name at least one operation, got none")
+    for o in ops:
+        if o.unary:
+            raise ValueError(f"the mystery problem uses binary operations only, got {o.value!r}")
+    pairs = np.array([rng.choice(in_dim, size=2, replace=False) for _ in range(out_dim)])
+    chosen = rng.integers(0, len(ops), size=out_dim)
+    return MysteryConfig(in_dim, pairs[:, 0].copy(), pairs[:, 1].copy(), tuple(ops[c] for c in chosen))
+
+
+def _check_mystery_input(x: np.ndarray, config: MysteryConfig) -> None:
+    if x.ndim != 2 or x.shape[1] != config.in_dim:
+        raise ValueError(f"x must have shape (rows, {config.in_dim}), got {x.shape}")
+
+
+def solve_mystery(x: np.ndarray, config: MysteryConfig) -> np.ndarray:
+    """Vectorised solution: column k is ops[k](x[:, i[k]], x[:, j[k]])."""
+    x = np.asarray(x)
+    _check_mystery_input(x, config)
+    a, b = x[:, config.i], x[:, config.j]
+    y = np.empty(a.shape, dtype=np.result_type(x.dtype, np.float64) if x.dtype.kind != "f" else x.dtype)
+    codes = np.array([o.value for o in config.ops])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for op in set(config.ops):
+            cols = codes == op.value
+            y[:, cols] = op(a[:, cols], b[:, cols])
+    return y
+
+
+def solve_mystery_loop(x: np.ndarray, config: MysteryConfig) -> np.ndarray:
+    """Reference: the row-by-row, output-by-output loop of seed 000 (re-implemented)."""
+    x = np.asarray(x)
+    _check_mystery_input(x, config)
+    rows = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for row in x:
+            rows.append([op(row[i], row[j]) for i, j, op in config.as_tuples()])
+    return np.array(rows, dtype=x.dtype if x.dtype.kind == "f" else np.float64).reshape(len(x), config.out_dim)
+
+
+def mystery_dataset(seed: int, in_dim: int = 100, out_dim: int = 10, n_train: int = 1000, n_test: int = 1000,
+                    train_range=(-10.0, 10.0), test_ranges: dict | None = None,
+                    ops: Iterable[Operation | str] = _MYSTERY_DEFAULT_OPS) -> tuple[Dataset, MysteryConfig]:
+    """Seed 000's data: a configuration, training rows from U[−10, 10] and test sets.
+
+    ``test_ranges`` maps split names to ranges; by default both the range seed 000's text
+    intended ([−50, 50]) and the one its code used ([−10, 10]).
+    """
+    rng = rng_for(seed, stream=1)
+    config = mystery_configuration(in_dim, out_dim, rng, ops)
+    test_ranges = test_ranges or {"test [-10, 10]": (-10.0, 10.0), "test [-50, 50]": (-50.0, 50.0)}
+    x_train = Ranges.of(train_range).sample((n_train, in_dim), rng)
+    evals = {"train": (x_train, solve_mystery(x_train, config).astype(np.float32))}
+    for name, r in test_ranges.items():
+        x = Ranges.of(r).sample((n_test, in_dim), rng)
+        evals[name] = (x, solve_mystery(x, config).astype(np.float32))
+    return Dataset(x_train, evals["train"][1], evals), config

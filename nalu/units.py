@@ -1,0 +1,390 @@
+"""Arithmetic units: NAC, NALU and their successors, plus the baselines they are compared with.
+
+Every unit computes its equation with operations that broadcast over leading dimensions. A unit
+built normally has weights of shape ``(out, in)`` and takes inputs ``(batch, in)``; the trainer
+stacks S seeds into one unit whose weights have shape ``(S, out, in)`` and feeds it ``(S, batch,
+in)`` (or a shared ``(batch, in)``). The same line of code serves both, so the formulas below are
+exactly what is trained.
+
+Notation: ``x @ W.mT`` is y = W x for a row-vector batch; ``W.unsqueeze(-3)`` lines the weight up
+with ``x.unsqueeze(-2)`` for products over the input index i.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "ArithmeticUnit",
+    "Linear",
+    "NAC",
+    "NALU",
+    "SignedNALU",
+    "INALU",
+    "NAU",
+    "NMU",
+    "RealNPU",
+    "MLP",
+    "VanillaNet",
+    "sign_factor",
+]
+
+
+def _check_dims(in_dim: int, out_dim: int) -> None:
+    if not isinstance(in_dim, int) or in_dim < 1:
+        raise ValueError(f"in_dim must be a positive integer, got {in_dim!r}")
+    if not isinstance(out_dim, int) or out_dim < 1:
+        raise ValueError(f"out_dim must be a positive integer, got {out_dim!r}")
+
+
+def _check_eps(eps: float) -> None:
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps!r}")
+
+
+def _xavier_uniform_(w: Tensor, in_dim: int, out_dim: int) -> Tensor:
+    bound = math.sqrt(6.0 / (in_dim + out_dim))
+    return nn.init.uniform_(w, -bound, bound)
+
+
+def _per_model_mean(t: Tensor) -> Tensor:
+    """Mean over a weight's own two axes, keeping the stacked-seed axis if there is one."""
+    return t.mean(dim=(-2, -1))
+
+
+def sign_factor(x: Tensor, w: Tensor) -> Tensor:
+    """s_j = prod_i (sign(x_i) |W_ij| + 1 - |W_ij|)   (iNALU's sign correction, Schlör et al. 2020).
+
+    With |W_ij| = 1 the factor contributes sign(x_i); with W_ij = 0 it contributes 1, so exact
+    weights give the sign of the product (or quotient) of the selected inputs.
+    """
+    w_abs = w.abs().unsqueeze(-3)  # (..., 1, out, in)
+    return (torch.sign(x).unsqueeze(-2) * w_abs + 1 - w_abs).prod(dim=-1)
+
+
+class ArithmeticUnit(nn.Module):
+    """Base class. Subclasses may define ``regularizer()`` (one value per model) and
+    ``clamp_weights_()`` (called by the trainer after each optimiser step)."""
+
+    in_dim: int
+    out_dim: int
+
+    def regularizer(self) -> Tensor | None:
+        return None
+
+    def clamp_weights_(self) -> None:
+        return None
+
+    def extra_repr(self) -> str:
+        return f"in_dim={self.in_dim}, out_dim={self.out_dim}"
+
+
+class Linear(ArithmeticUnit):
+    """y = W x + b  (optionally without bias). PyTorch's default initialisation."""
+
+    def __init__(self, in_dim: int, out_dim: int, bias: bool = True):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.W = nn.Parameter(torch.empty(out_dim, in_dim))
+        self.b = nn.Parameter(torch.empty(out_dim)) if bias else None
+        bound = 1 / math.sqrt(in_dim)
+        nn.init.kaiming_uniform_(self.W, a=math.sqrt(5))
+        if self.b is not None:
+            nn.init.uniform_(self.b, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = x @ self.W.mT
+        return y if self.b is None else y + self.b.unsqueeze(-2)
+
+
+class NAC(ArithmeticUnit):
+    """Neural accumulator (Trask et al. 2018, eq. 1):  W = tanh(Ŵ) ⊙ σ(M̂),  y = W x  (no bias)."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.W_hat = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
+        self.M_hat = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
+
+    @property
+    def W(self) -> Tensor:
+        return torch.tanh(self.W_hat) * torch.sigmoid(self.M_hat)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x @ self.W.mT
+
+
+class NALU(ArithmeticUnit):
+    """Neural arithmetic logic unit (Trask et al. 2018, eqs. 2-5).
+
+        a = W x                          (additive path, a NAC)
+        m = exp(W log(|x| + ε))          (multiplicative path, the same NAC in log space)
+        g = σ(G x)                       (input-dependent gate)
+        y = g ⊙ a + (1 − g) ⊙ m
+
+    ``shared=True`` (the paper) uses one NAC for both paths; ``shared=False`` gives the log path
+    its own NAC, as the seed-000 blog post does.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, eps: float = 1e-7, shared: bool = True):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        _check_eps(eps)
+        self.in_dim, self.out_dim, self.eps, self.shared = in_dim, out_dim, eps, shared
+        self.nac = NAC(in_dim, out_dim)
+        self.nac_log = None if shared else NAC(in_dim, out_dim)
+        self.G = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
+
+    def log_path_weight(self) -> Tensor:
+        return self.nac.W if self.shared else self.nac_log.W
+
+    def gate(self, x: Tensor) -> Tensor:
+        return torch.sigmoid(x @ self.G.mT)
+
+    def forward(self, x: Tensor) -> Tensor:
+        a = self.nac(x)
+        m = torch.exp(torch.log(x.abs() + self.eps) @ self.log_path_weight().mT)
+        g = self.gate(x)
+        return g * a + (1 - g) * m
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, eps={self.eps}, shared={self.shared}"
+
+
+class SignedNALU(NALU):
+    """NALU whose multiplicative path keeps the sign of its inputs.
+
+        a = W_a x
+        m = exp(W_m log(|x| + ε)) ⊙ s,   s_j = ∏_i (sign(x_i)|W_m,ij| + 1 − |W_m,ij|)
+        g = σ(ĝ)        (gate="constant": one learned logit per output, independent of x)
+          | σ(G x)      (gate="input": the paper's gate)
+        y = g ⊙ a + (1 − g) ⊙ m
+
+    Design (documented in the book, chapter 8): separate weights by default, because a shared W
+    must be exact in both paths at once; an input-independent gate by default, because with
+    signed inputs σ(G x) flips with the sign of x and cannot settle on one path.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        eps: float = 1e-7,
+        shared: bool = False,
+        gate: str = "constant",
+    ):
+        if gate not in ("constant", "input"):
+            raise ValueError(f"gate must be 'constant' or 'input', got {gate!r}")
+        super().__init__(in_dim, out_dim, eps=eps, shared=shared)
+        self.gate_kind = gate
+        if gate == "constant":
+            del self.G
+            self.G = None
+            self.g_hat = nn.Parameter(torch.zeros(out_dim))
+
+    def gate(self, x: Tensor) -> Tensor:
+        if self.gate_kind == "input":
+            return torch.sigmoid(x @ self.G.mT)
+        return torch.sigmoid(self.g_hat).unsqueeze(-2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        a = self.nac(x)
+        w_m = self.log_path_weight()
+        m = torch.exp(torch.log(x.abs() + self.eps) @ w_m.mT) * sign_factor(x, w_m)
+        g = self.gate(x)
+        return g * a + (1 - g) * m
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, gate={self.gate_kind!r}"
+
+
+class INALU(ArithmeticUnit):
+    """Improved NALU (Schlör, Ring & Hotho 2020).
+
+        a = W_a x,  W_a = tanh(Ŵ_a) ⊙ σ(M̂_a)
+        m = exp(min(W_m log(max(|x|, ε)), ω)) ⊙ s,   s as in ``sign_factor``
+        g = σ(ĝ)                                  (input-independent gate)
+        y = g ⊙ a + (1 − g) ⊙ m
+        R = mean over Ŵ_a, M̂_a, Ŵ_m, M̂_m, ĝ of max(min(−w, w) + t, 0) / t
+
+    ω = 20 bounds the exponent (the paper's clipping); the regulariser R pushes the latent weights
+    away from zero so that W saturates at −1, 0 or 1. The paper's re-initialisation of stuck runs
+    is not implemented. The paper also clips gradients elementwise; pass ``grad_clip`` to the
+    trainer for that.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, eps: float = 1e-7, omega: float = 20.0, t: float = 20.0):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        _check_eps(eps)
+        if not omega > 0:
+            raise ValueError(f"omega must be positive, got {omega!r}")
+        if not t > 0:
+            raise ValueError(f"t must be positive, got {t!r}")
+        self.in_dim, self.out_dim, self.eps, self.omega, self.t = in_dim, out_dim, eps, omega, t
+        self.nac_add = NAC(in_dim, out_dim)
+        self.nac_mul = NAC(in_dim, out_dim)
+        self.g_hat = nn.Parameter(torch.zeros(out_dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        a = self.nac_add(x)
+        w_m = self.nac_mul.W
+        log_m = torch.log(x.abs().clamp_min(self.eps)) @ w_m.mT
+        m = torch.exp(log_m.clamp_max(self.omega)) * sign_factor(x, w_m)
+        g = torch.sigmoid(self.g_hat).unsqueeze(-2)
+        return g * a + (1 - g) * m
+
+    def regularizer(self) -> Tensor:
+        def r(w: Tensor) -> Tensor:
+            return torch.relu(torch.minimum(-w, w) + self.t) / self.t
+
+        latent = [self.nac_add.W_hat, self.nac_add.M_hat, self.nac_mul.W_hat, self.nac_mul.M_hat]
+        total = sum(_per_model_mean(r(w)) for w in latent) + r(self.g_hat).mean(dim=-1)
+        return total / 5
+
+
+class NAU(ArithmeticUnit):
+    """Neural addition unit (Madsen & Johansen 2020):  y = W x,  W clamped to [−1, 1] after each step.
+
+    Initialisation: W ~ U[−r, r], r = min(0.5, sqrt(6 / (in + out))).
+    Regulariser: R = mean_ij min(|W_ij|, 1 − |W_ij|).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        self.in_dim, self.out_dim = in_dim, out_dim
+        r = min(0.5, math.sqrt(6.0 / (in_dim + out_dim)))
+        self.W = nn.Parameter(nn.init.uniform_(torch.empty(out_dim, in_dim), -r, r))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x @ self.W.mT
+
+    def regularizer(self) -> Tensor:
+        return _per_model_mean(torch.minimum(self.W.abs(), 1 - self.W.abs()))
+
+    @torch.no_grad()
+    def clamp_weights_(self) -> None:
+        self.W.clamp_(-1.0, 1.0)
+
+
+class NMU(ArithmeticUnit):
+    """Neural multiplication unit (Madsen & Johansen 2020):  y_j = ∏_i (W_ij x_i + 1 − W_ij).
+
+    W is clamped to [0, 1] after each step. Initialisation: W ~ U[0.25, 0.75].
+    Regulariser: R = mean_ij min(W_ij, 1 − W_ij).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.W = nn.Parameter(nn.init.uniform_(torch.empty(out_dim, in_dim), 0.25, 0.75))
+
+    def forward(self, x: Tensor) -> Tensor:
+        w = self.W.unsqueeze(-3)  # (..., 1, out, in)
+        return (w * x.unsqueeze(-2) + 1 - w).prod(dim=-1)
+
+    def regularizer(self) -> Tensor:
+        return _per_model_mean(torch.minimum(self.W.abs(), 1 - self.W.abs()))
+
+    @torch.no_grad()
+    def clamp_weights_(self) -> None:
+        self.W.clamp_(0.0, 1.0)
+
+
+class RealNPU(ArithmeticUnit):
+    """Real neural power unit (Heim, van Gerven & Burkhardt 2020).
+
+        r = ĝ ⊙ |x| + 1 − ĝ          (relevance gate: ĝ_i = 0 turns input i into a harmless 1)
+        k = ĝ ⊙ [x < 0]              (1 for a relevant negative input)
+        z = exp(W log(r + ε)) ⊙ cos(π W k)
+
+    ĝ ∈ [0, 1] is clamped after each step. The paper's definition box swaps k's two cases; we
+    follow its derivation and public code (k = 1 for negative inputs). Initialisation: Xavier
+    uniform for W, ĝ = 0.5. Regulariser: mean |W| + mean ĝ (L1, as the paper's code).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, eps: float = 1e-7):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        _check_eps(eps)
+        self.in_dim, self.out_dim, self.eps = in_dim, out_dim, eps
+        self.W = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
+        self.g_hat = nn.Parameter(torch.full((in_dim,), 0.5))
+
+    def forward(self, x: Tensor) -> Tensor:
+        g = self.g_hat.unsqueeze(-2)  # (..., 1, in)
+        r = g * x.abs() + 1 - g
+        k = g * (x < 0).to(x.dtype)
+        return torch.exp(torch.log(r + self.eps) @ self.W.mT) * torch.cos(math.pi * (k @ self.W.mT))
+
+    def regularizer(self) -> Tensor:
+        return _per_model_mean(self.W.abs()) + self.g_hat.abs().mean(dim=-1)
+
+    @torch.no_grad()
+    def clamp_weights_(self) -> None:
+        self.g_hat.clamp_(0.0, 1.0)
+
+
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": torch.relu,
+    "relu6": nn.functional.relu6,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "softsign": nn.functional.softsign,
+    "softplus": nn.functional.softplus,
+    "elu": nn.functional.elu,
+    "selu": torch.selu,
+    "gelu": nn.functional.gelu,
+    "silu": nn.functional.silu,
+    "leaky_relu": nn.functional.leaky_relu,
+    "hardtanh": nn.functional.hardtanh,
+    "tanhshrink": nn.functional.tanhshrink,
+    "logsigmoid": nn.functional.logsigmoid,
+    "mish": nn.functional.mish,
+    "identity": lambda x: x,
+}
+
+
+class MLP(ArithmeticUnit):
+    """Multi-layer perceptron: h_{k+1} = φ(W_k h_k + b_k), linear output layer."""
+
+    activations = tuple(_ACTIVATIONS)
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: Sequence[int] = (32,), activation: str = "relu"):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose from {sorted(_ACTIVATIONS)}")
+        for h in hidden:
+            if not isinstance(h, int) or h < 1:
+                raise ValueError(f"hidden sizes must be positive integers, got {h!r}")
+        self.in_dim, self.out_dim, self.activation = in_dim, out_dim, activation
+        sizes = [in_dim, *hidden, out_dim]
+        self.layers = nn.ModuleList(Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x: Tensor) -> Tensor:
+        phi = _ACTIVATIONS[self.activation]
+        for layer in self.layers[:-1]:
+            x = phi(layer(x))
+        return self.layers[-1](x)
+
+
+class VanillaNet(ArithmeticUnit):
+    """Seed 000's baseline: one linear layer followed by ReLU,  y = relu(W x + b)."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.fc = Linear(in_dim, out_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.relu(self.fc(x))
