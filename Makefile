@@ -1,0 +1,78 @@
+# nalu-book. Two commands do everything on a fresh machine:
+#   make build   set up, execute every notebook in full mode, render the book
+#   make test    set up, run the unit tests, build the book in quick mode, check the HTML
+# `make build QUICK=1` builds the quick version; `make bench` prints the throughput benchmark.
+
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+# the virtual environment's own python3 kernel, whatever kernelspecs the user has elsewhere
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+MODE := $(if $(QUICK),quick,full)
+QUICK_BOOL := $(if $(QUICK),True,False)
+DEVICE ?= cpu
+NOTEBOOKS := $(sort $(wildcard notebooks/*.py))
+EXECUTED := $(patsubst notebooks/%.py,build/$(MODE)/%.ipynb,$(NOTEBOOKS))
+PKG_SRC := $(wildcard nalu/*.py)
+
+.PHONY: all setup test unit build book execute check check-browser bench clean
+
+all: build
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[book,test]'
+	touch $@
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Execute one notebook: text form -> ipynb -> papermill -> finalised copy. A failing notebook
+# leaves nothing behind (temporary files, .DELETE_ON_ERROR).
+build/$(MODE)/%.ipynb: notebooks/%.py $(PKG_SRC) | $(STAMP)
+	mkdir -p $(@D)
+	$(BIN)/jupytext --quiet --to ipynb --set-kernel python3 $< -o $@.src.ipynb
+	$(BIN)/papermill $@.src.ipynb $@.run.ipynb -k python3 --cwd notebooks \
+	  -p quick $(QUICK_BOOL) -p device $(DEVICE) -p results_dir $(CURDIR)/build/$(MODE)/results $(if $(QUICK),,--progress-bar --log-output) \
+	  || { rm -f $@.src.ipynb $@.run.ipynb; exit 1; }
+	$(BIN)/python scripts/finalize_notebook.py $@.run.ipynb $@ --mode $(MODE)
+	rm -f $@.src.ipynb $@.run.ipynb
+
+execute: $(EXECUTED)
+
+book: execute
+	rm -rf book/chapters && mkdir -p book/chapters
+	cp $(EXECUTED) book/chapters/
+	rm -rf book/_build
+	$(BIN)/jupyter-book build book -W -n --keep-going
+	@echo "Rendered ($(MODE) mode): book/_build/html/index.html"
+
+build: book
+
+check: $(STAMP)
+	$(BIN)/python scripts/check_book.py book
+	$(BIN)/python scripts/browser_check.py book/_build/html --screenshots .ci/screenshots
+
+test: $(STAMP)
+	$(MAKE) unit
+	$(MAKE) book QUICK=1
+	$(MAKE) check
+
+bench: $(STAMP)
+	$(BIN)/python -m nalu.bench --device $(DEVICE)
+
+clean:
+	rm -rf build book/_build book/chapters .ci/screenshots

@@ -1,0 +1,76 @@
+"""Small helpers the book's notebooks share: the mode banner, result files, formatting."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+__all__ = ["mode_banner", "save_results", "load_results", "fmt_rate", "rate_table", "setup_plotting"]
+
+
+def mode_banner(quick: bool, **settings) -> "IPython.display.Markdown":
+    """A note at the top of each chapter: which mode produced it, with which settings."""
+    from IPython.display import Markdown
+
+    mode = "quick" if quick else "full"
+    items = ", ".join(f"{k} = {v}" for k, v in settings.items())
+    extra = (" Quick mode is the continuous-integration check: few seeds and short training, so its "
+             "intervals are wide. Run `make build` for the full reproduction.") if quick else ""
+    return Markdown(
+        f":::{{note}}\nThis page was executed in **{mode} mode** ({items}) with torch {torch.__version__} "
+        f"on {platform.machine()} / Python {platform.python_version()}.{extra}\n:::"
+    )
+
+
+def save_results(results_dir: str | Path, chapter: str, results: dict) -> Path:
+    """Store a chapter's headline figures (JSON) for the conclusions chapter."""
+    path = Path(results_dir) / f"{chapter}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=_jsonable))
+    return path
+
+
+def load_results(results_dir: str | Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))}
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    raise TypeError(f"cannot store {type(o).__name__} in a results file")
+
+
+def fmt_rate(rate: dict) -> str:
+    """'35% [18%, 57%] (7/20)' from ``metrics.success_rate``'s dict."""
+    return f"{100 * rate['rate']:.0f}% [{100 * rate['lo']:.0f}%, {100 * rate['hi']:.0f}%] ({rate['successes']}/{rate['n']})"
+
+
+def rate_table(df: pd.DataFrame, by: list[str], col: str = "success") -> pd.DataFrame:
+    """Success rate with Wilson 95% interval for each group of ``by``."""
+    from .metrics import success_rate
+
+    rows = []
+    for key, g in df.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        r = success_rate(g[col])
+        rows.append({**dict(zip(by, key)), **r, "text": fmt_rate(r)})
+    return pd.DataFrame(rows)
+
+
+def setup_plotting() -> None:
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (8, 4.5)})

@@ -1,0 +1,121 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-kernelspec
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+# ---
+
+# %% [markdown]
+# # Why networks cannot count
+#
+# The NALU paper {cite}`trask2018nalu` opens with a small, striking experiment (its Figure 1): train a
+# multi-layer perceptron to reproduce its input, $y = x$, on numbers in $[-5, 5]$, then ask it about
+# numbers in $[-20, 20]$. Inside the training range every network is nearly perfect; outside it,
+# almost every network fails, and *how* it fails is dictated by its activation function. The blog
+# post of seed 001 {cite}`blog001` reproduces the figure from the paper without re-running it. Here
+# we re-run it.
+#
+# Setup, following the paper: an MLP with three hidden layers of 8 units, one activation function
+# throughout, trained with Adam on mean squared error on fresh samples from $U[-5, 5]$; the error is
+# the mean absolute error $|f(x) - x|$ over a grid on $[-20, 20]$, averaged over seeds.
+
+# %% tags=["parameters"]
+quick = True  # quick: CI check; full: the reproduction (make build)
+device = "cpu"
+results_dir = "../build/results"
+
+# %%
+from functools import partial
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+import nalu
+from nalu.book import mode_banner, save_results, setup_plotting
+
+setup_plotting()
+SEEDS = list(range(3 if quick else 20))
+STEPS = 1500 if quick else 10_000
+ACTIVATIONS = ["relu", "relu6", "elu", "selu", "leaky_relu", "softplus", "gelu", "silu", "mish",
+               "tanh", "sigmoid", "softsign", "hardtanh", "tanhshrink", "logsigmoid"]
+mode_banner(quick, seeds=len(SEEDS), steps=STEPS, activations=len(ACTIVATIONS))
+
+# %% [markdown]
+# Each activation is trained for all seeds at once by `nalu.train`; seed $s$ starts from the weights
+# that `torch.manual_seed(s)` gives and draws its own batches (128 samples per step, learning rate
+# $10^{-3}$). The paper's list of fifteen activations includes a few that PyTorch has dropped or that
+# need extra parameters (PReLU, threshold); we keep the eleven of its list that PyTorch ships and
+# add four modern ones (GELU, SiLU, Mish, ReLU6 is in both).
+
+# %%
+task = nalu.IdentityTask()
+grid = torch.linspace(-20, 20, 401).unsqueeze(-1)
+curves, final = [], []
+for act in ACTIVATIONS:
+    factory = partial(nalu.MLP, 1, 1, hidden=(8, 8, 8), activation=act)
+    result = nalu.train(factory, nalu.FreshSamples(task, batch_size=128, eval_size=2000), SEEDS,
+                        steps=STEPS, lr=1e-3, eval_every=STEPS, device=device, progress=not quick, desc=act)
+    with torch.no_grad():
+        abs_err = (result.model(grid) - grid).abs().squeeze(-1).numpy()  # (seeds, grid)
+    curves.append(pd.DataFrame({"activation": act, "x": np.tile(grid.squeeze(-1).numpy(), len(SEEDS)),
+                                "seed": np.repeat(SEEDS, grid.shape[0]), "abs_error": abs_err.ravel()}))
+    inside = (grid.abs() <= 5).squeeze(-1).numpy()
+    final.append(dict(activation=act, mae_inside=abs_err[:, inside].mean(), mae_outside=abs_err[:, ~inside].mean()))
+curves = pd.concat(curves, ignore_index=True)
+final = pd.DataFrame(final).sort_values("mae_outside")
+
+# %% [markdown]
+# ## The figure
+#
+# One curve per activation: the mean absolute error at each $x$, averaged over seeds (the band is a
+# 95% bootstrap interval over seeds). The grey band marks the training range.
+
+# %%
+fig, ax = plt.subplots(figsize=(10, 5.5))
+sns.lineplot(data=curves, x="x", y="abs_error", hue="activation", errorbar=("ci", 95), n_boot=200,
+             seed=0, ax=ax, linewidth=1.2)
+ax.axvspan(-5, 5, color="grey", alpha=0.15, label="training range")
+ax.set(xlabel="input x", ylabel="mean absolute error |f(x) − x|", title="MLPs learning y = x, tested outside [−5, 5]")
+ax.legend(ncol=3, fontsize=8, loc="upper center")
+plt.show()
+
+# %% [markdown]
+# ## Inside and outside the training range
+
+# %%
+final.style.format({"mae_inside": "{:.3f}", "mae_outside": "{:.2f}"}).hide(axis="index")
+
+# %%
+ratio = final.mae_outside / final.mae_inside
+print(f"Mean absolute error outside [−5, 5] is {ratio.min():.0f}× to {ratio.max():.0f}× the error inside, "
+      f"across {len(final)} activations and {len(SEEDS)} seeds each.")
+best = final.iloc[0]
+print(f"Smallest error outside the range: {best.activation} ({best.mae_outside:.2f}); "
+      f"largest: {final.iloc[-1].activation} ({final.iloc[-1].mae_outside:.2f}).")
+
+# %% [markdown]
+# ## What it shows
+#
+# The shape of each curve follows from the activation. Saturating functions (tanh, sigmoid,
+# softsign, hardtanh) make the network's output constant far from the data, so the error grows
+# linearly with $|x|$: the network cannot output a number bigger than those it has seen. Piecewise
+# linear ones (ReLU and its variants) extrapolate linearly, but along whatever slope the last
+# kinks happened to leave, which is rarely exactly 1 — the error still grows, more slowly. Only an
+# activation that happens to be linear where it matters can extrapolate, and nothing in training
+# asks it to. This is the failure the Neural Accumulator (next chapter) is built to remove: a unit
+# whose only possible outputs are sums of its inputs.
+
+# %%
+save_results(results_dir, "01_mlp_extrapolation", {
+    "n_seeds": len(SEEDS), "steps": STEPS, "n_activations": len(final),
+    "min_ratio_outside_inside": float(ratio.min()),
+    "all_worse_outside": bool((final.mae_outside > final.mae_inside).all()),
+})

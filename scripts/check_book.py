@@ -1,0 +1,74 @@
+"""Checks of the executed notebooks and the rendered HTML (run by `make test`).
+
+* no executed notebook has an error output or a traceback in any output;
+* every page of the table of contents was rendered, with its title and no traceback text;
+* every chapter notebook that makes figures has them as <img> in its page.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+
+def toc_files(book: Path) -> list[str]:
+    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return files
+
+
+def main(book: Path) -> int:
+    problems = []
+    html = book / "_build" / "html"
+    for entry in toc_files(book):
+        stem = Path(entry).with_suffix("")
+        page = html / f"{stem}.html"
+        if not page.exists():
+            problems.append(f"{entry}: no rendered page {page}")
+            continue
+        text = page.read_text(encoding="utf-8")
+        if "Traceback (most recent call last)" in text or re.search(r'class="[^"]*\berror\b[^"]*output', text):
+            problems.append(f"{page}: contains traceback or error output")
+        if not re.search(r"<h1[^>]*>", text):
+            problems.append(f"{page}: has no title (<h1>)")
+        nb_path = book / f"{stem}.ipynb"
+        if nb_path.exists():
+            nb = nbformat.read(nb_path, as_version=4)
+            n_fig = 0
+            for cell in nb.cells:
+                for out in cell.get("outputs", []):
+                    if out.get("output_type") == "error":
+                        problems.append(f"{nb_path}: error output ({out.get('ename')})")
+                    if "image/png" in out.get("data", {}) or "image/svg+xml" in out.get("data", {}):
+                        if "remove-output" not in cell.metadata.get("tags", []):
+                            n_fig += 1
+                    txt = out.get("text", "") if out.get("output_type") == "stream" else ""
+                    if "Traceback" in txt:
+                        problems.append(f"{nb_path}: traceback in a stream output")
+            n_img = len(re.findall(r"<img [^>]*src=", text))
+            if n_img < n_fig:
+                problems.append(f"{page}: {n_fig} figures in the notebook, {n_img} <img> in the page")
+            print(f"{entry}: {n_fig} figures, {n_img} images, mode={nb.metadata.get('nalu_book', {}).get('mode')}")
+        else:
+            print(f"{entry}: page ok")
+    for p in problems:
+        print("PROBLEM:", p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "book")))

@@ -1,0 +1,35 @@
+"""Finalise an executed notebook for the book.
+
+* refuses a notebook with an error output (papermill already stops on one; this is the last guard),
+* hides papermill's injected-parameters cell and the parameters cell (tag remove-cell),
+* records the mode (quick/full) in the notebook metadata.
+"""
+
+import argparse
+import sys
+
+import nbformat
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("src")
+    ap.add_argument("dst")
+    ap.add_argument("--mode", required=True, choices=["quick", "full"])
+    args = ap.parse_args()
+    nb = nbformat.read(args.src, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                print(f"{args.src}: cell {i} raised {out.get('ename')}: {out.get('evalue')}", file=sys.stderr)
+                return 1
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if ("injected-parameters" in tags or "parameters" in tags) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nb.metadata["nalu_book"] = {"mode": args.mode}
+    nbformat.write(nb, args.dst)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

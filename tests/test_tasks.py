@@ -1,0 +1,147 @@
+"""Tasks: operations, the mystery problem against its reference loop, the task geometries, errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import nalu
+from nalu import Operation
+
+
+def test_operations_compute_what_they_say():
+    a, b = np.array([6.0, -2.0]), np.array([3.0, 4.0])
+    assert np.allclose(Operation.parse("add")(a, b), [9, 2])
+    assert np.allclose(Operation.parse("-")(a, b), [3, -6])
+    assert np.allclose(Operation.parse("mul")(a, b), [18, -8])
+    assert np.allclose(Operation.parse("div")(a, b), [2, -0.5])
+    assert np.allclose(Operation.parse("square")(a), [36, 4])
+    assert np.allclose(Operation.parse("sqrt")(np.array([9.0, 2.25])), [3, 1.5])
+
+
+def test_unknown_operation_names_the_value():
+    with pytest.raises(ValueError, match="modulo"):
+        Operation.parse("modulo")
+
+
+def test_vectorised_mystery_solver_equals_the_reference_loop():
+    rng = np.random.default_rng(0)
+    for in_dim, out_dim, ops in [(100, 10, ("add", "sub", "mul")), (5, 40, ("add", "sub", "mul", "div"))]:
+        config = nalu.mystery_configuration(in_dim, out_dim, rng, ops)
+        assert all(i != j for i, j in zip(config.i, config.j))
+        x = rng.uniform(-10, 10, (257, in_dim))
+        x[3, config.j[0]] = 0.0  # a division by zero must agree too
+        fast, slow = nalu.solve_mystery(x, config), nalu.solve_mystery_loop(x, config)
+        assert fast.shape == (257, out_dim)
+        np.testing.assert_array_equal(fast, slow)
+        x32 = x.astype(np.float32)
+        np.testing.assert_array_equal(nalu.solve_mystery(x32, config), nalu.solve_mystery_loop(x32, config))
+
+
+def test_mystery_solution_by_hand():
+    config = nalu.MysteryConfig(3, np.array([0, 2, 1]), np.array([1, 0, 2]),
+                                (Operation.ADD, Operation.MUL, Operation.SUB))
+    x = np.array([[1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(nalu.solve_mystery(x, config), [[3.0, 3.0, -1.0]])
+
+
+def test_mystery_dataset_is_reproducible_and_has_both_test_ranges():
+    d1, c1 = nalu.mystery_dataset(3, n_train=50, n_test=20)
+    d2, c2 = nalu.mystery_dataset(3, n_train=50, n_test=20)
+    np.testing.assert_array_equal(d1.x_train, d2.x_train)
+    assert set(d1.evals) == {"train", "test [-10, 10]", "test [-50, 50]"}
+    assert np.abs(d1.evals["test [-50, 50]"][0]).max() > 10
+    assert np.abs(d1.x_train).max() <= 10
+
+
+def test_static_task_geometry_follows_madsen():
+    task = nalu.static_arithmetic("add", offset=10)
+    assert task.in_dim == 100
+    a, b = np.flatnonzero(task.a_mask), np.flatnonzero(task.b_mask)
+    assert list(a) == list(range(10, 35))  # subset 25
+    assert list(b) == list(range(23, 48))  # overlap 12 with a
+    x = torch.from_numpy(task.inputs(7, "interpolation", nalu.rng_for(0)))
+    assert float(x.min()) >= 1 and float(x.max()) < 2
+    y = task.targets(x)
+    torch.testing.assert_close(y[:, 0], x[:, 10:35].sum(1) + x[:, 23:48].sum(1))
+    xe = task.inputs(1000, "extrapolation", nalu.rng_for(0))
+    assert xe.min() >= 2 and xe.max() < 6
+
+
+def test_static_task_offset_is_random_per_seed():
+    offsets = {nalu.static_arithmetic("mul", nalu.rng_for(s)).offset for s in range(30)}
+    assert len(offsets) > 5
+    assert all(0 <= o <= 62 for o in offsets)
+
+
+def test_sum_split_task():
+    task = nalu.sum_split()
+    x, y = task.sample(5, "extrapolation", nalu.rng_for(1))
+    torch.testing.assert_close(y[:, 0], x[:, :4].sum(1) + x[:, 4:].sum(1))
+    assert float(x.max()) < 100 and task.in_dim == 10
+
+
+def test_signed_task_ranges_and_targets():
+    task = nalu.signed_task("mul")
+    x, y = task.sample(2000, "extrapolation", nalu.rng_for(2))
+    assert float(x.abs().min()) >= 2 and float(x.abs().max()) < 6
+    assert (x < 0).float().mean().item() == pytest.approx(0.5, abs=0.05)
+    torch.testing.assert_close(y[:, 0], x[:, 0] * x[:, 1])
+    xi, _ = task.sample(2000, "interpolation", nalu.rng_for(2))
+    assert float(xi.min()) >= -2 and float(xi.max()) < 2
+    div = nalu.signed_task("div")
+    x, y = div.sample(10, "interpolation", nalu.rng_for(3))
+    torch.testing.assert_close(y[:, 0], x[:, 0] / x[:, 1])
+
+
+def test_identity_task():
+    task = nalu.IdentityTask()
+    x, y = task.sample(100, "extrapolation", nalu.rng_for(0))
+    torch.testing.assert_close(x, y)
+    assert float(x.abs().max()) <= 20
+
+
+def test_same_generator_seed_same_data():
+    task = nalu.signed_task()
+    a = task.inputs(10, "interpolation", nalu.rng_for(5))
+    b = task.inputs(10, "interpolation", nalu.rng_for(5))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_perturbed_solution_is_close_but_not_exact():
+    task = nalu.static_arithmetic("mul", offset=0)
+    x = torch.from_numpy(task.inputs(100, "extrapolation", nalu.rng_for(0)))
+    diff = (task.perturbed_targets(x) - task.targets(x)).abs()
+    assert float(diff.max()) > 0
+    assert float((diff / task.targets(x).abs()).max()) < 1e-3
+
+
+@pytest.mark.parametrize(
+    "call, needle",
+    [
+        (lambda: nalu.static_arithmetic("add", in_dim=1, offset=0), "in_dim"),
+        (lambda: nalu.static_arithmetic("add", in_dim=10, subset_ratio=0.9, offset=0), "do not fit"),
+        (lambda: nalu.static_arithmetic("add", offset=99), "offset"),
+        (lambda: nalu.static_arithmetic("add"), "rng"),
+        (lambda: nalu.static_arithmetic("pow", offset=0), "pow"),
+        (lambda: nalu.static_arithmetic("add", offset=0, interpolation=(2.0, 1.0)), "lo=2.0"),
+        (lambda: nalu.two_input("add", (1.0, 1.0), (2.0, 6.0)), "lo=1.0"),
+        (lambda: nalu.sum_split(in_dim=1), "in_dim"),
+        (lambda: nalu.sum_split(split_at=10), "split_at"),
+        (lambda: nalu.mystery_configuration(1, 3, np.random.default_rng(0)), "in_dim"),
+        (lambda: nalu.mystery_configuration(5, 0, np.random.default_rng(0)), "out_dim"),
+        (lambda: nalu.mystery_configuration(5, 2, np.random.default_rng(0), ops=("add", "xor")), "xor"),
+        (lambda: nalu.Ranges((0.0, 3.0), (2.0, 5.0)), "overlap"),
+        (lambda: nalu.signed_task().inputs(3, "test", nalu.rng_for(0)), "test"),
+        (lambda: nalu.rng_for(-3), "-3"),
+        (lambda: nalu.IdentityTask(in_dim=0), "in_dim"),
+    ],
+)
+def test_bad_task_arguments_raise_value_error_naming_the_value(call, needle):
+    with pytest.raises(ValueError, match=needle.replace("(", r"\(").replace(".", r"\.")):
+        call()
+
+
+def test_mystery_solver_rejects_wrong_width():
+    config = nalu.mystery_configuration(5, 2, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"\(4, 3\)"):
+        nalu.solve_mystery(np.zeros((4, 3)), config)

@@ -1,0 +1,218 @@
+"""The many-seed trainer: equal to single-seed loops, deterministic, robust to a diverging seed."""
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+
+import nalu
+
+
+def nalu_net():
+    return nalu.two_layer("nalu", None, 10, 2, 1)
+
+
+def sum_task(seed):
+    return nalu.sum_split()
+
+
+def plain_loop(model, batches, lr, clamp=False):
+    """One model, one Adam, a Python loop — the way seed 000 trains."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for x, y in batches:
+        loss = ((model(x) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if clamp:
+            nalu.clamp_weights_(model)
+        losses.append(loss.item())
+    return losses
+
+
+def fresh_batches(task, seed, steps, batch_size, chunk):
+    """Seed ``seed``'s batches as FreshSamples draws them (its own generator, chunked)."""
+    rng = nalu.rng_for(seed, nalu.trainer.DATA_STREAM)
+    out = []
+    for start in range(0, steps, chunk):
+        x = task.splits["interpolation"].sample((chunk, batch_size, task.in_dim), rng)
+        x = torch.from_numpy(x)
+        for k in range(min(chunk, steps - start)):
+            out.append((x[k], task.targets(x[k])))
+    return out
+
+
+MUL4 = nalu.ArithmeticTask("mul", [1, 1, 0, 0], [0, 0, 1, 1], (1.0, 2.0), (2.0, 6.0))
+
+
+# NALU's exp path makes training chaotic: float32 rounding differences between a batched and an
+# unbatched matmul (~1e-9 after one step) grow through Adam's normalisation, so NALU is compared
+# over a few steps and the well-conditioned units over more.
+@pytest.mark.parametrize("factory, task_for_seed, lr, steps, atol", [
+    (partial(nalu.NAC, 10, 1), sum_task, 0.05, 40, 1e-5),
+    (nalu_net, sum_task, 1e-3, 8, 1e-5),
+    (partial(nalu.two_layer, "nau", "nmu", 4, 2, 1), lambda s: MUL4, 0.01, 40, 1e-5),
+    (partial(nalu.two_layer, "realnpu", "realnpu", 4, 2, 1), lambda s: MUL4, 0.01, 40, 1e-5),
+])
+def test_many_seed_training_equals_single_seed_loops(factory, task_for_seed, lr, steps, atol):
+    seeds, bs, chunk = [3, 0, 7], 16, 8
+    data = nalu.FreshSamples(task_for_seed, batch_size=bs, eval_size=50, chunk_steps=chunk)
+    result = nalu.train(factory, data, seeds, steps=steps, lr=lr, eval_every=20, progress=False)
+    for s in seeds:
+        single = nalu.build(factory, s)
+        init = nalu.build(factory, s)
+        plain_loop(single, fresh_batches(task_for_seed(s), s, steps, bs, chunk), lr, clamp=True)
+        trained = result.model_for(s)
+        for (name, p), q in zip(trained.named_parameters(), single.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=atol, msg=f"seed {s}, {name}")
+        assert not torch.equal(next(init.parameters()), next(single.parameters()))
+
+
+def test_initial_weights_equal_the_single_seeded_model():
+    data = nalu.FreshSamples(sum_task, batch_size=4, eval_size=10)
+    result = nalu.train(nalu_net, data, [4, 9], steps=0, progress=False)
+    for s in [4, 9]:
+        for p, q in zip(result.model_for(s).parameters(), nalu.build(nalu_net, s).parameters()):
+            assert torch.equal(p, q)
+
+
+def test_a_seed_trains_the_same_whoever_shares_the_run():
+    data = lambda: nalu.FreshSamples(sum_task, batch_size=8, eval_size=20)
+    alone = nalu.train(nalu_net, data(), [5], steps=8, lr=1e-3, progress=False)
+    crowd = nalu.train(nalu_net, data(), [1, 5, 2], steps=8, lr=1e-3, progress=False)
+    for p, q in zip(alone.model_for(5).parameters(), crowd.model_for(5).parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6)
+
+
+def test_same_seeds_give_bit_identical_results():
+    def run():
+        data = nalu.FreshSamples(lambda s: nalu.static_arithmetic("add", nalu.rng_for(s, 1)), batch_size=32,
+                                 eval_size=100)
+        return nalu.train(partial(nalu.two_layer, "nalu", None, 100, 2, 1), data, range(4), steps=30,
+                          eval_every=10, progress=False)
+    a, b = run(), run()
+    for (n, p), q in zip(a.model.named_parameters(), b.model.parameters()):
+        assert torch.equal(p, q), n
+    assert a.log.equals(b.log)
+
+
+def test_fixed_data_matches_a_plain_minibatch_loop_without_shuffling():
+    dataset, _ = nalu.mystery_dataset(0, in_dim=6, out_dim=3, n_train=40, n_test=10)
+    factory = partial(nalu.NAC, 6, 3)
+    result = nalu.train(factory, nalu.FixedData(dataset, batch_size=16, shuffle=False), [2], epochs=3, eval_every=1,
+                        lr=1e-2, progress=False)
+    single = nalu.build(factory, 2)
+    x, y = torch.from_numpy(dataset.x_train), torch.from_numpy(dataset.y_train)
+    batches = [(x[i:i + 16], y[i:i + 16]) for _ in range(3) for i in range(0, 40, 16)]
+    plain_loop(single, batches, 1e-2)
+    torch.testing.assert_close(result.model_for(2).W_hat, single.W_hat, rtol=1e-5, atol=1e-6)
+    assert result.steps == 9
+    assert set(result.log["epoch"]) == {0, 1, 2, 3}
+
+
+def test_fixed_data_shuffles_per_seed_and_visits_every_row():
+    data = nalu.FixedData(lambda s: nalu.mystery_dataset(s, in_dim=4, out_dim=2, n_train=10, n_test=5)[0],
+                          batch_size=4, shuffle=True)
+    data.setup([0, 1], torch.device("cpu"))
+    xs = torch.cat([data.batch(k)[0] for k in range(data.steps_per_epoch())], dim=1)
+    for s in range(2):
+        got = sorted(map(tuple, xs[s].numpy().round(5)))
+        want = sorted(map(tuple, data.x[s].numpy().round(5)))
+        assert got == want
+
+
+def test_a_diverging_seed_is_frozen_and_the_others_carry_on():
+    class Blows(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.rand(1, 2))
+
+        def forward(self, x):
+            # a seed whose first weight starts above 0.5 gets an infinite output at once
+            blow_up = torch.where(self.w[..., 0] > 0.5, float("inf"), 1.0).unsqueeze(-1)
+            return (x @ self.w.mT) * blow_up
+
+    seeds = list(range(6))
+    inits = [nalu.build(Blows, s).w.detach().clone() for s in seeds]
+    bad = [s for s in seeds if inits[s][0, 0] > 0.5]
+    assert bad and len(bad) < len(seeds)
+    data = nalu.FreshSamples(lambda s: nalu.two_input("add", (1.0, 2.0), (2.0, 6.0)), batch_size=8, eval_size=10)
+    result = nalu.train(Blows, data, seeds, steps=20, lr=0.01, progress=False)
+    assert {s for s, step in result.diverged_at.items() if step == 0} == set(bad)
+    survivors = [s for s in seeds if s not in result.diverged_at]
+    assert survivors
+    for s in bad:  # frozen where it diverged
+        torch.testing.assert_close(result.model_for(s).w, inits[s])
+    for s in survivors:  # trained and finite
+        w = result.model_for(s).w
+        assert torch.isfinite(w).all() and not torch.equal(w, inits[s])
+    assert np.isfinite(result.log[result.log.seed.isin(survivors)].mse).all()
+
+
+def test_regularizer_warmup_and_clamps_are_applied():
+    sched = nalu.Warmup(10.0, start=100, end=200)
+    assert sched(0) == 0 and sched(150) == 5.0 and sched(10_000) == 10.0
+    factory = partial(nalu.two_layer, "nau", "nmu", 4, 2, 1)
+    task = nalu.ArithmeticTask("mul", [1, 1, 0, 0], [0, 0, 1, 1], (1.0, 2.0), (2.0, 6.0))
+    result = nalu.train(factory, nalu.FreshSamples(task, 16, eval_size=20), [0, 1], steps=50, lr=0.5,
+                        reg=nalu.Warmup(1.0, 0, 10), progress=False)
+    w = result.final_weights
+    assert w["0.W"].min() >= -1 and w["0.W"].max() <= 1
+    assert w["1.W"].min() >= 0 and w["1.W"].max() <= 1
+
+
+def test_log_is_tidy_and_thresholds_exist():
+    data = nalu.FreshSamples(lambda s: nalu.static_arithmetic("mul", nalu.rng_for(s, 1)), batch_size=8, eval_size=30)
+    result = nalu.train(partial(nalu.two_layer, "nau", "nmu", 100, 2, 1), data, [0, 1, 2], steps=10, eval_every=5,
+                        progress=False)
+    assert list(result.log.columns) == ["seed", "step", "split", "mse"]
+    assert len(result.log) == 3 * 3 * 2  # seeds × logged steps (0, 5, 10) × splits
+    assert set(result.threshold["split"]) == {"interpolation", "extrapolation"}
+    table = nalu.success_table(result.log, result.threshold)
+    assert len(table) == 3 and table["success"].dtype == bool
+    assert result.final_weights["0.W"].shape == (3, 2, 100)
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    (dict(steps=None), "exactly one"),
+    (dict(steps=-1), "-1"),
+    (dict(lr=0.0), "lr"),
+    (dict(eval_every=0), "eval_every"),
+    (dict(optimizer="rmsprop"), "rmsprop"),
+    (dict(seeds=[]), "seeds"),
+    (dict(seeds=[1, 1]), "distinct"),
+    (dict(grad_clip=-1.0), "grad_clip"),
+])
+def test_bad_trainer_arguments_raise_value_error(kwargs, needle):
+    args = dict(seeds=[0], steps=1, progress=False)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=needle):
+        nalu.train(nalu_net, nalu.FreshSamples(sum_task, 4, eval_size=4), **args)
+
+
+def test_bad_data_arguments_raise_value_error():
+    with pytest.raises(ValueError, match="batch_size"):
+        nalu.FreshSamples(sum_task, batch_size=0)
+    with pytest.raises(ValueError, match="eval_size"):
+        nalu.FreshSamples(sum_task, eval_size=-5)
+    with pytest.raises(ValueError, match="batch_size"):
+        nalu.FixedData(None, batch_size=0)
+    with pytest.raises(ValueError, match="end > start"):
+        nalu.Warmup(1.0, 5, 5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_runs_on_the_gpu():
+    result = nalu.train(nalu_net, nalu.FreshSamples(sum_task, 8, eval_size=10), [0, 1], steps=5, device="cuda",
+                        progress=False)
+    assert result.config["device"] == "cuda"
+
+
+def test_cuda_requested_without_a_gpu_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="cuda"):
+        nalu.train(nalu_net, nalu.FreshSamples(sum_task, 4, eval_size=4), [0], steps=1, device="cuda",
+                   progress=False)
