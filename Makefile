@@ -33,7 +33,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt $(if $(PIP_EXTRA_INDEX),--extra-index-url $(PIP_EXTRA_INDEX)) torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[book,test]'
 	touch $@
 

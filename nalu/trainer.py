@@ -18,6 +18,7 @@ Two data regimes:
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -28,7 +29,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
-from .tasks import Dataset, rng_for
+from .tasks import ArithmeticTask, Dataset, rng_for
 
 __all__ = ["FreshSamples", "FixedData", "Warmup", "TrainResult", "train", "evaluate_mse"]
 
@@ -47,25 +48,40 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     return seeds
 
 
+def _stacked_targets(tasks: list, x: Tensor) -> Tensor:
+    """Targets of each seed's task for its slice of x (S, ...); one batched product when all
+    tasks are ArithmeticTasks with the same operation (only their masks differ)."""
+    if all(isinstance(t, ArithmeticTask) for t in tasks) and len({t.op for t in tasks}) == 1:
+        masks = torch.from_numpy(np.stack([np.stack([t.a_mask, t.b_mask], axis=1) for t in tasks])).to(x.device)
+        ab = x.reshape(x.shape[0], -1, x.shape[-1]) @ masks  # (S, rows, 2)
+        y = tasks[0].op(ab[..., 0], ab[..., 1])
+        return y.reshape(*x.shape[:-1], 1)
+    return torch.stack([task.targets(x[s]) for s, task in enumerate(tasks)])
+
+
 class FreshSamples:
     """Fresh batches every step from ``task_for_seed(seed)`` (or one task shared by all seeds).
 
     Evaluation uses ``eval_size`` inputs per split drawn once from ``eval_seed`` and shared by
     all seeds; targets are each seed's own (tasks may differ per seed, e.g. the subset offset).
-    Batches are drawn ``chunk_steps`` steps at a time; a seed's stream does not depend on it.
+
+    Batches are drawn ``chunk_steps`` steps at a time (default: as many as fit in about 64 MB),
+    and with ``prefetch`` the next chunk is drawn on a background thread while the current one
+    trains. Neither changes the data: seed s's stream comes from its own generator in order.
     """
 
     def __init__(self, task_for_seed, batch_size: int = 128, eval_size: int = 10_000,
-                 eval_seed: int = 0, chunk_steps: int = 32):
+                 eval_seed: int = 0, chunk_steps: int | None = None, prefetch: bool = True):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(eval_size, int) or eval_size < 1:
             raise ValueError(f"eval_size must be a positive integer, got {eval_size!r}")
-        if not isinstance(chunk_steps, int) or chunk_steps < 1:
-            raise ValueError(f"chunk_steps must be a positive integer, got {chunk_steps!r}")
+        if chunk_steps is not None and (not isinstance(chunk_steps, int) or chunk_steps < 1):
+            raise ValueError(f"chunk_steps must be a positive integer or None, got {chunk_steps!r}")
         self.task_for_seed = task_for_seed if callable(task_for_seed) and not hasattr(task_for_seed, "targets") \
             else (lambda seed, _t=task_for_seed: _t)
-        self.batch_size, self.eval_size, self.eval_seed, self.chunk_steps = batch_size, eval_size, eval_seed, chunk_steps
+        self.batch_size, self.eval_size, self.eval_seed = batch_size, eval_size, eval_seed
+        self.chunk_steps, self.prefetch = chunk_steps, prefetch
 
     def setup(self, seeds: list[int], device: torch.device) -> None:
         self.tasks = [self.task_for_seed(s) for s in seeds]
@@ -73,22 +89,44 @@ class FreshSamples:
         self.device = device
         self.in_dim = self.tasks[0].in_dim
         self.split_names = list(self.tasks[0].splits)
+        per_step = len(seeds) * self.batch_size * self.in_dim
+        self.k_steps = self.chunk_steps or max(1, min(64, (16 * 2**20) // per_step))
+        shape = (len(seeds), self.k_steps, self.batch_size, self.in_dim)
+        self._bufs = [np.empty(shape, np.float32) for _ in range(2 if self.prefetch else 1)]
+        self._next_buf = 0
+        self._pool = ThreadPoolExecutor(max_workers=1) if self.prefetch else None
+        self._pending = self._submit()
         self._chunk = None
-        self._buf = np.empty((len(seeds), self.chunk_steps, self.batch_size, self.in_dim), np.float32)
+
+    def _draw_chunk(self, buf: np.ndarray) -> tuple[Tensor, Tensor]:
+        for s, (task, rng) in enumerate(zip(self.tasks, self.rngs)):
+            task.splits["interpolation"].sample(buf[s].shape, rng, out=buf[s])
+        x = torch.from_numpy(buf).to(self.device)
+        return x, _stacked_targets(self.tasks, x)
+
+    def _submit(self):
+        buf = self._bufs[self._next_buf]
+        self._next_buf = (self._next_buf + 1) % len(self._bufs)
+        if self._pool is None:
+            return buf
+        return self._pool.submit(self._draw_chunk, buf)
 
     def steps_per_epoch(self) -> int:
         return 1
 
     def batch(self, step: int) -> tuple[Tensor, Tensor]:
-        k = step % self.chunk_steps
+        k = step % self.k_steps
         if k == 0 or self._chunk is None:
-            for s, (task, rng) in enumerate(zip(self.tasks, self.rngs)):
-                task.splits["interpolation"].sample(self._buf[s].shape, rng, out=self._buf[s])
-            x = torch.from_numpy(self._buf).to(self.device)
-            y = torch.stack([task.targets(x[s]) for s, task in enumerate(self.tasks)])
-            self._chunk = (x, y)
+            pending = self._pending
+            self._chunk = pending.result() if self._pool is not None else self._draw_chunk(pending)
+            self._pending = self._submit()
         x, y = self._chunk
         return x[:, k], y[:, k]
+
+    def close(self) -> None:
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def eval_sets(self) -> dict[str, tuple[Tensor, Tensor]]:
         out = {}
@@ -159,6 +197,9 @@ class FixedData:
         return self._evals
 
     def perturbed_mse(self, eval_sets: dict, eps: float) -> None:
+        return None
+
+    def close(self) -> None:
         return None
 
 
@@ -290,47 +331,50 @@ def train(
 
     log(0)
     bar = tqdm(total=total_steps, desc=desc, disable=not progress, mininterval=1.0)
-    for step in range(total_steps):
-        x, y = data.batch(step)
-        loss_per_seed = ((model(x) - y) ** 2).mean(dim=(-2, -1))
-        if reg is not None:
-            lam = reg(step)
-            if lam > 0:
-                r = regularizer(model)
-                if r is not None:
-                    loss_per_seed = loss_per_seed + lam * r
-        finite = torch.isfinite(loss_per_seed)
-        newly_dead = alive & ~finite
-        if bool(newly_dead.any()):
-            if frozen is None:
-                frozen = [p.detach().clone() for p in params]
-            with torch.no_grad():
-                for p, f in zip(params, frozen):
-                    f[newly_dead] = p[newly_dead]
-            for s in newly_dead.nonzero().flatten().tolist():
-                diverged_at[seeds[s]] = step
-            alive = alive & finite
-        opt.zero_grad(set_to_none=True)
-        torch.where(alive, loss_per_seed, 0.0).sum().backward()
-        if frozen is not None or grad_clip is not None:
-            with torch.no_grad():
-                for p in params:
-                    if p.grad is None:
-                        continue
-                    if frozen is not None:
-                        p.grad[~alive] = 0.0
-                    if grad_clip is not None:
-                        p.grad.clamp_(-grad_clip, grad_clip)
-        opt.step()
-        clamp_weights_(model)
-        if frozen is not None:
-            with torch.no_grad():
-                for p, f in zip(params, frozen):
-                    p[~alive] = f[~alive]
-        if (step + 1) % log_every == 0 or step + 1 == total_steps:
-            log(step + 1)
-        bar.update(1)
-    bar.close()
+    try:
+        for step in range(total_steps):
+            x, y = data.batch(step)
+            loss_per_seed = ((model(x) - y) ** 2).mean(dim=(-2, -1))
+            if reg is not None:
+                lam = reg(step)
+                if lam > 0:
+                    r = regularizer(model)
+                    if r is not None:
+                        loss_per_seed = loss_per_seed + lam * r
+            finite = torch.isfinite(loss_per_seed)
+            newly_dead = alive & ~finite
+            if bool(newly_dead.any()):
+                if frozen is None:
+                    frozen = [p.detach().clone() for p in params]
+                with torch.no_grad():
+                    for p, f in zip(params, frozen):
+                        f[newly_dead] = p[newly_dead]
+                for s in newly_dead.nonzero().flatten().tolist():
+                    diverged_at[seeds[s]] = step
+                alive = alive & finite
+            opt.zero_grad(set_to_none=True)
+            torch.where(alive, loss_per_seed, 0.0).sum().backward()
+            if frozen is not None or grad_clip is not None:
+                with torch.no_grad():
+                    for p in params:
+                        if p.grad is None:
+                            continue
+                        if frozen is not None:
+                            p.grad[~alive] = 0.0
+                        if grad_clip is not None:
+                            p.grad.clamp_(-grad_clip, grad_clip)
+            opt.step()
+            clamp_weights_(model)
+            if frozen is not None:
+                with torch.no_grad():
+                    for p, f in zip(params, frozen):
+                        p[~alive] = f[~alive]
+            if (step + 1) % log_every == 0 or step + 1 == total_steps:
+                log(step + 1)
+            bar.update(1)
+    finally:
+        data.close()
+        bar.close()
 
     frame = pd.DataFrame(rows, columns=["seed", "step", "split", "mse"])
     if steps is None:
