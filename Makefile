@@ -51,6 +51,9 @@ build/$(MODE)/%.ipynb: notebooks/%.py $(PKG_SRC) | $(STAMP)
 	$(BIN)/python scripts/finalize_notebook.py $@.run.ipynb $@ --mode $(MODE)
 	rm -f $@.src.ipynb $@.run.ipynb
 
+# the conclusions read every other chapter's results
+build/$(MODE)/99_conclusions.ipynb: $(filter-out build/$(MODE)/99_conclusions.ipynb,$(EXECUTED))
+
 execute: $(EXECUTED)
 
 book: execute
