@@ -188,10 +188,13 @@ class ArithmeticTask:
         return self.splits[split].sample((*shape, self.in_dim), rng)
 
     def operands(self, x: Tensor, eps: float = 0.0) -> tuple[Tensor, Tensor]:
-        """a = x·(A + ε), b = x·(B + ε); ε = 0 gives the exact operands."""
-        a_w = torch.as_tensor(self.a_mask, device=x.device) + eps
-        b_w = torch.as_tensor(self.b_mask, device=x.device) + eps
-        return x @ a_w.to(x.dtype), x @ b_w.to(x.dtype)
+        """a = x·A_ε, b = x·B_ε with every 1 of a mask moved to 1 − ε and every 0 to ε
+        (Madsen & Johansen's perturbation); ε = 0 gives the exact operands."""
+        a_w = torch.as_tensor(self.a_mask, device=x.device).to(x.dtype)
+        b_w = torch.as_tensor(self.b_mask, device=x.device).to(x.dtype)
+        if eps:
+            a_w, b_w = a_w * (1 - 2 * eps) + eps, b_w * (1 - 2 * eps) + eps
+        return x @ a_w, x @ b_w
 
     def targets(self, x: Tensor) -> Tensor:
         """op(a, b), shape (..., n, 1)."""
@@ -199,9 +202,24 @@ class ArithmeticTask:
         return self.op(a, b).unsqueeze(-1)
 
     def perturbed_targets(self, x: Tensor, eps: float = 1e-5) -> Tensor:
-        """The ε-perturbed exact solution: every first-layer weight shifted by +ε, op applied exactly."""
-        a, b = self.operands(x.double(), eps)
-        return self.op(a, b).unsqueeze(-1).to(x.dtype)
+        """The ε-perturbed exact solution (in float64): op applied to the perturbed operands.
+
+        Where that perturbation cancels out exactly (addition when every input belongs to one
+        operand, e.g. y = x₁ + x₂, where a_ε + b_ε = a + b), both operands are shrunk instead:
+        op((1 − ε) a, (1 − ε) b).
+        """
+        xd = x.double()
+        y = self.op(*self.operands(xd, eps))
+        exact = self.op(*self.operands(xd))
+        if torch.equal(y, exact):
+            a, b = self.operands(xd)
+            y = self.op((1 - eps) * a, (1 - eps) * b)
+        return y.unsqueeze(-1).to(x.dtype) if x.dtype != torch.float64 else y.unsqueeze(-1)
+
+    def success_threshold(self, x: Tensor, eps: float = 1e-5) -> float:
+        """MSE of the ε-perturbed exact solution on inputs x: Madsen & Johansen's success bar."""
+        xd = x.double()
+        return float(((self.perturbed_targets(xd, eps) - self.targets(xd)) ** 2).mean())
 
     def sample(self, n: int, split: str, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
         x = torch.from_numpy(self.inputs(n, split, rng))

@@ -138,13 +138,11 @@ class FreshSamples:
         return out
 
     def perturbed_mse(self, eval_sets: dict, eps: float) -> dict[str, np.ndarray] | None:
-        if not all(hasattr(t, "perturbed_targets") for t in self.tasks):
+        """Each seed's success threshold on each evaluation split (tasks that define one)."""
+        if not all(hasattr(t, "success_threshold") for t in self.tasks):
             return None
-        out = {}
-        for split, (x, y) in eval_sets.items():
-            y_eps = torch.stack([t.perturbed_targets(x, eps) for t in self.tasks])
-            out[split] = ((y_eps.double() - y.double()) ** 2).mean(dim=(-2, -1)).cpu().numpy()
-        return out
+        return {split: np.array([t.success_threshold(x, eps) for t in self.tasks])
+                for split, (x, _) in eval_sets.items()}
 
 
 class FixedData:

@@ -145,3 +145,27 @@ def test_mystery_solver_rejects_wrong_width():
     config = nalu.mystery_configuration(5, 2, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"\(4, 3\)"):
         nalu.solve_mystery(np.zeros((4, 3)), config)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "square", "sqrt"])
+@pytest.mark.parametrize("make", [lambda op: nalu.static_arithmetic(op, offset=3),
+                                  lambda op: nalu.two_input(op, (1.0, 2.0), (2.0, 6.0)),
+                                  lambda op: nalu.signed_task(op) if op in ("add", "sub", "mul", "div") else
+                                  nalu.two_input(op, (1.0, 2.0), (2.0, 6.0)),
+                                  lambda op: nalu.sum_split(op)])
+def test_success_threshold_is_small_but_never_zero(op, make):
+    task = make(op)
+    x = torch.from_numpy(task.inputs(500, "extrapolation", nalu.rng_for(0)))
+    thr = task.success_threshold(x)
+    scale = float((task.targets(x.double()) ** 2).mean())
+    assert 0 < thr < 1e-6 * scale
+
+
+def test_madsen_perturbation_by_hand():
+    task = nalu.two_input("sub", (1.0, 2.0), (2.0, 6.0))
+    x = torch.tensor([[3.0, 5.0]], dtype=torch.float64)
+    eps = 1e-3
+    a, b = (1 - eps) * 3 + eps * 5, eps * 3 + (1 - eps) * 5
+    assert task.perturbed_targets(x, eps).item() == pytest.approx(a - b, rel=1e-12)
+    add = nalu.two_input("add", (1.0, 2.0), (2.0, 6.0))  # cancels exactly: falls back to shrinking
+    assert add.perturbed_targets(x, eps).item() == pytest.approx((1 - eps) * 8, rel=1e-12)

@@ -226,3 +226,15 @@ def test_value_error_names_the_bad_value():
         nalu.MLP(3, 1, activation="swishy")
     with pytest.raises(ValueError, match="nalu2"):
         nalu.make_unit("nalu2", 3, 1)
+
+
+def test_log_abs_matches_torch_and_has_the_right_gradient():
+    x = torch.tensor([[-2.5, 0.3, 4.0], [1e-3, -7.0, 0.0]], requires_grad=True)
+    y = nalu.units.log_abs(x, 1e-7)
+    ref = torch.log(x.detach().abs() + 1e-7)
+    torch.testing.assert_close(y.detach(), ref, rtol=1e-6, atol=1e-6)
+    y.sum().backward()
+    xd = x.detach()
+    torch.testing.assert_close(x.grad, torch.sign(xd) / (xd.abs() + 1e-7))
+    xd64 = torch.tensor([[-2.5, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: nalu.units.log_abs(t, 1e-7), (xd64,))
