@@ -6,8 +6,8 @@ stacks S seeds into one unit whose weights have shape ``(S, out, in)`` and feeds
 in)`` (or a shared ``(batch, in)``). The same line of code serves both, so the formulas below are
 exactly what is trained.
 
-Notation: ``x @ W.mT`` is y = W x for a row-vector batch; ``W.unsqueeze(-3)`` lines the weight up
-with ``x.unsqueeze(-2)`` for products over the input index i.
+Notation: ``matvec(W, x)`` is y = W x for a batch of row vectors; ``W.unsqueeze(-3)`` lines the
+weight up with ``x.unsqueeze(-2)`` for products over the input index i.
 """
 
 from __future__ import annotations
@@ -55,6 +55,15 @@ def _xavier_uniform_(w: Tensor, in_dim: int, out_dim: int) -> Tensor:
 def _per_model_mean(t: Tensor) -> Tensor:
     """Mean over a weight's own two axes, keeping the stacked-seed axis if there is one."""
     return t.mean(dim=(-2, -1))
+
+
+def matvec(W: Tensor, x: Tensor) -> Tensor:
+    """y = W x for every row x of a batch: (..., n, in) → (..., n, out).
+
+    Written (W xᵀ)ᵀ rather than x Wᵀ: the same numbers, but with stacked seeds the backward pass
+    of this form is about three times faster on CPUs (MKL's batched product for xᵀ g is slow).
+    """
+    return (W @ x.mT).mT
 
 
 class _LogAbs(torch.autograd.Function):
@@ -131,7 +140,7 @@ class Linear(ArithmeticUnit):
             nn.init.uniform_(self.b, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = x @ self.W.mT
+        y = matvec(self.W, x)
         return y if self.b is None else y + self.b.unsqueeze(-2)
 
 
@@ -150,7 +159,7 @@ class NAC(ArithmeticUnit):
         return torch.tanh(self.W_hat) * torch.sigmoid(self.M_hat)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x @ self.W.mT
+        return matvec(self.W, x)
 
 
 class NALU(ArithmeticUnit):
@@ -178,11 +187,11 @@ class NALU(ArithmeticUnit):
         return self.nac.W if self.shared else self.nac_log.W
 
     def gate(self, x: Tensor) -> Tensor:
-        return torch.sigmoid(x @ self.G.mT)
+        return torch.sigmoid(matvec(self.G, x))
 
     def forward(self, x: Tensor) -> Tensor:
         a = self.nac(x)
-        m = torch.exp(log_abs(x, self.eps) @ self.log_path_weight().mT)
+        m = torch.exp(matvec(self.log_path_weight(), log_abs(x, self.eps)))
         g = self.gate(x)
         return g * a + (1 - g) * m
 
@@ -223,13 +232,13 @@ class SignedNALU(NALU):
 
     def gate(self, x: Tensor) -> Tensor:
         if self.gate_kind == "input":
-            return torch.sigmoid(x @ self.G.mT)
+            return torch.sigmoid(matvec(self.G, x))
         return torch.sigmoid(self.g_hat).unsqueeze(-2)
 
     def forward(self, x: Tensor) -> Tensor:
         a = self.nac(x)
         w_m = self.log_path_weight()
-        m = torch.exp(log_abs(x, self.eps) @ w_m.mT) * sign_factor(x, w_m)
+        m = torch.exp(matvec(w_m, log_abs(x, self.eps))) * sign_factor(x, w_m)
         g = self.gate(x)
         return g * a + (1 - g) * m
 
@@ -268,7 +277,7 @@ class INALU(ArithmeticUnit):
     def forward(self, x: Tensor) -> Tensor:
         a = self.nac_add(x)
         w_m = self.nac_mul.W
-        log_m = torch.log(x.abs().clamp_min(self.eps)) @ w_m.mT
+        log_m = matvec(w_m, torch.log(x.abs().clamp_min(self.eps)))
         m = torch.exp(log_m.clamp_max(self.omega)) * sign_factor(x, w_m)
         g = torch.sigmoid(self.g_hat).unsqueeze(-2)
         return g * a + (1 - g) * m
@@ -297,7 +306,7 @@ class NAU(ArithmeticUnit):
         self.W = nn.Parameter(nn.init.uniform_(torch.empty(out_dim, in_dim), -r, r))
 
     def forward(self, x: Tensor) -> Tensor:
-        return x @ self.W.mT
+        return matvec(self.W, x)
 
     def regularizer(self) -> Tensor:
         return _per_model_mean(torch.minimum(self.W.abs(), 1 - self.W.abs()))
@@ -356,7 +365,7 @@ class RealNPU(ArithmeticUnit):
         g = self.g_hat.unsqueeze(-2)  # (..., 1, in)
         r = g * x.abs() + 1 - g
         k = g * (x < 0).to(x.dtype)
-        return torch.exp(torch.log(r + self.eps) @ self.W.mT) * torch.cos(math.pi * (k @ self.W.mT))
+        return torch.exp(matvec(self.W, torch.log(r + self.eps))) * torch.cos(math.pi * matvec(self.W, k))
 
     def regularizer(self) -> Tensor:
         return _per_model_mean(self.W.abs()) + self.g_hat.abs().mean(dim=-1)
