@@ -41,10 +41,10 @@ def _task_for_seed(in_dim: int):
     return task
 
 
-def many_seed_rate(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu") -> float:
+def many_seed_rate(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu", threads: int = 1) -> float:
     """Seed-steps per second of ``nalu.train`` (evaluation kept out of the timed loop)."""
     data = FreshSamples(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16)
-    kwargs = dict(lr=1e-3, eval_every=10**9, device=device, progress=False)
+    kwargs = dict(lr=1e-3, eval_every=10**9, device=device, threads=threads, progress=False)
     train(_factory(in_dim), data, list(range(n_seeds)), steps=2, **kwargs)  # warm-up
     start = time.perf_counter()
     train(_factory(in_dim), FreshSamples(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16),
@@ -54,8 +54,17 @@ def many_seed_rate(n_seeds: int, steps: int, in_dim: int = 100, device: str = "c
     return n_seeds * steps / (time.perf_counter() - start)
 
 
-def per_seed_loop_rate(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu") -> float:
+def per_seed_loop_rate(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu", threads: int = 1) -> float:
     """Seed-steps per second of the plain loop: for each seed, its own module, Adam and batches."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _per_seed_loop_rate(n_seeds, steps, in_dim, device)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _per_seed_loop_rate(n_seeds: int, steps: int, in_dim: int, device: str) -> float:
     start = time.perf_counter()
     for seed in range(n_seeds):
         model = build(_factory(in_dim), seed).to(device)
@@ -123,12 +132,15 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
     steps = 60 if quick else 300
     base_steps = 30 if quick else 100
     results = dict(machine=machine(), device=device, quick=quick, batch=BATCH)
-    many = many_seed_rate(100, steps, device=device)
-    one = per_seed_loop_rate(4 if quick else 10, base_steps, device=device)
+    # each side at its better thread setting (1 or 2 intra-op threads), so the ratio is fair
+    many_by = {t: many_seed_rate(100, steps, device=device, threads=t) for t in (1, 2)}
+    one_by = {t: per_seed_loop_rate(4 if quick else 10, base_steps, device=device, threads=t) for t in (1, 2)}
+    many, one = max(many_by.values()), max(one_by.values())
     results["many_vs_one"] = dict(many_seed_steps_per_s=many, per_seed_loop_steps_per_s=one, ratio=many / one,
-                                  us_per_seed_step=1e6 / many, n_seeds=100, steps=steps)
+                                  us_per_seed_step=1e6 / many, n_seeds=100, steps=steps,
+                                  many_by_threads=many_by, one_by_threads=one_by)
     log(f"1. many seeds vs one at a time: {many:,.0f} vs {one:,.0f} seed-steps/s -> {many / one:.1f}x; "
-        f"{1e6 / many:.1f} us per seed-step at 100 seeds")
+        f"{1e6 / many:.1f} us per seed-step at 100 seeds (by threads: many {many_by}, one {one_by})")
     results["mystery"] = mystery_solver(rows=20_000 if quick else 100_000)
     m = results["mystery"]
     log(f"2. mystery solver, {m['rows']:,} rows: loop {m['loop_s']:.2f} s, vectorised {1e3 * m['vectorised_s']:.2f} ms"

@@ -52,14 +52,15 @@ def unflatten_sequences(x: Tensor, features: int) -> Tensor:
     return x.unflatten(-1, (x.shape[-1] // features, features))
 
 
-def _loop(cell: nn.Module, seq: Tensor) -> Tensor:
-    """h_t = cell(x_t, state) for t = 1 … T; returns (..., N, T, hidden)."""
+def _loop(cell: nn.Module, seq: Tensor, every_step: bool) -> Tensor:
+    """h_t, state = cell(x_t, state) for t = 1 … T; returns (..., N, T, hidden), or h_T only."""
     state = cell.initial_state(seq[..., 0, :])
     hs = []
     for t in range(seq.shape[-2]):
         h, state = cell(seq[..., t, :], state)
-        hs.append(h)
-    return torch.stack(hs, dim=-2)
+        if every_step:
+            hs.append(h)
+    return torch.stack(hs, dim=-2) if every_step else h
 
 
 class ArithmeticCell(nn.Module):
@@ -96,13 +97,15 @@ class ArithmeticCell(nn.Module):
             return torch.eye(self.hidden_dim).expand(*w.shape[:-2], -1, -1)
         return w[..., :, :self.hidden_dim]
 
-    def run(self, seq: Tensor) -> Tensor:
-        """Every state h_1 … h_T of sequences (..., N, T, F): (..., N, T, hidden). With
-        ``accumulate`` there is no loop: h_t = Σ_{s≤t} U(x_s), U applied to all steps at once."""
+    def run(self, seq: Tensor, every_step: bool = True) -> Tensor:
+        """The states h_1 … h_T of sequences (..., N, T, F): (..., N, T, hidden), or only h_T
+        (..., N, hidden). With ``accumulate`` there is no loop: h_t = Σ_{s≤t} U(x_s), U applied
+        to all steps at once."""
         if self.accumulate:
             n, t = seq.shape[-3], seq.shape[-2]
-            return self.unit(seq.flatten(-3, -2)).unflatten(-2, (n, t)).cumsum(dim=-2)
-        return _loop(self, seq)
+            u = self.unit(seq.flatten(-3, -2)).unflatten(-2, (n, t))
+            return u.cumsum(dim=-2) if every_step else u.sum(dim=-2)
+        return _loop(self, seq, every_step)
 
     def extra_repr(self) -> str:
         return (f"unit={self.unit_name!r}, in_dim={self.in_dim}, hidden_dim={self.hidden_dim}, "
@@ -161,17 +164,21 @@ class LSTMCell(nn.Module):
     def forward(self, x_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         return self._step(self.input_projection(x_t), state)
 
-    def run(self, seq: Tensor) -> Tensor:
-        """Every state h_1 … h_T of sequences (..., N, T, F): (..., N, T, hidden). The input
-        projection of all steps is one matrix product; only W_hh h_{t−1} runs in the loop."""
+    def run(self, seq: Tensor, every_step: bool = True, block: int = 64) -> Tensor:
+        """The states h_1 … h_T of sequences (..., N, T, F): (..., N, T, hidden), or only h_T
+        (..., N, hidden). The input projection of ``block`` steps at a time is one matrix
+        product; only W_hh h_{t−1} runs step by step."""
         n, t = seq.shape[-3], seq.shape[-2]
-        xw = self.input_projection(seq.flatten(-3, -2)).unflatten(-2, (n, t))
         state = self.initial_state(seq[..., 0, :])
         hs = []
-        for k in range(t):
-            h, state = self._step(xw[..., k, :], state)
-            hs.append(h)
-        return torch.stack(hs, dim=-2)
+        for lo in range(0, t, block):
+            k = min(block, t - lo)
+            xw = self.input_projection(seq[..., lo:lo + k, :].flatten(-3, -2)).unflatten(-2, (n, k))
+            for j in range(k):
+                h, state = self._step(xw[..., j, :], state)
+                if every_step:
+                    hs.append(h)
+        return torch.stack(hs, dim=-2) if every_step else h
 
     def extra_repr(self) -> str:
         return f"in_dim={self.in_dim}, hidden_dim={self.hidden_dim}"
@@ -183,7 +190,7 @@ class RecurrentModel(nn.Module):
 
     Input: flattened rows (..., N, T·F); output (..., N, out), or (..., N, T·out) with
     ``every_step``. The readout R is any module (an arithmetic unit, a linear layer); the cell
-    needs ``run(seq) -> states`` (ArithmeticCell, LSTMCell).
+    needs ``run(seq, every_step) -> states`` (ArithmeticCell, LSTMCell).
     """
 
     def __init__(self, cell: nn.Module, readout: nn.Module, features: int, every_step: bool = False,
@@ -200,10 +207,10 @@ class RecurrentModel(nn.Module):
         return self.cell.run(unflatten_sequences(x, self.features))
 
     def forward(self, x: Tensor) -> Tensor:
-        hs = self.states(x)
         if not self.every_step:
-            y = self.readout(hs[..., -1, :])
+            y = self.readout(self.cell.run(unflatten_sequences(x, self.features), every_step=False))
         else:
+            hs = self.states(x)
             n, t = hs.shape[-3], hs.shape[-2]
             y = self.readout(hs.flatten(-3, -2)).unflatten(-2, (n, t)).flatten(-2)
         return y if self.scale == 1.0 else self.scale * y

@@ -273,6 +273,7 @@ def train(
     eval_every: int = 1000,
     eps: float = 1e-5,
     device: str | torch.device = "cpu",
+    threads: int | None = 1,
     progress: bool = True,
     desc: str | None = None,
 ) -> TrainResult:
@@ -283,6 +284,11 @@ def train(
     ``reg`` adds λ_t · R(model) to each seed's loss; ``grad_clip`` clips gradients elementwise
     (per seed, never coupling seeds). A seed whose loss becomes NaN/inf is frozen and recorded
     in ``diverged_at``; the others carry on.
+
+    ``threads`` sets torch's intra-op threads for the run (restored afterwards; None leaves them
+    alone). The default of 1 leaves the second core to the thread that draws the next batches;
+    more threads only pay off for large models, and on a busy machine OpenMP's waiting makes small
+    operations many times slower.
     """
     seeds = _check_seeds(seeds)
     if (steps is None) == (epochs is None):
@@ -297,6 +303,20 @@ def train(
         raise ValueError(f"eval_every must be a positive integer, got {eval_every!r}")
     if grad_clip is not None and not grad_clip > 0:
         raise ValueError(f"grad_clip must be positive, got {grad_clip!r}")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, eps,
+                      device, progress, desc)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, eps, device,
+           progress, desc) -> TrainResult:
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r} requested but CUDA is not available")

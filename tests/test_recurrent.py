@@ -321,3 +321,13 @@ def test_sequence_errors_count_overflow_as_infinite():
 
     e = recurrent.sequence_errors(Overflow(), torch.zeros(4, 2), torch.ones(4, 1))
     assert np.isinf(e["mae"]).all() and np.isinf(e["relative"]).all()
+
+
+def test_lstm_blocks_and_final_state_agree():
+    cell = recurrent.LSTMCell(3, 4)
+    seq = torch.randn(2, 11, 3)
+    all_states = cell.run(seq, block=64)
+    np.testing.assert_allclose(cell.run(seq, block=4).detach().numpy(), all_states.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(cell.run(seq, every_step=False, block=3).detach().numpy(),
+                               all_states[:, -1].detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -184,6 +184,7 @@ def test_log_is_tidy_and_thresholds_exist():
     (dict(seeds=[]), "seeds"),
     (dict(seeds=[1, 1]), "distinct"),
     (dict(grad_clip=-1.0), "grad_clip"),
+    (dict(threads=0), "threads"),
 ])
 def test_bad_trainer_arguments_raise_value_error(kwargs, needle):
     args = dict(seeds=[0], steps=1, progress=False)
