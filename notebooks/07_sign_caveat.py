@@ -1,0 +1,333 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-kernelspec
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+# ---
+
+# %% [markdown]
+# # The sign-loss caveat
+#
+# The PyTorch walk-through of seed 000 {cite}`blog000` ends with a caveat about the NALU
+# {cite}`trask2018nalu`: its multiplicative path works on $\log(|x| + \varepsilon)$, so the sign of
+# every input is thrown away before anything is multiplied. Its example is a unit that should
+# multiply the first two of three inputs. For $x = (1.5, 2, 2.5)$ the answer 3 comes out right;
+# for $x = (1.5, -2, 2.5)$ the answer should be $-3$, but the log path can only produce $+3$.
+# The post stops at the observation. Here we check it with the package's own NALU, ask what a
+# NALU *trained* on signed inputs does about it, and look at the one part of the unit that can
+# see signs at all: the input-dependent gate. {cite:t}`madsen2020nau` and
+# {cite:t}`schlor2020inalu` make the same criticism; the next chapter tries their remedies.
+
+# %% tags=["parameters"]
+quick = True  # quick: CI check; full: the reproduction (make build)
+device = "cpu"
+results_dir = "../build/results"
+
+# %%
+from functools import partial
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+import nalu
+from nalu.book import fmt_rate, mode_banner, rate_table, save_results, setup_plotting
+
+setup_plotting()
+SEEDS = list(range(4 if quick else 30))
+STEPS = 1500 if quick else 20_000
+EVAL_EVERY = STEPS // (3 if quick else 20)
+EVAL_SIZE = 2000 if quick else 10_000
+mode_banner(quick, seeds=len(SEEDS), steps=STEPS, eval_every=EVAL_EVERY, eval_size=EVAL_SIZE)
+
+# %% [markdown]
+# ## The blog's example, computed by the NALU
+#
+# We build a `nalu.NALU(3, 1)` and set its weights by hand to the exact solution "multiply
+# inputs 1 and 2". A NAC weight is $W = \tanh(\hat W)\,\sigma(\hat M)$, so $\hat W = 20$,
+# $\hat M = 20$ gives $W = 1$ to within float precision and $\hat W = 0$, $\hat M = -20$ gives
+# $W = 0$. The gate $g = \sigma(Gx)$ must be 0 to select the multiplicative path; with
+# $G = (-20, -20, -20)$ it is, for both of the blog's inputs.
+
+# %%
+def exact_nalu(weights, gate_weights):
+    """A NALU(len(weights), 1) whose NAC weight is `weights` (entries in {-1, 0, 1}) and whose gate is σ(G x)."""
+    w = torch.tensor([weights], dtype=torch.float32)
+    unit = nalu.NALU(w.shape[1], 1)
+    with torch.no_grad():
+        unit.nac.W_hat.copy_(20 * w)
+        unit.nac.M_hat.copy_(torch.where(w != 0, 20.0, -20.0))
+        unit.G.copy_(torch.tensor([gate_weights], dtype=torch.float32))
+    return unit
+
+
+blog_unit = exact_nalu([1, 1, 0], [-20, -20, -20])
+print("NAC weight W =", blog_unit.nac.W.detach().numpy().round(6).tolist())
+x_blog = torch.tensor([[1.5, 2.0, 2.5], [1.5, -2.0, 2.5]])
+with torch.no_grad():
+    y_blog = blog_unit(x_blog).squeeze(-1)
+for x, y in zip(x_blog, y_blog):
+    print(f"x = {x.tolist()}: NALU gives {y.item():+.4f}, the product x₁·x₂ is {(x[0] * x[1]).item():+.4f}")
+
+# %% [markdown]
+# The caveat holds exactly as stated. Now every sign pattern of the two factors, with the
+# gate's value and the multiplicative path $m = \exp(W \log(|x| + \varepsilon))$ shown
+# separately. The third input stays at 2.5.
+
+# %%
+signs = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+x_all = torch.tensor([[1.5 * s1, 2.0 * s2, 2.5] for s1, s2 in signs])
+with torch.no_grad():
+    out = blog_unit(x_all).squeeze(-1)
+    gate = blog_unit.gate(x_all).squeeze(-1)
+    m_path = torch.exp(torch.log(x_all.abs() + blog_unit.eps) @ blog_unit.nac.W.mT).squeeze(-1)
+pd.DataFrame({"x": [str(r.tolist()) for r in x_all], "target x₁x₂": (x_all[:, 0] * x_all[:, 1]).numpy(),
+              "gate g": gate.numpy(), "m path": m_path.numpy(), "NALU output": out.numpy()}
+             ).style.format({"target x₁x₂": "{:+.2f}", "gate g": "{:.2g}", "m path": "{:.4f}",
+                             "NALU output": "{:+.4f}"}).hide(axis="index")
+
+# %% [markdown]
+# Two things go wrong, not one. The multiplicative path gives $+3$ for every sign pattern: half
+# of the products are wrong. And the gate, which was closed for the blog's two inputs, *opens*
+# for $x = (-1.5, -2, 2.5)$, because $Gx$ changed sign; the output is then the additive path,
+# $x_1 + x_2 = -3.5$, although the product $+3$ was the right answer there.
+#
+# ## Why no weights can fix it
+#
+# The multiplicative path ends in an exponential, so $m > 0$ for every input and every weight:
+# it cannot produce a negative number at all. The only other source of an output is the
+# additive path $a = Wx$, a linear function, and no linear function equals $x_1 x_2$ on any
+# open set. So the NALU cannot represent the product on the quadrants where it is negative.
+#
+# The gate makes matters worse on signed inputs. Since $\sigma(-z) = 1 - \sigma(z)$,
+# $g(-x) = 1 - g(x)$ for *any* $G$: whenever the gate selects the multiplicative path at $x$, it
+# selects the additive path at $-x$, where the product $x_1 x_2$ has the same value. The only
+# gate that treats $x$ and $-x$ alike is $G = 0$, a fixed 50/50 mix of the two paths. Both
+# facts are easy to confirm numerically on randomly initialised NALUs:
+
+# %%
+task = nalu.signed_task("mul")
+x_check = torch.from_numpy(task.inputs(10_000, "interpolation", nalu.rng_for(0, 90)))
+random_nalus = nalu.stack_models([nalu.build(partial(nalu.NALU, 2, 1), s) for s in range(100)])
+with torch.no_grad():
+    m_random = torch.exp(torch.log(x_check.abs() + random_nalus.eps) @ random_nalus.nac.W.mT)
+    gate_gap = (random_nalus.gate(x_check) + random_nalus.gate(-x_check) - 1).abs().max().item()
+m_always_positive = bool((m_random > 0).all())
+gate_antisymmetric = gate_gap < 1e-6
+print(f"Over 100 random NALUs and {len(x_check):,} inputs from [−2, 2]²: smallest m = {m_random.min().item():.3g} "
+      f"(all positive: {m_always_positive}); largest |g(x) + g(−x) − 1| = {gate_gap:.1g}.")
+
+# %% [markdown]
+# ## Training on signed inputs
+#
+# The representational argument says the NALU cannot be *exact*; training decides what it does
+# instead. The task is `nalu.signed_task("mul")`: $y = x_1 x_2$ with inputs from
+# $U[-2, 2]$, tested on $[-6, -2] \cup [2, 6]$, fresh batches of 128 at every step, Adam with
+# learning rate $10^{-3}$. We train the paper's single NALU ($2 \to 1$) and a two-layer NALU
+# ($2 \to 2 \to 1$). As a control, the single NALU also learns the same product on inputs with
+# the same magnitudes but no signs: $U[0, 2]$, tested on $U[2, 6]$.
+#
+# Two criteria: Madsen & Johansen's strict success (extrapolation MSE below that of the exact
+# solution with weights perturbed by $10^{-5}$), and a looser *approximate success*: the
+# extrapolation MSE is below 1% of the mean squared target, i.e. the model is at least 100 times
+# better than always answering 0.
+
+# %%
+positive = nalu.two_input("mul", (0.0, 2.0), (2.0, 6.0))
+RUNS = {  # label: (factory, task)
+    "NALU, signed": (partial(nalu.NALU, 2, 1), task),
+    "NALU 2→2→1, signed": (partial(nalu.two_layer, "nalu", None, 2, 2, 1), task),
+    "NALU, positive (control)": (partial(nalu.NALU, 2, 1), positive),
+}
+results, tables = {}, []
+for label, (factory, t) in RUNS.items():
+    r = nalu.train(factory, nalu.FreshSamples(t, batch_size=128, eval_size=EVAL_SIZE), SEEDS, steps=STEPS, lr=1e-3,
+                   eval_every=EVAL_EVERY, device=device, progress=not quick, desc=label)
+    results[label] = r
+    x_ext, y_ext = t.sample(20_000, "extrapolation", nalu.rng_for(0, 91))
+    mean_sq_target = float((y_ext ** 2).mean())
+    st = nalu.success_table(r.log, r.threshold)
+    st["approx_success"] = st.test_mse < 0.01 * mean_sq_target
+    tables.append(st.assign(run=label, mean_sq_target=mean_sq_target, diverged=st.seed.isin(list(r.diverged_at))))
+runs = pd.concat(tables, ignore_index=True)
+strict = rate_table(runs, ["run"], "success").set_index("run")
+approx = rate_table(runs, ["run"], "approx_success").set_index("run")
+summary = pd.DataFrame({"strict success": strict.text, "approximate success": approx.text,
+                        "median extrapolation MSE": runs.groupby("run", sort=False).test_mse.median(),
+                        "mean squared target": runs.groupby("run", sort=False).mean_sq_target.first()})
+summary.style.format({"median extrapolation MSE": "{:.3g}", "mean squared target": "{:.1f}"})
+
+# %%
+print(f"Signed inputs: the single NALU succeeds approximately in {fmt_rate(approx.loc['NALU, signed'])} of seeds; "
+      f"with the signs removed, in {fmt_rate(approx.loc['NALU, positive (control)'])}.")
+
+# %% [markdown]
+# ## Are the failures sign errors?
+#
+# If the trained NALUs had learned the magnitude $|x_1 x_2|$ and merely lost the sign, their
+# predictions would match the targets in absolute value. We check this on 20,000 extrapolation
+# points: the fraction where $|\hat y|$ is within 5% of $|y|$ but the sign is wrong (a pure sign
+# error), the same with the right sign, the fraction of correct signs, and the MSE of $|\hat y|$
+# against $|y|$ beside the ordinary MSE. For reference, the last row is the exact
+# multiplicative path, $|x_1 x_2|$: a magnitude-perfect but sign-blind answer.
+
+# %%
+x_ext, y_ext = task.sample(20_000, "extrapolation", nalu.rng_for(0, 91))
+
+
+def sign_stats(pred, y):
+    """Per-seed statistics of predictions pred (S, N, 1) against targets y (N, 1)."""
+    close = (pred.abs() - y.abs()).abs() <= 0.05 * y.abs()
+    right = torch.sign(pred) == torch.sign(y)
+    neg = (y < 0).expand_as(pred)
+    sq = (pred - y) ** 2
+    return pd.DataFrame({
+        "pure sign error": (close & ~right).float().mean(dim=(1, 2)).numpy(),
+        "|ŷ|≈|y|, right sign": (close & right).float().mean(dim=(1, 2)).numpy(),
+        "sign correct": right.float().mean(dim=(1, 2)).numpy(),
+        "MSE(|ŷ|, |y|)": ((pred.abs() - y.abs()) ** 2).mean(dim=(1, 2)).double().numpy(),
+        "MSE(ŷ, y)": sq.mean(dim=(1, 2)).double().numpy(),
+        "MSE, negative products": (sq * neg).sum(dim=(1, 2)).div(neg.sum(dim=(1, 2))).double().numpy(),
+        "MSE, positive products": (sq * ~neg).sum(dim=(1, 2)).div((~neg).sum(dim=(1, 2))).double().numpy(),
+    })
+
+
+stats = []
+for label in ["NALU, signed", "NALU 2→2→1, signed"]:
+    with torch.no_grad():
+        pred = results[label].model(x_ext)
+    stats.append(sign_stats(pred, y_ext).assign(model=label, seed=results[label].seeds))
+magnitude_only = (x_ext[:, :1] * x_ext[:, 1:]).abs().unsqueeze(0)
+stats.append(sign_stats(magnitude_only, y_ext).assign(model="|x₁x₂| (exact magnitude)", seed=-1))
+stats = pd.concat(stats, ignore_index=True)
+stat_cols = [c for c in stats.columns if c not in ("model", "seed")]
+(stats.groupby("model", sort=False)[stat_cols].median()
+ .style.format({c: "{:.1%}" for c in stat_cols[:3]} | {c: "{:.3g}" for c in stat_cols[3:]})
+ .set_caption("Median over seeds, extrapolation range"))
+
+# %%
+single = stats[stats.model == "NALU, signed"]
+print(f"Pure sign errors: at most {single['pure sign error'].max():.1%} of points for any single-layer seed; "
+      f"the exact-magnitude answer has {stats[stats.seed == -1]['pure sign error'].iloc[0]:.1%}.")
+print(f"Always answering 0 has MSE {float((y_ext ** 2).mean()):.0f}; the sign-blind |x₁x₂| has MSE "
+      f"{float(((magnitude_only[0] - y_ext) ** 2).mean()):.0f}.")
+print(f"Single-layer NALU, median over seeds: MSE {single['MSE, negative products'].median():.0f} where the "
+      f"product is negative, {single['MSE, positive products'].median():.0f} where it is positive.")
+
+# %% [markdown]
+# The failures are *not* sign-flipped magnitudes. The reason is in the last two numbers: on
+# inputs whose signs are balanced, the sign-blind magnitude $|x_1 x_2|$ is twice as bad as
+# answering 0, since on the negative half it misses by $2|y|$. Gradient descent on the MSE
+# therefore never moves the NALU towards the multiplicative solution it is designed to
+# find. The sign problem acts before any product is learned: it removes the reason to learn
+# one. Its footprint is in where the error sits — on the inputs whose product is negative.
+#
+# ## What the NALU learns instead
+#
+# Here is a representative seed (median extrapolation MSE): predictions against targets, and
+# the prediction and gate over the input plane.
+
+# %%
+res = results["NALU, signed"]
+rep_seed = int(single.sort_values("MSE(ŷ, y)").seed.iloc[len(single) // 2])
+rep = res.model_for(rep_seed)
+grid1 = torch.linspace(-6, 6, 121)
+xx = torch.cartesian_prod(grid1, grid1)
+with torch.no_grad():
+    rep_pred = rep(x_ext).squeeze(-1)
+    surf = rep(xx).squeeze(-1).reshape(len(grid1), len(grid1)).T
+    gate_surf = rep.gate(xx).squeeze(-1).reshape(len(grid1), len(grid1)).T
+fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+neg = (y_ext.squeeze(-1) < 0).numpy()
+axes[0].scatter(y_ext.squeeze(-1)[~neg], rep_pred[~neg], s=2, alpha=0.3, label="x₁x₂ > 0")
+axes[0].scatter(y_ext.squeeze(-1)[neg], rep_pred[neg], s=2, alpha=0.3, label="x₁x₂ < 0")
+axes[0].plot([-36, 36], [-36, 36], color="black", lw=0.8, label="ŷ = y")
+axes[0].plot([-36, 36], [36, -36], color="grey", lw=0.8, ls="--", label="ŷ = −y")
+axes[0].set(xlabel="target x₁x₂", ylabel="prediction", title=f"seed {rep_seed}, extrapolation range")
+axes[0].legend(markerscale=5, fontsize=8)
+extent = [-6, 6, -6, 6]
+lim = float(surf.abs().max())
+im1 = axes[1].imshow(surf, origin="lower", extent=extent, cmap="RdBu_r", vmin=-lim, vmax=lim)
+axes[1].set(xlabel="x₁", ylabel="x₂", title="prediction")
+fig.colorbar(im1, ax=axes[1])
+im2 = axes[2].imshow(gate_surf, origin="lower", extent=extent, cmap="viridis", vmin=0, vmax=1)
+axes[2].set(xlabel="x₁", ylabel="x₂", title="gate g = σ(Gx) (1: additive path)")
+fig.colorbar(im2, ax=axes[2])
+for ax in axes[1:]:
+    ax.grid(False)
+    ax.add_patch(plt.Rectangle((-2, -2), 4, 4, fill=False, ls="--", color="white", lw=1))
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The learned weights of every single-layer seed, rounded: the NAC weight $W$ (shared by both
+# paths) and the gate weight $G$.
+
+# %%
+with torch.no_grad():
+    W_all = res.model.nac.W.squeeze(1).numpy()
+    G_all = res.model.G.squeeze(1).numpy()
+weights = pd.DataFrame({"seed": res.seeds, "W₁": W_all[:, 0], "W₂": W_all[:, 1], "G₁": G_all[:, 0], "G₂": G_all[:, 1]})
+gate_input = np.abs(G_all).argmax(axis=1)
+nac_input = np.abs(W_all).argmax(axis=1)
+crossed = float(np.mean(gate_input != nac_input))
+weights.head(8).style.format({c: "{:+.2f}" for c in ["W₁", "W₂", "G₁", "G₂"]}).hide(axis="index")
+
+# %%
+print(f"In {crossed:.0%} of the {len(res.seeds)} seeds the gate listens mostly to one input and the NAC weight "
+      f"to the other. Median |G| of the gate's input: {np.median(np.abs(G_all).max(axis=1)):.2f}; "
+      f"median largest |W|: {np.median(np.abs(W_all).max(axis=1)):.2f}.")
+print(f"Median fraction of correct signs over the single-layer seeds: {single['sign correct'].median():.1%}.")
+
+# %% [markdown]
+# When the gate keys on the sign of one input, say $x_2$, and the NAC weight on the other,
+# the unit computes roughly $W_1 x_1$ (additive path) where $x_2 > 0$ and roughly
+# $|x_1|^{W_1}$ (multiplicative path, positive) where $x_2 < 0$. On the first half the sign is
+# right, because there $\operatorname{sign}(x_1 x_2) = \operatorname{sign}(x_1)$; on the second,
+# only when $x_1 < 0$. That would give three quarters of the signs, with no magnitude right.
+# The input-dependent gate is the only component of the NALU that ever sees a sign, and training
+# spends it on this half-measure. It also shows why the gate is no help in general: a single
+# sigmoid of a linear function can split the plane in two, but the sign of a product needs the
+# four quadrants (an XOR of two signs).
+#
+# ## Summary
+#
+# * The caveat of seed 000 is exact: with the correct weights the NALU computes $|x_1 x_2|$,
+#   so $(1.5, -2, 2.5) \mapsto +3$; and the input-dependent gate does not even stay closed
+#   across sign patterns, since $g(-x) = 1 - g(x)$.
+# * Trained on signed inputs, the NALU does not learn the magnitude and miss the sign. A
+#   sign-blind magnitude is worse than answering 0, so training never goes there; the runs
+#   settle on a compromise whose error is concentrated on the negative products, while the same
+#   unit, on the same magnitudes without signs, comes close to the product.
+#
+# The next chapter tries units that put the sign back.
+
+# %%
+def rate_dict(table, label):
+    r = table.loc[label]
+    return dict(rate=float(r.rate), lo=float(r.lo), hi=float(r.hi), successes=int(r.successes), n=int(r.n))
+
+
+med = stats.groupby("model", sort=False)[stat_cols].median()
+save_results(results_dir, "07_sign_caveat", {
+    "n_seeds": len(SEEDS), "steps": STEPS,
+    "blog_example_output": float(y_blog[1]), "blog_example_target": -3.0,
+    "blog_claim_reproduced": bool(abs(float(y_blog[1]) - 3.0) < 1e-4),
+    "m_path_always_positive": m_always_positive, "gate_antisymmetric": bool(gate_antisymmetric),
+    "strict_success": {label: rate_dict(strict, label) for label in RUNS},
+    "approx_success": {label: rate_dict(approx, label) for label in RUNS},
+    "median_extrapolation_mse": {label: float(summary.loc[label, "median extrapolation MSE"]) for label in RUNS},
+    "sign_stats_median": {m: {c: float(med.loc[m, c]) for c in stat_cols} for m in med.index},
+    "mse_zero_predictor": float((y_ext ** 2).mean()),
+    "mse_sign_blind_magnitude": float(((magnitude_only[0] - y_ext) ** 2).mean()),
+    "failures_are_mostly_pure_sign_errors": bool(single["pure sign error"].median() > 0.25),
+    "signed_worse_than_positive_control": bool(approx.loc["NALU, signed"].hi < approx.loc["NALU, positive (control)"].lo),
+    "single_nalu_gate_and_weight_on_different_inputs_fraction": crossed,
+})
