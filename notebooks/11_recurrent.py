@@ -61,11 +61,11 @@ from nalu.book import fmt_rate, mode_banner, rate_table, save_results, setup_plo
 
 setup_plotting()
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
-SEEDS = list(range(3 if quick else 20))
-STEPS = 400 if quick else 5_000
+SEEDS = list(range(3 if quick else 10))
+STEPS = 400 if quick else 3_000
 OPS = ["add"] if quick else ["add", "mul"]
 TRAIN_LENGTH, TEST_LENGTHS = 10, (10, 100, 1000)
-N_TEST = 100 if quick else 1000
+N_TEST = 100 if quick else 300
 LR, SUCCESS_REL = 1e-2, 0.01
 mode_banner(quick, seeds=len(SEEDS), steps=STEPS, operations=", ".join(OPS), test_sequences=N_TEST)
 

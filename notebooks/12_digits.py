@@ -63,7 +63,7 @@ SEEDS = list(range(3 if quick else 10))
 STEPS = 300 if quick else 3_000
 ENCODER_STEPS = 150 if quick else 300
 TRAIN_LENGTH, TEST_LENGTHS = 10, (1, 10, 100, 1000)
-N_TEST = 100 if quick else 500
+N_TEST = 100 if quick else 300
 LR = 1e-2
 mode_banner(quick, seeds=len(SEEDS), steps=STEPS, encoder_steps=ENCODER_STEPS, test_sequences=N_TEST)
 
