@@ -18,9 +18,9 @@
 # every input is thrown away before anything is multiplied. Its example is a unit that should
 # multiply the first two of three inputs. For $x = (1.5, 2, 2.5)$ the answer 3 comes out right;
 # for $x = (1.5, -2, 2.5)$ the answer should be $-3$, but the log path can only produce $+3$.
-# The post stops at the observation. Here we check it with the package's own NALU, ask what a
-# NALU *trained* on signed inputs does about it, and look at the one part of the unit that can
-# see signs at all: the input-dependent gate. {cite:t}`madsen2020nau` and
+# The post only remarks that an extra mechanism for signs would be needed. Here we check the
+# caveat with the package's own NALU, ask what a NALU *trained* on signed inputs does about it,
+# and look at the one part of the unit that can see signs at all: the input-dependent gate. {cite:t}`madsen2020nau` and
 # {cite:t}`schlor2020inalu` make the same criticism; the next chapter tries their remedies.
 
 # %% tags=["parameters"]
@@ -104,7 +104,9 @@ pd.DataFrame({"x": [str(r.tolist()) for r in x_all], "target x₁x₂": (x_all[:
 # The multiplicative path ends in an exponential, so $m > 0$ for every input and every weight:
 # it cannot produce a negative number at all. The only other source of an output is the
 # additive path $a = Wx$, a linear function, and no linear function equals $x_1 x_2$ on any
-# open set. So the NALU cannot represent the product on the quadrants where it is negative.
+# open set. The solutions the NALU is designed to find, with weights in $\{-1, 0, 1\}$ and the
+# gate at 0 or 1, therefore cannot give a negative product; anything else is a blend of a
+# linear function and a positive one, which the unit has no reason to converge to.
 #
 # The gate makes matters worse on signed inputs. Since $\sigma(-z) = 1 - \sigma(z)$,
 # $g(-x) = 1 - g(x)$ for *any* $G$: whenever the gate selects the multiplicative path at $x$, it

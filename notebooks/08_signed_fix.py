@@ -50,6 +50,7 @@ from torch import nn
 
 import nalu
 from nalu.book import fmt_rate, mode_banner, rate_table, save_results, setup_plotting
+from nalu.units import log_abs, matvec
 
 setup_plotting()
 SEEDS = list(range(4 if quick else 30))
@@ -95,7 +96,7 @@ class DecoupledSignNALU(nalu.SignedNALU):
     def forward(self, x):
         a = self.nac(x)
         w_m = self.log_path_weight()
-        m = torch.exp(torch.log(x.abs() + self.eps) @ w_m.mT) * nalu.sign_factor(x, torch.sigmoid(self.S_hat))
+        m = torch.exp(matvec(w_m, log_abs(x, self.eps))) * nalu.sign_factor(x, torch.sigmoid(self.S_hat))
         g = self.gate(x)
         return g * a + (1 - g) * m
 
@@ -323,7 +324,7 @@ print(f"Seeds solved by the decoupled unit only: {only_decoupled}; by the Signed
 # %% [markdown]
 # ## Division
 #
-# Division is a different story for each unit.
+# Division is a different story for each unit, and a poor one for all of them.
 #
 # **The NMU cannot divide.** Each factor $W_{ij} x_i + 1 - W_{ij}$ with $W_{ij} \in [0, 1]$ lies
 # between $x_i$ and 1; no choice of weights gives $1 / x_i$. Its division failures are a matter
@@ -371,6 +372,7 @@ if first:
         for i, seed in enumerate(stopped):
             if first[seed] == step:
                 zero_divisor[seed] = bool((x[i, :, 1] == 0).any())
+    replay.close()
     print(f"Replaying those seeds' batches: the batch at the stopping step contains a divisor x₂ = 0 exactly "
           f"for {sum(zero_divisor.values())} of {len(zero_divisor)} seeds.")
 draws = 128 * STEPS_BY_OP["÷"]
@@ -449,8 +451,10 @@ pd.DataFrame({"seed": SEEDS, "W₁": npu_w[:, 0], "W₂": npu_w[:, 1], "ĝ₁": 
 #   starts negative is trapped at a negative value, and only seeds whose multiplicative weights
 #   both start positive can succeed. Its defaults address other problems. Giving the sign factor
 #   its own weights removes the trap.
-# * Division from $[-2, 2]$ is out of reach: the NMU cannot represent it, and for the others the
-#   training targets near $x_2 = 0$ are too heavy-tailed for gradient descent on the MSE.
+# * Division learned from $[-2, 2]$ is at best occasional (in our runs only the Real NPU comes close,
+#   in a few seeds): the NMU cannot represent it, and for the others the training
+#   targets near $x_2 = 0$ are too heavy-tailed for gradient descent on the MSE. Exact zeros in the
+#   float32 training data even make some targets infinite.
 
 # %%
 def rd(unit, sym, criterion):
