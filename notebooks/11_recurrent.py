@@ -196,9 +196,9 @@ rates[["op", "model", "text", "median relative error"]].rename(
 g = sns.relplot(data=errors.assign(relative=errors.relative.clip(lower=1e-6, upper=1e3)), x="length",
                 y="relative", hue="model", col="op", kind="line", estimator="median", errorbar=("pi", 100),
                 marker="o", facet_kws=dict(sharey=False), height=4.2, aspect=1.2)
+g.set(xscale="log", yscale="log")
+g.set_axis_labels("sequence length (trained on 10)", "relative error Σ|ŷ − y| / Σ|y|")
 for ax in g.axes.flat:
-    ax.set(xscale="log", yscale="log", xlabel="sequence length (trained on 10)",
-           ylabel="relative error Σ|ŷ − y| / Σ|y|")
     ax.axhline(SUCCESS_REL, color="grey", ls=":", lw=1)
     ax.axvline(TRAIN_LENGTH, color="grey", ls="--", lw=1)
 plt.show()
@@ -274,8 +274,11 @@ if "mul" in OPS:
 # exact identity on the state from sequences too short to reveal small errors in it; the plot
 # of the spectral radius shows where each trained cell landed relative to the precision needed. Building the identity in,
 # $h_t = h_{t-1} + U(x_t)$, removes that requirement: the unit then faces the static task on
-# $\sum_t x_t$, and its error no longer compounds with the length. The same accumulator is what
-# the next chapter puts behind an image encoder.
+# $\sum_t x_t$, and for $+$ its error no longer compounds with the length. For $\times$ (run in
+# full mode) the accumulators hand the extrapolation over to the readout, which has to multiply
+# numbers a hundred times larger than any it was trained on: the static multiplication problem of
+# the earlier chapters, with its difficulties. The same accumulator is what the next chapter puts
+# behind an image encoder.
 
 # %%
 def summary(op, name):
