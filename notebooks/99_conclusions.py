@@ -73,8 +73,42 @@ claims.append(claim("Seed 000 (its code)", "a gate without sigmoid (g = x·G) wo
                     "no-sigmoid variant not worse on +", not c3["nosigmoid_worse_on_add"],
                     f"+ without sigmoid: {pct(c3['nosigmoid_add_rate'])} vs {pct(c3['separate_add_rate'])} with"))
 
-# %% [markdown]
-# (Rows for the remaining chapters are added below.)
+# %%
+def irate(r: dict) -> str:
+    return f"{pct(r['rate'])} [{pct(r['lo'])}, {pct(r['hi'])}] ({r['successes']}/{r['n']})"
+
+
+c6 = R["06_static_arithmetic"]
+claims.append(claim("Trask et al. 2018, Table 1", "a NALU extrapolates on the static task for every operation", "6",
+                    "NALU's normalised extrapolation error < 1 for all six operations",
+                    c6["trask_nalu_extrapolation_near_zero_reproduced"],
+                    "median normalised errors: " + ", ".join(f"{op} {v:.2g}" for op, v in
+                                                             c6["normalised_error_median"]["extrapolation"]["NALU"].items())))
+claims.append(claim("Trask et al. 2018, Table 1", "a NAC extrapolates + and − on the static task", "6",
+                    "NAC's normalised extrapolation error < 1 for + and −", c6["trask_nac_add_sub_near_zero_reproduced"],
+                    f"+: {c6['normalised_error_median']['extrapolation']['NAC']['+']:.2g}, −: "
+                    f"{c6['normalised_error_median']['extrapolation']['NAC']['−']:.2g}"))
+claims.append(claim("Madsen & Johansen 2020", "NALU succeeds on + and − in 14% of seeds", "6",
+                    "published rate inside our 95% interval", c6["madsen_nalu_add_sub_14pct_reproduced"],
+                    f"+: {irate(c6['success']['NALU']['+'])}, −: {irate(c6['success']['NALU']['−'])}"))
+c7 = R["07_sign_caveat"]
+claims.append(claim("Seed 000", "with exact weights, a NALU gives +3 for 1.5 × (−2)", "7",
+                    "the package's NALU outputs +3", c7["blog_claim_reproduced"],
+                    f"output {c7['blog_example_output']:.4g}, correct answer −3"))
+claims.append(claim("Seed 000", "the log path's lost sign makes NALU fail on signed products", "7",
+                    "NALU on signed × worse than on positive inputs", c7["signed_worse_than_positive_control"],
+                    f"signed: {irate(c7['approx_success']['NALU, signed'])}, positive: "
+                    f"{irate(c7['approx_success']['NALU, positive (control)'])} (chapter 7's approximate criterion)"))
+claims.append(claim("This book", "NALU's failures on signed × are mostly pure sign errors", "7",
+                    "median share of |pred| ≈ |target| with the wrong sign > 25%",
+                    c7["failures_are_mostly_pure_sign_errors"], "see chapter 7's sign statistics"))
+c8 = R["08_signed_fix"]
+claims.append(claim("Madsen & Johansen 2020", "the NMU multiplies signed inputs", "8",
+                    "strict success on signed ×: lower end of the interval > 50%",
+                    c8["madsen_nmu_signed_mul_claim_reproduced"], f"NMU strict: {pct(c8['nmu_mul_strict_success_rate'])}"))
+claims.append(claim("This book", "no unit learns ÷ when inputs come near zero (signed task, [−2, 2])", "8",
+                    "no seed of any unit meets the criterion on signed ÷", c8["no_unit_divides"],
+                    f"{c8['division_diverged_seed_runs']} seed-runs diverged on ÷"))
 
 # %%
 c9 = R["09_benchmark"]
