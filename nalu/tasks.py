@@ -109,7 +109,13 @@ class Interval:
 
 
 class Ranges:
-    """A union of disjoint intervals, sampled uniformly (each in proportion to its length)."""
+    """A union of disjoint intervals, sampled uniformly (each in proportion to its length).
+
+    With ``exclude_zero`` an exact 0 (which float32 sampling of a range around 0 does produce,
+    about once in 2²⁴ draws) is redrawn: division tasks need it.
+    """
+
+    exclude_zero: bool = False
 
     def __init__(self, *intervals: Interval | tuple[float, float]):
         if not intervals:
@@ -130,8 +136,21 @@ class Ranges:
             return cls(Interval(float(spec[0]), float(spec[1])))
         return cls(*[Interval(float(lo), float(hi)) for lo, hi in spec])
 
+    def without_zero(self) -> "Ranges":
+        """A copy whose samples are never exactly 0."""
+        copy = Ranges(*self.intervals)
+        copy.exclude_zero = True
+        return copy
+
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator, out: np.ndarray | None = None) -> np.ndarray:
         """Uniform float32 samples: one uniform draw per element, mapped onto the intervals."""
+        result = self._sample(shape, rng, out)
+        while self.exclude_zero and not result.all():
+            zeros = result == 0
+            result[zeros] = self._sample((int(zeros.sum()),), rng, None)
+        return result
+
+    def _sample(self, shape: tuple[int, ...], rng: np.random.Generator, out: np.ndarray | None) -> np.ndarray:
         u = rng.random(shape, dtype=np.float32) if out is None else rng.random(dtype=np.float32, out=out)
         total = sum(iv.length for iv in self.intervals)
         if len(self.intervals) == 1:
@@ -176,6 +195,8 @@ class ArithmeticTask:
         self.a_mask, self.b_mask = a_mask, b_mask
         self.in_dim, self.out_dim = a_mask.shape[0], 1
         self.splits = {"interpolation": Ranges.of(interpolation), "extrapolation": Ranges.of(extrapolation)}
+        if self.op is Operation.DIV:  # a divisor of exactly 0 would make the target infinite
+            self.splits = {k: r.without_zero() for k, r in self.splits.items()}
         self.name = name
 
     def inputs(self, n: int | tuple[int, ...], split: str, rng: np.random.Generator) -> np.ndarray:

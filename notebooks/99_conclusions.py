@@ -99,7 +99,7 @@ claims.append(claim("Seed 000", "the log path's lost sign makes NALU fail on sig
                     "NALU on signed × worse than on positive inputs", c7["signed_worse_than_positive_control"],
                     f"signed: {irate(c7['approx_success']['NALU, signed'])}, positive: "
                     f"{irate(c7['approx_success']['NALU, positive (control)'])} (chapter 7's approximate criterion)"))
-claims.append(claim("This book", "NALU's failures on signed × are mostly pure sign errors", "7",
+claims.append(claim("Hypothesis (chapter 7)", "NALU's failures on signed × are sign errors: |prediction| ≈ |target|", "7",
                     "median share of |pred| ≈ |target| with the wrong sign > 25%",
                     c7["failures_are_mostly_pure_sign_errors"], "see chapter 7's sign statistics"))
 c8 = R["08_signed_fix"]

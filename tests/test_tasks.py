@@ -169,3 +169,24 @@ def test_madsen_perturbation_by_hand():
     assert task.perturbed_targets(x, eps).item() == pytest.approx(a - b, rel=1e-12)
     add = nalu.two_input("add", (1.0, 2.0), (2.0, 6.0))  # cancels exactly: falls back to shrinking
     assert add.perturbed_targets(x, eps).item() == pytest.approx((1 - eps) * 8, rel=1e-12)
+
+
+def test_division_tasks_never_draw_an_exact_zero():
+    r = nalu.Ranges((-1.0, 1.0)).without_zero()
+
+    class ZeroFirst:  # a generator whose first draw lands exactly on 0 of [-1, 1)
+        def __init__(self):
+            self.calls = 0
+
+        def random(self, shape=None, dtype=None, out=None):
+            self.calls += 1
+            value = np.full(shape if out is None else out.shape, 0.5 if self.calls == 1 else 0.25, np.float32)
+            if out is not None:
+                out[...] = value
+                return out
+            return value
+
+    x = r.sample((4,), ZeroFirst())
+    assert (x != 0).all() and np.allclose(x, -0.5)
+    assert nalu.signed_task("div").splits["interpolation"].exclude_zero
+    assert not nalu.signed_task("mul").splits["interpolation"].exclude_zero
