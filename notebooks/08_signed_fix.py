@@ -381,9 +381,10 @@ print(f"A float32 sample of U[−2, 2] is exactly 0 with probability 2⁻²⁴; 
 
 # %% [markdown]
 # Where such stops occur, they are caused by the data, not by the units: the uniform sampler works
-# on a float32 grid that contains 0, and $x_1 / 0$ is infinite. A division task should exclude
-# exact zeros from its training range; we count the stopped seeds as failures, which they would
-# almost certainly have been anyway.
+# on a float32 grid that contains 0, and $x_1 / 0$ is infinite. This chapter found such stops in an
+# earlier version of the package, which now redraws an exact zero whenever a task divides
+# (`nalu.Ranges.without_zero`), so the count above should be zero; a stopped seed, if any, counts
+# as a failure.
 #
 # The gradient inherits the heavy tail: even near the right weights, a unit receives occasional
 # enormous updates from near-zero divisors. The units also differ in how they
@@ -453,8 +454,8 @@ pd.DataFrame({"seed": SEEDS, "W₁": npu_w[:, 0], "W₂": npu_w[:, 1], "ĝ₁": 
 #   its own weights removes the trap.
 # * Division learned from $[-2, 2]$ is at best occasional (in our runs only the Real NPU comes close,
 #   in a few seeds): the NMU cannot represent it, and for the others the training
-#   targets near $x_2 = 0$ are too heavy-tailed for gradient descent on the MSE. Exact zeros in the
-#   float32 training data even make some targets infinite.
+#   targets near $x_2 = 0$ are too heavy-tailed for gradient descent on the MSE. (Exact zeros,
+#   which would make targets infinite, are now redrawn by the package.)
 
 # %%
 def rd(unit, sym, criterion):
