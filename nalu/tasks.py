@@ -230,12 +230,13 @@ class ArithmeticTask:
         op((1 − ε) a, (1 − ε) b).
         """
         xd = x.double()
-        y = self.op(*self.operands(xd, eps))
-        exact = self.op(*self.operands(xd))
-        if torch.equal(y, exact):
+        cancels = self.op is Operation.ADD and bool(np.all(self.a_mask + self.b_mask == 1))
+        if cancels:
             a, b = self.operands(xd)
             y = self.op((1 - eps) * a, (1 - eps) * b)
-        return y.unsqueeze(-1).to(x.dtype) if x.dtype != torch.float64 else y.unsqueeze(-1)
+        else:
+            y = self.op(*self.operands(xd, eps))
+        return y.unsqueeze(-1).to(x.dtype)
 
     def success_threshold(self, x: Tensor, eps: float = 1e-5) -> float:
         """MSE of the ε-perturbed exact solution on inputs x: Madsen & Johansen's success bar."""
