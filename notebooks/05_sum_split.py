@@ -168,18 +168,15 @@ print(f"Seeds that diverged (NaN loss) within {STEPS:,} steps: {diverged} out of
 # perturbed exact solution, on the same test rows; the model is taken at the logged step with the
 # lowest interpolation error (`nalu.success_table`). Their perturbation moves every first-layer
 # weight 1 to $1 - \epsilon$ and every 0 to $\epsilon$; here it cancels exactly, because every
-# input belongs to exactly one operand, so $a_\epsilon + b_\epsilon = a + b$. In that case we shrink
-# both operands instead, the usual fallback: the reference solution is
+# input belongs to exactly one operand, so $a_\epsilon + b_\epsilon = a + b$. In that case
+# `ArithmeticTask.success_threshold` shrinks both operands instead: the reference solution is
 # $(1 - \epsilon)(a + b)$, with $\epsilon = 10^{-5}$, and the threshold is its MSE,
 # $\epsilon^2$ times the mean square of the targets, computed in float64.
 
 # %%
-thresholds = []
-for s in SEEDS:
-    a, b = task.operands(torch.from_numpy(datasets[s].evals["extrapolation"][0]).double())
-    exact = task.op(a, b)
-    perturbed = task.op((1 - EPS) * a, (1 - EPS) * b)
-    thresholds.append(dict(seed=s, split="extrapolation", threshold=float(((perturbed - exact) ** 2).mean())))
+thresholds = [dict(seed=s, split="extrapolation",
+                   threshold=task.success_threshold(torch.from_numpy(datasets[s].evals["extrapolation"][0]), EPS))
+              for s in SEEDS]
 threshold = pd.DataFrame(thresholds)
 success = pd.concat([nalu.success_table(r.log, threshold).assign(init=name) for name, r in results.items()],
                     ignore_index=True)
