@@ -10,3 +10,5 @@ from .trainer import FixedData, FreshSamples, TrainResult, Warmup, evaluate_mse,
 from .units import INALU, MLP, NAC, NALU, NAU, NMU, Linear, RealNPU, SignedNALU, VanillaNet, sign_factor
 
 __version__ = "0.1.0"
+
+from . import applied, recurrent  # noqa: E402  (the applied tasks of Trask et al. 2018, chapters 11-13)

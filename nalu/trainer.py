@@ -13,6 +13,11 @@ Two data regimes:
   other seeds share the run.
 * ``FixedData``: a fixed data set per seed, epochs of (optionally shuffled) minibatches, as in
   the two blog posts.
+
+Any other object with the same methods can serve as a data source (``nalu.applied.DigitSequences``
+does): ``setup(seeds, device)``, ``steps_per_epoch()``, ``batch(step) -> (x, y)`` with a leading
+seed axis, ``eval_sets() -> {split: (x, y)}``, ``perturbed_mse(eval_sets, eps) -> {split: array} |
+None`` and ``close()``.
 """
 
 from __future__ import annotations

@@ -128,6 +128,25 @@ claims.append(claim("This book", "no unit learns ÷ when inputs come near zero (
                     f"{c8['division_diverged_seed_runs']} seed-runs diverged on ÷"))
 
 # %%
+c11, c12, c13 = R["11_recurrent"], R["12_digits"], R["13_words"]
+claims.append(claim("Trask et al. 2018, §4.2", "an LSTM fails to extrapolate recurrent sums to long sequences", "11",
+                    "LSTM's normalised error at the longest length near that of an untrained model",
+                    c11["lstm_fails_to_extrapolate"], f"LSTM: {c11['add_lstm_normalised_median']:.3g}"))
+claims.append(claim("Trask et al. 2018, §4.2", "a recurrent NAC cell extrapolates recurrent sums", "11",
+                    "its seeds stay within 1% at the longest length", c11["nac_cell_reproduced"],
+                    f"success rate {pct(c11['add_nac_cell_success_rate'])}; with the identity recurrence built in: "
+                    f"{pct(c11['add_nac_accumulator_success_rate'])}"))
+claims.append(claim("Trask et al. 2018, §4.3", "a recurrent accumulator counts digits in sequences far longer than trained on",
+                    "12", "accumulator beats the LSTM on counts at 100× the training length",
+                    c12["count_accumulator_beats_lstm"],
+                    f"MAE at the longest length: NAU accumulator {c12['count_nau_accumulator_mae_1000']:.3g}, "
+                    f"LSTM {c12['count_lstm_mae_1000']:.3g}"))
+claims.append(claim("Trask et al. 2018, §4.4", "an LSTM with a NALU read-out maps number words to values better than a linear one",
+                    "13", "NALU read-out's test MAE below the linear read-out's", c13["nalu_beats_linear"],
+                    f"test MAE: NALU {c13['nalu_test_mae']:.3g}, linear {c13['linear_test_mae']:.3g}, "
+                    f"linear ×100 {c13['linear_x100_test_mae']:.3g}"))
+
+# %%
 c9 = R["09_benchmark"]
 st = c9["static_rates"]
 for op, unit, pub, label in [("mul", "NMU", 0.98, "NMU succeeds on × in 98% of seeds"),
