@@ -44,6 +44,11 @@ def interval(r) -> str:
     return f"{pct(rate)} [{pct(lo)}, {pct(hi)}]"
 
 
+def g3(v) -> str:
+    """A stored figure to 3 significant digits; None marks a model whose output overflowed."""
+    return "overflow" if v is None else f"{v:.3g}"
+
+
 def claim(source: str, text: str, chapter: str, test: str, verdict: bool, evidence: str) -> dict:
     return dict(source=source, claim=text, chapter=chapter, test=test,
                 verdict="reproduced" if verdict else "not reproduced", evidence=evidence)
@@ -131,7 +136,7 @@ claims.append(claim("This book", "no unit learns ÷ when inputs come near zero (
 c11, c12, c13 = R["11_recurrent"], R["12_digits"], R["13_words"]
 claims.append(claim("Trask et al. 2018, §4.2", "an LSTM fails to extrapolate recurrent sums to long sequences", "11",
                     "LSTM's normalised error at the longest length near that of an untrained model",
-                    c11["lstm_fails_to_extrapolate"], f"LSTM: {c11['add_lstm_normalised_median']:.3g}"))
+                    c11["lstm_fails_to_extrapolate"], f"LSTM: {g3(c11['add_lstm_normalised_median'])}"))
 claims.append(claim("Trask et al. 2018, §4.2", "a recurrent NAC cell extrapolates recurrent sums", "11",
                     "its seeds stay within 1% at the longest length", c11["nac_cell_reproduced"],
                     f"success rate {pct(c11['add_nac_cell_success_rate'])}; with the identity recurrence built in: "
@@ -139,12 +144,12 @@ claims.append(claim("Trask et al. 2018, §4.2", "a recurrent NAC cell extrapolat
 claims.append(claim("Trask et al. 2018, §4.3", "a recurrent accumulator counts digits in sequences far longer than trained on",
                     "12", "accumulator beats the LSTM on counts at 100× the training length",
                     c12["count_accumulator_beats_lstm"],
-                    f"MAE at the longest length: NAU accumulator {c12['count_nau_accumulator_mae_1000']:.3g}, "
-                    f"LSTM {c12['count_lstm_mae_1000']:.3g}"))
+                    f"MAE at the longest length: NAU accumulator {g3(c12['count_nau_accumulator_mae_1000'])}, "
+                    f"LSTM {g3(c12['count_lstm_mae_1000'])}"))
 claims.append(claim("Trask et al. 2018, §4.4", "an LSTM with a NALU read-out maps number words to values better than a linear one",
                     "13", "NALU read-out's test MAE below the linear read-out's", c13["nalu_beats_linear"],
-                    f"test MAE: NALU {c13['nalu_test_mae']:.3g}, linear {c13['linear_test_mae']:.3g}, "
-                    f"linear ×100 {c13['linear_x100_test_mae']:.3g}"))
+                    f"test MAE: NALU {g3(c13['nalu_test_mae'])}, linear {g3(c13['linear_test_mae'])}, "
+                    f"linear ×100 {g3(c13['linear_x100_test_mae'])}"))
 
 # %%
 c9 = R["09_benchmark"]
