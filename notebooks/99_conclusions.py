@@ -25,7 +25,7 @@ quick = True
 device = "cpu"
 results_dir = "../build/results"
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 
 from nalu.book import load_results, mode_banner
@@ -34,7 +34,7 @@ R = load_results(results_dir)
 mode_banner(quick, chapters_read=len(R))
 
 
-# %%
+# %% tags=["hide-input"]
 def pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
@@ -78,7 +78,7 @@ claims.append(claim("Seed 000 (its code)", "a gate without sigmoid (g = x·G) wo
                     "no-sigmoid variant not worse on +", not c3["nosigmoid_worse_on_add"],
                     f"+ without sigmoid: {pct(c3['nosigmoid_add_rate'])} vs {pct(c3['separate_add_rate'])} with"))
 
-# %%
+# %% tags=["hide-input"]
 def irate(r: dict) -> str:
     return f"{pct(r['rate'])} [{pct(r['lo'])}, {pct(r['hi'])}] ({r['successes']}/{r['n']})"
 
@@ -132,7 +132,7 @@ claims.append(claim("This book", "no unit learns ÷ when inputs come near zero (
                     "no seed of any unit meets the criterion on signed ÷", c8["no_unit_divides"],
                     f"{c8['division_diverged_seed_runs']} seed-runs diverged on ÷"))
 
-# %%
+# %% tags=["hide-input"]
 c11, c12, c13 = R["11_recurrent"], R["12_digits"], R["13_words"]
 claims.append(claim("Trask et al. 2018, §4.2", "an LSTM fails to extrapolate recurrent sums to long sequences", "11",
                     "LSTM's normalised error at the longest length near that of an untrained model",
@@ -151,7 +151,7 @@ claims.append(claim("Trask et al. 2018, §4.4", "an LSTM with a NALU read-out ma
                     f"test MAE: NALU {g3(c13['nalu_test_mae'])}, linear {g3(c13['linear_test_mae'])}, "
                     f"linear ×100 {g3(c13['linear_x100_test_mae'])}"))
 
-# %%
+# %% tags=["hide-input"]
 c9 = R["09_benchmark"]
 st = c9["static_rates"]
 for op, unit, pub, label in [("mul", "NMU", 0.98, "NMU succeeds on × in 98% of seeds"),
@@ -173,7 +173,7 @@ s = R["A1_speed"]
 claims.append(claim("This book", "training 100 seeds at once is ≥ 10× faster than one at a time", "Appendix",
                     "measured ratio ≥ 10", s["ratio"] >= 10, f"{s['ratio']:.1f}× ({s['us_per_seed_step']:.0f} µs per seed-step)"))
 
-# %%
+# %% tags=["full-width"]
 table = pd.DataFrame(claims)
 counts = table.verdict.value_counts()
 print(f"{len(table)} claims checked: {counts.get('reproduced', 0)} reproduced, "
