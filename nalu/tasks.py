@@ -389,7 +389,10 @@ def solve_mystery(x: np.ndarray, config: MysteryConfig) -> np.ndarray:
     """Vectorised solution: column k is ops[k](x[:, i[k]], x[:, j[k]])."""
     x = np.asarray(x)
     _check_mystery_input(x, config)
-    a, b = x[:, config.i], x[:, config.j]
+    # one pass over x for every column any output uses, then small gathers from that copy
+    cols, where = np.unique(np.concatenate([config.i, config.j]), return_inverse=True)
+    used = x[:, cols]
+    a, b = used[:, where[:config.out_dim]], used[:, where[config.out_dim:]]
     y = np.empty(a.shape, dtype=np.result_type(x.dtype, np.float64) if x.dtype.kind != "f" else x.dtype)
     codes = np.array([o.value for o in config.ops])
     with np.errstate(divide="ignore", invalid="ignore"):
