@@ -54,3 +54,10 @@ def test_bench_mystery_solver_outputs_are_identical():
 def test_bench_rates_are_positive_for_a_tiny_run():
     assert bench.many_seed_rate(3, 3, in_dim=10) > 0
     assert bench.per_seed_loop_rate(2, 3, in_dim=10) > 0
+
+
+def test_marginal_rate_is_the_extra_steps_over_the_extra_time_and_never_absurd():
+    # a fake run costing 1 s of set-up plus 0.01 s per step: 10 seeds → 1,000 seed-steps per second
+    assert bench._marginal(lambda k: 1.0 + 0.01 * k, 10, 100) == pytest.approx(1000.0)
+    # when noise makes the long run look no slower, fall back to the whole long run's rate
+    assert bench._marginal(lambda k: 1.0, 10, 100) == pytest.approx(1000.0)
