@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from torch import nn
 
 from .metrics import sparsity_error, success_table
 from .models import Stack, make_unit
-from .tasks import ArithmeticTask, Operation, rng_for, static_arithmetic, two_input
+from .tasks import ArithmeticTask, rng_for, static_arithmetic, two_input
 from .trainer import FreshSamples, Warmup, train
 from .units import MLP
 

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from .units import INALU, NAC, NALU, NAU, NMU, RealNPU
+from .units import NAC, NAU, NMU, RealNPU
 
 __all__ = [
     "mse",
@@ -94,9 +94,7 @@ def effective_weights(model: nn.Module) -> list[Tensor]:
     """The weights the sparsity error looks at: W of each NAC/NAU/NMU/RealNPU (NALU: its NACs)."""
     out = []
     for m in model.modules():
-        if isinstance(m, NAC):
-            out.append(m.W)
-        elif isinstance(m, (NAU, NMU, RealNPU)):
+        if isinstance(m, (NAC, NAU, NMU, RealNPU)):
             out.append(m.W)
     return out
 
