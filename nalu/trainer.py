@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
 from .tasks import ArithmeticTask, Dataset, rng_for
+from .units import matvec
 
 __all__ = ["FreshSamples", "FixedData", "Warmup", "TrainResult", "train", "evaluate_mse"]
 
@@ -54,14 +55,14 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
 
 
 def _stacked_targets(tasks: list, x: Tensor) -> Tensor:
-    """Targets of each seed's task for its slice of x (S, ...); one batched product when all
-    tasks are ArithmeticTasks with the same operation (only their masks differ)."""
+    """Targets of each seed's task for its slice of x (..., S, n, in), the seed axis third from the
+    end; one batched product when all tasks are ArithmeticTasks with the same operation (only
+    their masks differ)."""
     if all(isinstance(t, ArithmeticTask) for t in tasks) and len({t.op for t in tasks}) == 1:
-        masks = torch.from_numpy(np.stack([np.stack([t.a_mask, t.b_mask], axis=1) for t in tasks])).to(x.device)
-        ab = x.reshape(x.shape[0], -1, x.shape[-1]) @ masks  # (S, rows, 2)
-        y = tasks[0].op(ab[..., 0], ab[..., 1])
-        return y.reshape(*x.shape[:-1], 1)
-    return torch.stack([task.targets(x[s]) for s, task in enumerate(tasks)])
+        masks = torch.from_numpy(np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])).to(x.device)
+        ab = matvec(masks, x)  # (..., S, n, 2): the operands a and b
+        return tasks[0].op(ab[..., 0], ab[..., 1]).unsqueeze(-1)
+    return torch.stack([task.targets(x[..., s, :, :]) for s, task in enumerate(tasks)], dim=-3)
 
 
 class FreshSamples:
@@ -96,8 +97,11 @@ class FreshSamples:
         self.split_names = list(self.tasks[0].splits)
         per_step = len(seeds) * self.batch_size * self.in_dim
         self.k_steps = self.chunk_steps or max(1, min(64, (16 * 2**20) // per_step))
-        shape = (len(seeds), self.k_steps, self.batch_size, self.in_dim)
+        # steps outermost: each step's batch (S, batch, in) is one contiguous block, which the
+        # model reads several times (forward and backward); seed-major chunks made it strided
+        shape = (self.k_steps, len(seeds), self.batch_size, self.in_dim)
         self._bufs = [np.empty(shape, np.float32) for _ in range(2 if self.prefetch else 1)]
+        self._seed_buf = np.empty((self.k_steps, self.batch_size, self.in_dim), np.float32)
         self._next_buf = 0
         self._pool = ThreadPoolExecutor(max_workers=1) if self.prefetch else None
         self._pending = self._submit()
@@ -105,7 +109,8 @@ class FreshSamples:
 
     def _draw_chunk(self, buf: np.ndarray) -> tuple[Tensor, Tensor]:
         for s, (task, rng) in enumerate(zip(self.tasks, self.rngs)):
-            task.splits["interpolation"].sample(buf[s].shape, rng, out=buf[s])
+            # seed s's next k_steps batches, in the order of its own stream
+            buf[:, s] = task.splits["interpolation"].sample(self._seed_buf.shape, rng, out=self._seed_buf)
         x = torch.from_numpy(buf).to(self.device)
         return x, _stacked_targets(self.tasks, x)
 
@@ -126,7 +131,7 @@ class FreshSamples:
             self._chunk = pending.result() if self._pool is not None else self._draw_chunk(pending)
             self._pending = self._submit()
         x, y = self._chunk
-        return x[:, k], y[:, k]
+        return x[k], y[k]
 
     def close(self) -> None:
         if getattr(self, "_pool", None) is not None:
@@ -366,8 +371,8 @@ def _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_c
                     if r is not None:
                         loss_per_seed = loss_per_seed + lam * r
             finite = torch.isfinite(loss_per_seed)
-            newly_dead = alive & ~finite
-            if bool(newly_dead.any()):
+            newly_dead = None if bool(finite.all()) else alive & ~finite
+            if newly_dead is not None and bool(newly_dead.any()):
                 if frozen is None:
                     frozen = [p.detach().clone() for p in params]
                 with torch.no_grad():
@@ -376,8 +381,9 @@ def _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_c
                 for s in newly_dead.nonzero().flatten().tolist():
                     diverged_at[seeds[s]] = step
                 alive = alive & finite
-            opt.zero_grad(set_to_none=True)
-            torch.where(alive, loss_per_seed, 0.0).sum().backward()
+            for p in params:  # what opt.zero_grad(set_to_none=True) does, without its overhead
+                p.grad = None
+            (loss_per_seed if frozen is None else torch.where(alive, loss_per_seed, 0.0)).sum().backward()
             if frozen is not None or grad_clip is not None:
                 with torch.no_grad():
                     for p in params:

@@ -66,6 +66,13 @@ def matvec(W: Tensor, x: Tensor) -> Tensor:
     return (W @ x.mT).mT
 
 
+def matvecs(x: Tensor, *weights: Tensor) -> tuple[Tensor, ...]:
+    """(W₁ x, W₂ x, …) for weights of one input size: one product with the stacked weights, so
+    a large x is read once, not once per weight (forward and backward)."""
+    stacked = torch.cat(weights, dim=-2)
+    return matvec(stacked, x).split([w.shape[-2] for w in weights], dim=-1)
+
+
 class _LogAbs(torch.autograd.Function):
     """log(|x| + ε), with d/dx = sign(x) / (|x| + ε).
 
@@ -190,9 +197,10 @@ class NALU(ArithmeticUnit):
         return torch.sigmoid(matvec(self.G, x))
 
     def forward(self, x: Tensor) -> Tensor:
-        a = self.nac(x)
-        m = torch.exp(matvec(self.log_path_weight(), log_abs(x, self.eps)))
-        g = self.gate(x)
+        W = self.nac.W
+        a, gate_logit = matvecs(x, W, self.G)  # W x and G x, in one pass over x
+        m = torch.exp(matvec(W if self.shared else self.nac_log.W, log_abs(x, self.eps)))
+        g = torch.sigmoid(gate_logit)
         return g * a + (1 - g) * m
 
     def extra_repr(self) -> str:
