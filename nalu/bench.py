@@ -2,11 +2,13 @@
 
 Every ratio is measured side by side in one run, on the machine it runs on. Rates are steady-state
 seed-steps per second (the extra steps of a longer run over its extra time), so one-off set-up costs
-do not count for either side; times are the best of a few repeats, for both sides alike.
+do not count for either side. Runs that are compared are timed in the same interleaved rounds and
+each keeps its fastest times, so a shared machine's disturbances count against neither side.
 
 1. many seeds at once (``nalu.train``) against a plain per-seed loop (one module, one Adam, a
    Python loop over seeds and steps, as seed 000 trains), NALU 100 → 2 → 1 on the static task,
-   batch 128, fresh samples every step;
+   batch 128, fresh samples every step; then where a step's time goes, and what each speed-up
+   buys against what it replaced;
 2. the vectorised mystery-problem solver against the row-by-row reference loop;
 3. seed-steps per second as the number of seeds and the input size grow;
 4. peak resident memory of the 100-seed run (in a fresh process, so nothing else counts).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -27,8 +30,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .models import build, two_layer
-from .tasks import mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic
+from .models import build, stack_models, two_layer
+from .tasks import (mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic,
+                    uniform_float32)
 from .trainer import DATA_STREAM, FreshSamples, train
 
 BATCH = 128
@@ -44,41 +48,78 @@ def _task_for_seed(in_dim: int):
     return task
 
 
-def _marginal(run: Callable[[int], float], n_seeds: int, steps: int) -> float:
-    """Seed-steps per second of the steady state: two runs of different lengths, and the extra
-    steps divided by the extra time, so that set-up (building and stacking the seeded models,
-    the first batches) is not counted."""
-    short = max(2, steps // 5)
-    run(short)  # warm-up: first-call costs of the libraries
-    # best of three of each length: a shared machine only ever adds time, so the fastest is cleanest
-    t_short = min(run(short) for _ in range(3))
-    t_long = min(run(steps) for _ in range(3))
-    if t_long <= t_short:  # too few steps to tell apart from noise: fall back to the whole long run
+def _rate(n_seeds: int, steps: int, short: int, t_short: float, t_long: float) -> float:
+    """Seed-steps per second of the steady state: the extra steps of the long run over its extra
+    time, so that set-up (building and stacking the seeded models, the first batches) does not
+    count. If noise makes the long run look no slower, the whole long run's rate instead."""
+    if t_long <= t_short:
         return n_seeds * steps / t_long
     return n_seeds * (steps - short) / (t_long - t_short)
 
 
-def many_seed_rate(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu", threads: int = 1) -> float:
-    """Steady-state seed-steps per second of ``nalu.train`` (no evaluation inside the timed steps)."""
+def marginal_rates(runs: dict[str, tuple[Callable[[int], float], int, int]], repeats: int = 5) -> dict[str, float]:
+    """Steady-state rates of several timed runs, measured side by side.
+
+    ``runs``: name → (run, n_seeds, steps), where ``run(k)`` trains for k steps and returns the
+    seconds it took. Every round times every run at two lengths (steps // 5 and steps), so all of
+    them meet the same conditions; a shared machine only ever adds time, so each run keeps its
+    fastest short and fastest long time over the ``repeats`` rounds.
+    """
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    for name, (_, n_seeds, steps) in runs.items():
+        if steps < 2:
+            raise ValueError(f"run {name!r} needs at least 2 steps, got {steps!r}")
+    best = {name: [math.inf, math.inf] for name in runs}
+    for run, _, steps in runs.values():
+        run(max(1, steps // 5))  # warm-up: first-call costs of the libraries
+    for _ in range(repeats):
+        for name, (run, _, steps) in runs.items():
+            short = max(1, steps // 5)
+            best[name][0] = min(best[name][0], run(short))
+            best[name][1] = min(best[name][1], run(steps))
+    return {name: _rate(n_seeds, steps, max(1, steps // 5), *best[name]) for name, (_, n_seeds, steps) in runs.items()}
+
+
+def many_seed_timer(n_seeds: int, in_dim: int = 100, device: str = "cpu", threads: int = 1,
+                    layout: str = "step") -> Callable[[int], float]:
+    """run(k): seconds for ``nalu.train`` to take k steps with n_seeds seeds (no evaluation inside);
+    ``layout`` is that of the fresh-sample chunks (``FreshSamples``)."""
     def run(k: int) -> float:
-        data = FreshSamples(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16)
+        data = FreshSamples(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16, layout=layout)
         start = time.perf_counter()
         train(_factory(in_dim), data, list(range(n_seeds)), steps=k, lr=1e-3, eval_every=10**9, device=device,
               threads=threads, progress=False)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         return time.perf_counter() - start
-    return _marginal(run, n_seeds, steps)
+    return run
 
 
-def per_seed_loop_rate(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu", threads: int = 1) -> float:
-    """Steady-state seed-steps per second of the plain loop: for each seed, its own module, Adam and batches."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        return _marginal(lambda k: _per_seed_loop(n_seeds, k, in_dim, device), n_seeds, steps)
-    finally:
-        torch.set_num_threads(previous)
+def per_seed_loop_timer(n_seeds: int, in_dim: int = 100, device: str = "cpu", threads: int = 1) -> Callable[[int], float]:
+    """run(k): seconds for the plain loop to take k steps for each of n_seeds seeds in turn, each
+    with its own module, Adam and batches (as seed 000 trains)."""
+    def run(k: int) -> float:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return _per_seed_loop(n_seeds, k, in_dim, device)
+        finally:
+            torch.set_num_threads(previous)
+    return run
+
+
+def many_seed_rate(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu", threads: int = 1,
+                   repeats: int = 3) -> float:
+    """Steady-state seed-steps per second of ``nalu.train`` with n_seeds seeds at once."""
+    return marginal_rates({"many": (many_seed_timer(n_seeds, in_dim, device, threads), n_seeds, steps)}, repeats)["many"]
+
+
+def per_seed_loop_rate(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu", threads: int = 1,
+                       repeats: int = 3) -> float:
+    """Steady-state seed-steps per second of the plain per-seed loop."""
+    return marginal_rates({"loop": (per_seed_loop_timer(n_seeds, in_dim, device, threads), n_seeds, steps)},
+                          repeats)["loop"]
 
 
 def _per_seed_loop(n_seeds: int, steps: int, in_dim: int, device: str) -> float:
@@ -97,6 +138,120 @@ def _per_seed_loop(n_seeds: int, steps: int, in_dim: int, device: str) -> float:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     return time.perf_counter() - start
+
+
+def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repeats: int = 3,
+                   device: str = "cpu") -> dict[str, float]:
+    """Where a training step's time goes: milliseconds per step of each phase of the many-seed step
+    (NALU in_dim → 2 → 1, fresh batches), timed one phase after another, the fastest of
+    ``repeats`` passes of ``steps`` steps. Drawing the batches runs on the background thread in
+    ``nalu.train``; here it is timed on its own. The first layer's two big pieces, log(|x| + ε)
+    and the products with x, are also timed on their own (they are part of its forward pass).
+    """
+    from .units import log_abs, matvec, matvecs
+
+    dev = torch.device(device)
+    seeds = list(range(n_seeds))
+    model = stack_models([build(_factory(in_dim), s) for s in seeds]).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    data = FreshSamples(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16, chunk_steps=steps, prefetch=False)
+    data.setup(seeds, dev)
+    first, second = model[0], model[1]
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        phases: dict[str, float] = {}
+
+        def timed(name, f):
+            sync()
+            start = time.perf_counter()
+            out = f()
+            sync()
+            phases[name] = phases.get(name, 0.0) + (time.perf_counter() - start) / steps
+            return out
+
+        data._chunk = None  # data.batch(0) draws a fresh chunk of `steps` steps
+        timed("draw the batches (background thread)", lambda: data.batch(0))
+        for step in range(steps):
+            x, y = data._chunk[0][step], data._chunk[1][step]
+            hidden = timed("first layer, forward", lambda: first(x))
+            loss = timed("second layer and loss, forward", lambda: ((second(hidden) - y) ** 2).mean(dim=(-2, -1)))
+            timed("backward", lambda: loss.sum().backward())
+            timed("Adam step", opt.step)
+            for p in model.parameters():
+                p.grad = None
+            with torch.no_grad():
+                W = first.nac.W
+                timed("  of which log(|x| + ε)", lambda: log_abs(x, first.eps))
+                timed("  of which W x, G x, W log|x|", lambda: (matvecs(x, W, first.G), matvec(W, x)))
+        for name, t in phases.items():
+            best[name] = min(best.get(name, math.inf), 1e3 * t)
+    data.close()
+    return best
+
+
+def _best_time(f: Callable[[], object], number: int, repeats: int) -> float:
+    """Fastest mean seconds per call over ``repeats`` timings of ``number`` calls."""
+    f()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            f()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> list[dict]:
+    """Each speed-up of the many-seed step against what it replaced, on one step's worth of data
+    (n_seeds × 128 × in_dim): seconds per call of each side (best of ``repeats``), single-threaded."""
+    from .units import NALU, log_abs, matvec, matvecs
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        shape = (n_seeds, BATCH, in_dim)
+        rows = []
+
+        def compare(name, before_label, before, after_label, after, same, number=20):
+            t_before, t_after = _best_time(before, number, repeats), _best_time(after, number, repeats)
+            rows.append(dict(change=name, before=before_label, after=after_label, before_ms=1e3 * t_before,
+                             after_ms=1e3 * t_after, speedup=t_before / t_after, same_result=bool(same)))
+
+        ref, fast = rng_for(0, 99), rng_for(0, 99)
+        buf = np.empty(shape, np.float32)
+        same = np.array_equal(ref.random(shape, dtype=np.float32), uniform_float32(fast, shape))
+        compare("uniform draws", "Generator.random", lambda: ref.random(dtype=np.float32, out=buf),
+                "uniform_float32", lambda: uniform_float32(fast, shape, buf), same)
+
+        x = torch.from_numpy(static_arithmetic("add", rng_for(0, 1), in_dim=in_dim).inputs(
+            n_seeds * BATCH, "interpolation", rng_for(0, 2)).reshape(shape))
+        same = torch.allclose(torch.log(x.abs() + 1e-7), log_abs(x, 1e-7))
+        compare("log(|x| + ε)", "torch.log", lambda: torch.log(x.abs() + 1e-7), "numpy log (log_abs)",
+                lambda: log_abs(x, 1e-7), same)
+
+        unit = stack_models([build(lambda: NALU(in_dim, 2), s) for s in range(n_seeds)])
+        W, G = unit.nac.W.detach().requires_grad_(), unit.G.detach().requires_grad_()
+
+        def two_products():
+            (matvec(W, x).sum() + matvec(G, x).sum()).backward()
+
+        def one_product():
+            a, g = matvecs(x, W, G)
+            (a.sum() + g.sum()).backward()
+
+        same = all(torch.allclose(p, q, rtol=1e-5, atol=1e-5)  # up to float32 rounding of the sums
+                   for p, q in zip((matvec(W, x), matvec(G, x)), matvecs(x, W, G)))
+        compare("W x and G x, forward and backward", "two products", two_products, "one stacked product",
+                one_product, same)
+
+        return rows
+    finally:
+        torch.set_num_threads(previous)
 
 
 def mystery_solver(rows: int = 100_000, in_dim: int = 100, out_dim: int = 10) -> dict:
@@ -150,16 +305,35 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
     """Every measurement; ``quick`` shortens them (used by the book's quick build)."""
     steps = 150 if quick else 300
     base_steps = 30 if quick else 100
+    repeats = 5 if quick else 7
     results = dict(machine=machine(), device=device, quick=quick, batch=BATCH)
-    # each side at its better thread setting (1 or 2 intra-op threads), so the ratio is fair
-    many_by = {t: many_seed_rate(100, steps, device=device, threads=t) for t in (1, 2)}
-    one_by = {t: per_seed_loop_rate(4 if quick else 10, base_steps, device=device, threads=t) for t in (1, 2)}
+    # each side at its better thread setting (1 or 2 intra-op threads), so the ratio is fair;
+    # all four are timed in the same interleaved rounds
+    n_loop = 4 if quick else 10
+    runs = {("many", t): (many_seed_timer(100, 100, device, t), 100, steps) for t in (1, 2)}
+    runs.update({("one", t): (per_seed_loop_timer(n_loop, 100, device, t), n_loop, base_steps) for t in (1, 2)})
+    rates = marginal_rates(runs, repeats=repeats)
+    many_by = {t: rates["many", t] for t in (1, 2)}
+    one_by = {t: rates["one", t] for t in (1, 2)}
     many, one = max(many_by.values()), max(one_by.values())
     results["many_vs_one"] = dict(many_seed_steps_per_s=many, per_seed_loop_steps_per_s=one, ratio=many / one,
-                                  us_per_seed_step=1e6 / many, n_seeds=100, steps=steps,
+                                  us_per_seed_step=1e6 / many, n_seeds=100, steps=steps, loop_seeds=n_loop,
+                                  loop_steps=base_steps, repeats=repeats,
                                   many_by_threads=many_by, one_by_threads=one_by)
     log(f"1. many seeds vs one at a time: {many:,.0f} vs {one:,.0f} seed-steps/s -> {many / one:.1f}x; "
         f"{1e6 / many:.1f} us per seed-step at 100 seeds (by threads: many {many_by}, one {one_by})")
+    results["breakdown_ms"] = step_breakdown(repeats=3 if quick else 5, device=device)
+    log("   where a step's time goes (ms per step): "
+        + "; ".join(f"{name.strip()} {ms:.2f}" for name, ms in results["breakdown_ms"].items()))
+    layout = marginal_rates({lay: (many_seed_timer(100, 100, device, 1, lay), 100, steps) for lay in ("seed", "step")},
+                            repeats=3 if quick else 5)
+    results["layout_us_per_seed_step"] = {lay: 1e6 / rate for lay, rate in layout.items()}
+    log("   fresh-sample chunks stored seed-major vs step-major: "
+        + ", ".join(f"{lay}-major {us:.1f} us" for lay, us in results["layout_us_per_seed_step"].items()))
+    results["design_choices"] = design_choices(repeats=3 if quick else 7)
+    for row in results["design_choices"]:
+        log(f"   {row['change']}: {row['before']} {row['before_ms']:.2f} ms -> {row['after']} {row['after_ms']:.2f} ms "
+            f"({row['speedup']:.1f}x, same result: {row['same_result']})")
     results["mystery"] = mystery_solver(rows=20_000 if quick else 100_000)
     m = results["mystery"]
     log(f"2. mystery solver, {m['rows']:,} rows: loop {m['loop_s']:.2f} s, vectorised {1e3 * m['vectorised_s']:.2f} ms"

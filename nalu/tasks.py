@@ -51,13 +51,13 @@ def uniform_float32(rng: np.random.Generator, shape: tuple[int, ...], out: np.nd
     halves come from ``random_raw`` in bulk, and the conversion runs as two whole-array passes
     (about 1.6x faster here). Otherwise this is ``rng.random``.
     """
-    if out is not None and not out.flags.c_contiguous:
-        out[...] = uniform_float32(rng, out.shape)
-        return out
     out = np.empty(shape, np.float32) if out is None else out
     bitgen = getattr(rng, "bit_generator", None)
     if out.size % 2 or not isinstance(bitgen, (np.random.SFC64, np.random.PCG64, np.random.PCG64DXSM)) \
             or bitgen.state["has_uint32"]:
+        if not out.flags.c_contiguous:  # numpy's own draw needs a contiguous output
+            out[...] = rng.random(out.shape, dtype=np.float32)
+            return out
         return rng.random(dtype=np.float32, out=out)
     d = bitgen.random_raw(out.size // 2).view(np.uint32).reshape(out.shape)
     np.right_shift(d, 8, out=d)
@@ -177,7 +177,8 @@ class Ranges:
         total = sum(iv.length for iv in self.intervals)
         if len(self.intervals) == 1:
             iv = self.intervals[0]
-            u *= np.float32(iv.length)
+            if iv.length != 1:  # u · 1 is u: skip a pass over the data
+                u *= np.float32(iv.length)
             u += np.float32(iv.lo)
             return u
         t = u * np.float32(total)

@@ -74,20 +74,28 @@ class FreshSamples:
     Batches are drawn ``chunk_steps`` steps at a time (default: as many as fit in about 64 MB),
     and with ``prefetch`` the next chunk is drawn on a background thread while the current one
     trains. Neither changes the data: seed s's stream comes from its own generator in order.
+
+    A chunk is stored step-major (``layout="step"``), so that each step's batch (S, batch, in)
+    is one contiguous block, which the model reads several times per step. ``layout="seed"``
+    stores it seed-major, which makes each step's batch S scattered pieces: the same numbers,
+    markedly slower to train on (the appendix "Reproducing at speed" measures both).
     """
 
     def __init__(self, task_for_seed, batch_size: int = 128, eval_size: int = 10_000,
-                 eval_seed: int = 0, chunk_steps: int | None = None, prefetch: bool = True):
+                 eval_seed: int = 0, chunk_steps: int | None = None, prefetch: bool = True,
+                 layout: str = "step"):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(eval_size, int) or eval_size < 1:
             raise ValueError(f"eval_size must be a positive integer, got {eval_size!r}")
         if chunk_steps is not None and (not isinstance(chunk_steps, int) or chunk_steps < 1):
             raise ValueError(f"chunk_steps must be a positive integer or None, got {chunk_steps!r}")
+        if layout not in ("step", "seed"):
+            raise ValueError(f"layout must be 'step' or 'seed', got {layout!r}")
         self.task_for_seed = task_for_seed if callable(task_for_seed) and not hasattr(task_for_seed, "targets") \
             else (lambda seed, _t=task_for_seed: _t)
         self.batch_size, self.eval_size, self.eval_seed = batch_size, eval_size, eval_seed
-        self.chunk_steps, self.prefetch = chunk_steps, prefetch
+        self.chunk_steps, self.prefetch, self.layout = chunk_steps, prefetch, layout
 
     def setup(self, seeds: list[int], device: torch.device) -> None:
         self.tasks = [self.task_for_seed(s) for s in seeds]
@@ -97,21 +105,21 @@ class FreshSamples:
         self.split_names = list(self.tasks[0].splits)
         per_step = len(seeds) * self.batch_size * self.in_dim
         self.k_steps = self.chunk_steps or max(1, min(64, (16 * 2**20) // per_step))
-        # steps outermost: each step's batch (S, batch, in) is one contiguous block, which the
-        # model reads several times (forward and backward); seed-major chunks made it strided
         shape = (self.k_steps, len(seeds), self.batch_size, self.in_dim)
+        if self.layout == "seed":
+            shape = (len(seeds), self.k_steps, self.batch_size, self.in_dim)
         self._bufs = [np.empty(shape, np.float32) for _ in range(2 if self.prefetch else 1)]
-        self._seed_buf = np.empty((self.k_steps, self.batch_size, self.in_dim), np.float32)
         self._next_buf = 0
         self._pool = ThreadPoolExecutor(max_workers=1) if self.prefetch else None
         self._pending = self._submit()
         self._chunk = None
 
     def _draw_chunk(self, buf: np.ndarray) -> tuple[Tensor, Tensor]:
+        steps_first = buf if self.layout == "step" else buf.swapaxes(0, 1)  # (k_steps, S, batch, in)
         for s, (task, rng) in enumerate(zip(self.tasks, self.rngs)):
             # seed s's next k_steps batches, in the order of its own stream
-            buf[:, s] = task.splits["interpolation"].sample(self._seed_buf.shape, rng, out=self._seed_buf)
-        x = torch.from_numpy(buf).to(self.device)
+            task.splits["interpolation"].sample(steps_first[:, s].shape, rng, out=steps_first[:, s])
+        x = torch.from_numpy(steps_first).to(self.device)
         return x, _stacked_targets(self.tasks, x)
 
     def _submit(self):

@@ -58,6 +58,39 @@ def test_bench_rates_are_positive_for_a_tiny_run():
 
 def test_marginal_rate_is_the_extra_steps_over_the_extra_time_and_never_absurd():
     # a fake run costing 1 s of set-up plus 0.01 s per step: 10 seeds → 1,000 seed-steps per second
-    assert bench._marginal(lambda k: 1.0 + 0.01 * k, 10, 100) == pytest.approx(1000.0)
+    assert bench._rate(10, 100, 20, 1.0 + 0.01 * 20, 1.0 + 0.01 * 100) == pytest.approx(1000.0)
     # when noise makes the long run look no slower, fall back to the whole long run's rate
-    assert bench._marginal(lambda k: 1.0, 10, 100) == pytest.approx(1000.0)
+    assert bench._rate(10, 100, 20, 1.0, 1.0) == pytest.approx(1000.0)
+
+
+def test_marginal_rates_keep_each_runs_fastest_times_over_interleaved_rounds():
+    calls = []
+    noise = iter([0.5, 0.0, 0.0, 0.3, 0.0] * 10)  # extra seconds a busy machine adds to some runs
+
+    def fake(name, per_step):
+        def run(k):
+            calls.append((name, k))
+            return 1.0 + per_step * k + next(noise)
+        return run
+
+    rates = bench.marginal_rates({"a": (fake("a", 0.01), 10, 100), "b": (fake("b", 0.1), 2, 50)}, repeats=3)
+    assert rates == {"a": pytest.approx(1000.0), "b": pytest.approx(20.0)}
+    # warm-ups, then rounds that alternate the two runs, each at both lengths
+    assert calls[:2] == [("a", 20), ("b", 10)]
+    assert calls[2:6] == [("a", 20), ("a", 100), ("b", 10), ("b", 50)]
+    with pytest.raises(ValueError, match="repeats"):
+        bench.marginal_rates({"a": (fake("a", 0.01), 1, 10)}, repeats=0)
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        bench.marginal_rates({"a": (fake("a", 0.01), 1, 1)})
+
+
+def test_design_choices_compare_like_with_like():
+    rows = bench.design_choices(n_seeds=3, in_dim=8, repeats=1)
+    assert [r["change"] for r in rows] == ["uniform draws", "log(|x| + ε)", "W x and G x, forward and backward"]
+    assert all(r["same_result"] and r["before_ms"] > 0 and r["after_ms"] > 0 for r in rows)
+
+
+def test_step_breakdown_times_every_phase():
+    phases = bench.step_breakdown(n_seeds=3, in_dim=8, steps=4, repeats=1)
+    assert len(phases) == 7 and all(ms > 0 for ms in phases.values())
+    assert any("log" in name for name in phases)

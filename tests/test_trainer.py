@@ -217,3 +217,18 @@ def test_cuda_requested_without_a_gpu_is_a_clear_error():
     with pytest.raises(ValueError, match="cuda"):
         nalu.train(nalu_net, nalu.FreshSamples(sum_task, 4, eval_size=4), [0], steps=1, device="cuda",
                    progress=False)
+
+
+def test_chunk_layouts_give_the_same_batches():
+    task = lambda s: nalu.static_arithmetic("add", nalu.rng_for(s, 1), in_dim=10)
+    sources = [nalu.FreshSamples(task, batch_size=4, eval_size=5, chunk_steps=3, layout=lay) for lay in ("step", "seed")]
+    for src in sources:
+        src.setup([2, 0, 5], torch.device("cpu"))
+    for step in range(7):  # across chunk boundaries
+        (xa, ya), (xb, yb) = (src.batch(step) for src in sources)
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+        assert xa.shape == (3, 4, 10) and xa.is_contiguous()
+    for src in sources:
+        src.close()
+    with pytest.raises(ValueError, match="layout"):
+        nalu.FreshSamples(task, layout="row")
