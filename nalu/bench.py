@@ -175,9 +175,9 @@ def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repea
             return out
 
         data._chunk = None  # data.batch(0) draws a fresh chunk of `steps` steps
-        timed("draw the batches (background thread)", lambda: data.batch(0))
+        first_batch = timed("draw the batches (background thread)", lambda: data.batch(0))
         for step in range(steps):
-            x, y = data._chunk[0][step], data._chunk[1][step]
+            x, y = first_batch if step == 0 else data.batch(step)
             hidden = timed("first layer, forward", lambda: first(x))
             loss = timed("second layer and loss, forward", lambda: ((second(hidden) - y) ** 2).mean(dim=(-2, -1)))
             timed("backward", lambda: loss.sum().backward())
@@ -273,17 +273,48 @@ def mystery_solver(rows: int = 100_000, in_dim: int = 100, out_dim: int = 10) ->
 
 
 def peak_memory_mb(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu") -> dict:
-    """Peak RSS of a fresh process running the many-seed trainer, and of one that only imports."""
+    """Peak RSS of a fresh process running the many-seed trainer, and of one that only imports;
+    and the minor page faults per training step after the first chunk, in fresh processes with and
+    without ``nalu.trainer.keep_freed_memory`` (NALU_MALLOC_TUNING=0)."""
     # VmHWM (the peak of this process's own address space) rather than ru_maxrss, which Linux
     # carries over from the parent through fork and exec.
     code = ("import sys, nalu.bench as b\n"
-            "if sys.argv[1] != '0': b.many_seed_rate(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])\n"
-            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
-    def run(n: int) -> float:
+            "n, steps, in_dim, device = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]\n"
+            "faults = b.faults_per_step(n, steps, in_dim, device) if n else 0.0\n"
+            "print(faults, [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
+
+    def run(n: int, tuned: bool = True) -> tuple[float, float]:
+        env = dict(os.environ, NALU_MALLOC_TUNING="1" if tuned else "0")
         out = subprocess.run([sys.executable, "-c", code, str(n), str(steps), str(in_dim), device],
-                             capture_output=True, text=True, check=True)
-        return int(out.stdout.strip().splitlines()[-1]) / 1024  # VmHWM is in kB
-    return dict(peak_rss_mb=run(n_seeds), import_only_rss_mb=run(0))
+                             capture_output=True, text=True, check=True, env=env)
+        faults, vmhwm_kb = out.stdout.strip().splitlines()[-1].split()
+        return float(faults), int(vmhwm_kb) / 1024
+
+    faults, peak = run(n_seeds)
+    faults_untuned, peak_untuned = run(n_seeds, tuned=False)
+    return dict(peak_rss_mb=peak, import_only_rss_mb=run(0)[1], faults_per_step=faults,
+                faults_per_step_untuned=faults_untuned, peak_rss_mb_untuned=peak_untuned)
+
+
+def faults_per_step(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu") -> float:
+    """Minor page faults of this process per training step, between the end of the first chunk
+    of batches and the last step (so that setting up, which must touch new memory, is excluded)."""
+    import resource
+
+    marks: dict[str, tuple[int, int]] = {}
+
+    class Marked(FreshSamples):
+        def batch(self, step):
+            if step == self.k_steps or step == steps - 1:
+                marks["first" if step == self.k_steps else "last"] = (step, resource.getrusage(
+                    resource.RUSAGE_SELF).ru_minflt)
+            return super().batch(step)
+
+    data = Marked(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16)
+    train(_factory(in_dim), data, list(range(n_seeds)), steps=steps, eval_every=10**9, device=device, progress=False)
+    if "first" not in marks or marks["last"][0] <= marks["first"][0]:
+        raise ValueError(f"steps={steps} is too few to count faults past the first chunk of batches")
+    return (marks["last"][1] - marks["first"][1]) / (marks["last"][0] - marks["first"][0])
 
 
 def machine() -> dict:
@@ -348,9 +379,11 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
     results["scaling"] = scaling
     for row in scaling:
         log(f"3. scaling: {row['n_seeds']:>5} seeds, in_dim {row['in_dim']:>5}: {row['seed_steps_per_s']:>10,.0f} seed-steps/s")
-    results["memory"] = peak_memory_mb(100, max(20, steps // 5), device=device)
-    log(f"4. peak RSS of the 100-seed run: {results['memory']['peak_rss_mb']:.0f} MB "
-        f"(a process that only imports nalu: {results['memory']['import_only_rss_mb']:.0f} MB)")
+    results["memory"] = mem = peak_memory_mb(100, 100 if quick else 200, device=device)
+    log(f"4. peak RSS of the 100-seed run: {mem['peak_rss_mb']:.0f} MB "
+        f"(a process that only imports nalu: {mem['import_only_rss_mb']:.0f} MB); page faults per step "
+        f"{mem['faults_per_step']:.0f} ({mem['faults_per_step_untuned']:.0f} with malloc left alone, "
+        f"peak RSS then {mem['peak_rss_mb_untuned']:.0f} MB)")
     return results
 
 

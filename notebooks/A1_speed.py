@@ -38,6 +38,10 @@
 # - **One product for two.** The NALU's additive path W x and its gate G x read the same x, so
 #   `nalu.units.matvecs` multiplies x by the stacked [W; G] once, forward and backward.
 # - **A faster log.** On the CPU in float32, `log_abs` uses numpy's vectorised log.
+# - **Memory kept for reuse.** glibc's malloc hands large freed blocks back to the system, and
+#   each page taken back on the next step costs a page fault. `nalu.train` raises malloc's
+#   thresholds once per process (`nalu.trainer.keep_freed_memory`), so a step reuses the memory of
+#   the step before; the memory section below counts the faults with and without.
 # - **Less bookkeeping per step.** The trainer sets gradients to None directly and looks for
 #   diverged seeds only when some loss is not finite.
 #
@@ -173,11 +177,18 @@ scaling.drop(columns="kind").style.format({"seed_steps_per_s": "{:,.0f}"}).hide(
 
 # %% [markdown]
 # ## Memory
+#
+# Most of a process's memory is the libraries themselves (torch, numpy, pandas). Training adds the
+# two chunks of batches (the one being trained on and the one being drawn), the stacked models and
+# the temporaries of one step.
 
 # %%
 mem = results["memory"]
 print(f"peak resident memory of a process training 100 seeds: {mem['peak_rss_mb']:.0f} MB "
       f"(a process that only imports nalu and torch: {mem['import_only_rss_mb']:.0f} MB)")
+print(f"minor page faults per training step: {mem['faults_per_step']:.0f} with malloc tuned, "
+      f"{mem['faults_per_step_untuned']:.0f} with malloc left alone (NALU_MALLOC_TUNING=0; peak memory "
+      f"then {mem['peak_rss_mb_untuned']:.0f} MB)")
 
 # %%
 save_results(results_dir, "A1_speed", {"ratio": m["ratio"], "us_per_seed_step": m["us_per_seed_step"],

@@ -1,6 +1,9 @@
 """The benchmark grid runner (cells, caching, errors) and the throughput benchmark's pieces."""
 
 import json
+import os
+import platform
+import sys
 
 import pytest
 
@@ -94,3 +97,17 @@ def test_step_breakdown_times_every_phase():
     phases = bench.step_breakdown(n_seeds=3, in_dim=8, steps=4, repeats=1)
     assert len(phases) == 7 and all(ms > 0 for ms in phases.values())
     assert any("log" in name for name in phases)
+
+
+def test_page_faults_are_counted_past_the_first_chunk_only():
+    assert bench.faults_per_step(3, 70, in_dim=8) >= 0  # 64 steps per chunk at this size
+    with pytest.raises(ValueError, match="too few"):
+        bench.faults_per_step(3, 40, in_dim=8)
+
+
+def test_malloc_tuning_is_applied_once_and_reported():
+    from nalu.trainer import keep_freed_memory
+    first = keep_freed_memory()
+    assert keep_freed_memory() is first
+    if platform.libc_ver()[0] == "glibc" and os.environ.get("NALU_MALLOC_TUNING", "1") != "0":
+        assert first is True
