@@ -365,7 +365,7 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
     for row in results["design_choices"]:
         log(f"   {row['change']}: {row['before']} {row['before_ms']:.2f} ms -> {row['after']} {row['after_ms']:.2f} ms "
             f"({row['speedup']:.1f}x, same result: {row['same_result']})")
-    results["mystery"] = mystery_solver(rows=20_000 if quick else 100_000)
+    results["mystery"] = mystery_solver(rows=100_000)
     m = results["mystery"]
     log(f"2. mystery solver, {m['rows']:,} rows: loop {m['loop_s']:.2f} s, vectorised {1e3 * m['vectorised_s']:.2f} ms"
         f" -> {m['speedup']:,.0f}x, identical: {m['identical']}")
