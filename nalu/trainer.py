@@ -49,9 +49,9 @@ EVAL_STREAM = 3  # the rng_for stream of the shared evaluation inputs
 def keep_freed_memory() -> bool:
     """Ask glibc's malloc to keep large freed blocks for reuse (once per process; Linux only).
 
-    By default glibc returns large freed blocks to the system and takes them back on the next
-    step, and each page taken back costs a page fault: about 200 per step at 100 seeds and
-    batch 128 here. Raising the mmap threshold to 32 MB and the trim threshold to 256 MB lets the
+    By default glibc may return large freed blocks to the system and take them back on the next
+    step, and each page taken back costs a page fault: how many depends on glibc's adaptive
+    thresholds, from a few to a few hundred per step at 100 seeds and batch 128 here. Raising the mmap threshold to 32 MB and the trim threshold to 256 MB lets the
     process reuse its own memory instead (the appendix "Reproducing at speed" counts the faults
     both ways). ``train`` calls this; set NALU_MALLOC_TUNING=0 to leave malloc alone. Returns
     whether the settings are in effect.
