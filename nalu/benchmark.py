@@ -111,8 +111,18 @@ def _task(family: str, op: str, range_name: str, seed: int) -> ArithmeticTask:
     return two_input(op, interp, extrap)
 
 
+def _code_fingerprint() -> str:
+    """Hash of the package code a cached result depends on, so that changing it invalidates the cache."""
+    here = Path(__file__).parent
+    digest = hashlib.sha1()
+    for name in ("units.py", "models.py", "tasks.py", "trainer.py", "metrics.py", "benchmark.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _key(spec: UnitSpec, proto: Protocol) -> str:
-    blob = json.dumps(dict(v=CACHE_VERSION, spec=asdict(spec), proto=asdict(proto)), sort_keys=True)
+    blob = json.dumps(dict(v=CACHE_VERSION, code=_code_fingerprint(), spec=asdict(spec), proto=asdict(proto)),
+                      sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 

@@ -76,8 +76,8 @@ pd.DataFrame([dict(unit=u.label, layers=u.first if u.second is None else f"{u.fi
 # ## Running the grid
 #
 # All cells of one unit and one task family train in a single stacked run (the trainer takes a
-# task per seed), and each run is cached on disk under a hash of its configuration, so an
-# interrupted full build resumes where it stopped.
+# task per seed), and each run is cached on disk under a hash of its configuration and of the
+# package code, so an interrupted full build resumes where it stopped.
 
 # %%
 runs = []

@@ -14,7 +14,7 @@ from nalu.benchmark import BENCHMARK_UNITS, Protocol, run_unit
 NAU = next(u for u in BENCHMARK_UNITS if u.label == "NAU")
 
 
-def test_run_unit_gives_one_row_per_cell_and_seed_and_caches(tmp_path):
+def test_run_unit_gives_one_row_per_cell_and_seed_and_caches(tmp_path, monkeypatch):
     proto = Protocol("signed", steps=30, n_seeds=2, eval_size=50, ops=("add", "mul"), ranges=("[1,2]→[2,6]",))
     first = run_unit(NAU, proto, cache_dir=tmp_path)
     assert len(first) == 2 * 2
@@ -32,6 +32,10 @@ def test_run_unit_gives_one_row_per_cell_and_seed_and_caches(tmp_path):
     run_unit(NAU, Protocol("signed", steps=31, n_seeds=2, eval_size=50, ops=("add",), ranges=("[1,2]→[2,6]",)),
              cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.json"))) == 2
+    # and so is the same configuration under changed package code
+    monkeypatch.setattr(nalu.benchmark, "_code_fingerprint", lambda: "changed code")
+    again = run_unit(NAU, proto, cache_dir=tmp_path)
+    assert again.test_mse.iloc[0] != -1.0 and len(list(tmp_path.glob("*.json"))) == 3
 
 
 def test_static_family_uses_two_layers_and_a_random_offset_per_seed():
