@@ -194,16 +194,17 @@ def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repea
     return best
 
 
-def _best_time(f: Callable[[], object], number: int, repeats: int) -> float:
-    """Fastest mean seconds per call over ``repeats`` timings of ``number`` calls."""
-    f()
+def _best_time(f: Callable[[], object], number: int, repeats: int) -> tuple[float, object]:
+    """Fastest mean seconds per call over ``repeats`` timings of ``number`` calls, after one
+    untimed warm-up call, and what that warm-up call returned."""
+    result = f()
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(number):
             f()
         best = min(best, (time.perf_counter() - start) / number)
-    return best
+    return best, result
 
 
 def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> list[dict]:
@@ -218,7 +219,7 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
         rows = []
 
         def compare(name, before_label, before, after_label, after, same, number=20):
-            t_before, t_after = _best_time(before, number, repeats), _best_time(after, number, repeats)
+            t_before, t_after = _best_time(before, number, repeats)[0], _best_time(after, number, repeats)[0]
             rows.append(dict(change=name, before=before_label, after=after_label, before_ms=1e3 * t_before,
                              after_ms=1e3 * t_after, speedup=t_before / t_after, same_result=bool(same)))
 
@@ -258,16 +259,9 @@ def mystery_solver(rows: int = 100_000, in_dim: int = 100, out_dim: int = 10) ->
     rng = np.random.default_rng(0)
     config = mystery_configuration(in_dim, out_dim, rng)
     x = rng.uniform(-10, 10, (rows, in_dim))
-    def best_of(f, repeats: int) -> tuple[float, np.ndarray]:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            out = f(x, config)
-            times.append(time.perf_counter() - start)
-        return min(times), out
-
-    loop_s, slow = best_of(solve_mystery_loop, 2)
-    vec_s, fast = best_of(solve_mystery, 20)  # both sides: the best of their repeats
+    # both sides: a warm-up call, then the best of their repeats
+    loop_s, slow = _best_time(lambda: solve_mystery_loop(x, config), 1, 2)
+    vec_s, fast = _best_time(lambda: solve_mystery(x, config), 1, 20)
     return dict(rows=rows, loop_s=loop_s, vectorised_s=vec_s, speedup=loop_s / vec_s,
                 identical=bool(np.array_equal(fast, slow)))
 

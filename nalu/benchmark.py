@@ -8,6 +8,7 @@ unit's whole row of the heat map costs one stacked run. Results are cached per c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -111,8 +112,10 @@ def _task(family: str, op: str, range_name: str, seed: int) -> ArithmeticTask:
     return two_input(op, interp, extrap)
 
 
+@functools.lru_cache(maxsize=None)
 def _code_fingerprint() -> str:
-    """Hash of the package code a cached result depends on, so that changing it invalidates the cache."""
+    """Hash of the package code a cached result depends on, so that changing it invalidates the cache
+    (read once per process: the code that runs is the code that was imported)."""
     here = Path(__file__).parent
     digest = hashlib.sha1()
     for name in ("units.py", "models.py", "tasks.py", "trainer.py", "metrics.py", "benchmark.py"):

@@ -51,9 +51,9 @@ def keep_freed_memory() -> bool:
 
     By default glibc may return large freed blocks to the system and take them back on the next
     step, and each page taken back costs a page fault: how many depends on glibc's adaptive
-    thresholds, from a few to a few hundred per step at 100 seeds and batch 128 here. Raising the mmap threshold to 32 MB and the trim threshold to 256 MB lets the
-    process reuse its own memory instead (the appendix "Reproducing at speed" counts the faults
-    both ways). ``train`` calls this; set NALU_MALLOC_TUNING=0 to leave malloc alone. Returns
+    thresholds, from a few to a few hundred per step at 100 seeds and batch 128 here. Raising the
+    mmap threshold to 32 MB and the trim threshold to 256 MB lets the process reuse its own memory
+    instead (the appendix "Reproducing at speed" counts the faults both ways). ``train`` calls this; set NALU_MALLOC_TUNING=0 to leave malloc alone. Returns
     whether the settings are in effect.
     """
     global _MALLOC_TUNED
@@ -135,9 +135,8 @@ class FreshSamples:
         self.split_names = list(self.tasks[0].splits)
         per_step = len(seeds) * self.batch_size * self.in_dim
         self.k_steps = self.chunk_steps or max(1, min(64, (16 * 2**20) // per_step))
-        shape = (self.k_steps, len(seeds), self.batch_size, self.in_dim)
-        if self.layout == "seed":
-            shape = (len(seeds), self.k_steps, self.batch_size, self.in_dim)
+        outer = (self.k_steps, len(seeds)) if self.layout == "step" else (len(seeds), self.k_steps)
+        shape = outer + (self.batch_size, self.in_dim)
         self._bufs = [np.empty(shape, np.float32) for _ in range(2 if self.prefetch else 1)]
         self._next_buf = 0
         self._pool = ThreadPoolExecutor(max_workers=1) if self.prefetch else None
