@@ -6,7 +6,8 @@ from .models import UNITS, Stack, build, clamp_weights_, make_unit, regularizer,
 from .tasks import (ArithmeticTask, Dataset, IdentityTask, Interval, MysteryConfig, Operation, Ranges,
                     mystery_configuration, mystery_dataset, rng_for, signed_task, solve_mystery, solve_mystery_loop,
                     static_arithmetic, sum_split, two_input)
-from .trainer import FixedData, FreshSamples, TrainResult, Warmup, evaluate_mse, train
+from .data import DataSource, FixedData, FreshSamples
+from .training import Checkpoint, TrainingPaused, TrainResult, Warmup, evaluate_mse, train
 from .units import INALU, MLP, NAC, NALU, NAU, NMU, Linear, RealNPU, SignedNALU, VanillaNet, sign_factor
 
 __version__ = "0.1.0"

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from .models import build, stack_models
+from .data import DATA_STREAM, EVAL_STREAM
 from .tasks import Dataset, rng_for
 from .units import MLP
 
@@ -44,7 +45,6 @@ __all__ = [
     "words_dataset",
 ]
 
-DATA_STREAM, EVAL_STREAM = 2, 3  # the same rng_for streams as nalu.trainer
 DIGIT_TARGETS = ("count", "sum")
 
 
@@ -179,12 +179,6 @@ class DigitSequences:
         x, y = digit_sequence_set(self.test_features, self.test_labels, self.length, self.eval_size, rng,
                                   self.target)
         return {"test": (x.to(self.device), y.to(self.device))}
-
-    def perturbed_mse(self, eval_sets: dict, eps: float) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
 
 # --- Number words -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import ctypes
 import math
 import os
 import platform
@@ -33,7 +34,8 @@ import torch
 from .models import build, stack_models, two_layer
 from .tasks import (mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic,
                     uniform_float32)
-from .trainer import DATA_STREAM, FreshSamples, train
+from .data import DATA_STREAM, FreshSamples
+from .training import train
 
 BATCH = 128
 
@@ -269,18 +271,18 @@ def mystery_solver(rows: int = 100_000, in_dim: int = 100, out_dim: int = 10) ->
 def peak_memory_mb(n_seeds: int, steps: int, in_dim: int = 100, device: str = "cpu") -> dict:
     """Peak RSS of a fresh process running the many-seed trainer, and of one that only imports;
     and the minor page faults per training step after the first chunk, in fresh processes with and
-    without ``nalu.trainer.keep_freed_memory`` (NALU_MALLOC_TUNING=0)."""
+    without ``keep_freed_memory``."""
     # VmHWM (the peak of this process's own address space) rather than ru_maxrss, which Linux
     # carries over from the parent through fork and exec.
     code = ("import sys, nalu.bench as b\n"
             "n, steps, in_dim, device = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]\n"
+            "if sys.argv[5] == 'tuned': b.keep_freed_memory()\n"
             "faults = b.faults_per_step(n, steps, in_dim, device) if n else 0.0\n"
             "print(faults, [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
 
     def run(n: int, tuned: bool = True) -> tuple[float, float]:
-        env = dict(os.environ, NALU_MALLOC_TUNING="1" if tuned else "0")
-        out = subprocess.run([sys.executable, "-c", code, str(n), str(steps), str(in_dim), device],
-                             capture_output=True, text=True, check=True, env=env)
+        out = subprocess.run([sys.executable, "-c", code, str(n), str(steps), str(in_dim), device,
+                              "tuned" if tuned else "default"], capture_output=True, text=True, check=True)
         faults, vmhwm_kb = out.stdout.strip().splitlines()[-1].split()
         return float(faults), int(vmhwm_kb) / 1024
 
@@ -309,6 +311,24 @@ def faults_per_step(n_seeds: int, steps: int, in_dim: int = 100, device: str = "
     if "first" not in marks or marks["last"][0] <= marks["first"][0]:
         raise ValueError(f"steps={steps} is too few to count faults past the first chunk of batches")
     return (marks["last"][1] - marks["first"][1]) / (marks["last"][0] - marks["first"][0])
+
+
+def keep_freed_memory() -> bool:
+    """Opt-in allocator tuning for a long training process: ask glibc's malloc to keep large freed
+    blocks for reuse (mmap threshold 32 MB, trim threshold 256 MB). Process-wide and permanent,
+    so nothing in ``nalu`` calls it for you; the speed appendix measures the page faults per step
+    with and without it. Returns whether the settings are in effect (False off glibc)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    try:
+        return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 256 << 20))
+    except AttributeError:  # not glibc
+        return False
 
 
 def machine() -> dict:

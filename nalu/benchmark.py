@@ -23,7 +23,8 @@ from torch import nn
 from .metrics import sparsity_error, success_table
 from .models import Stack, make_unit
 from .tasks import ArithmeticTask, rng_for, static_arithmetic, two_input
-from .trainer import FreshSamples, Warmup, train
+from .data import FreshSamples
+from .training import Warmup, train
 from .units import MLP
 
 __all__ = ["UnitSpec", "Protocol", "BENCHMARK_UNITS", "SIGNED_RANGES", "STATIC_OPS", "SIGNED_OPS", "run_unit", "CACHE_VERSION"]
@@ -118,7 +119,7 @@ def _code_fingerprint() -> str:
     (read once per process: the code that runs is the code that was imported)."""
     here = Path(__file__).parent
     digest = hashlib.sha1()
-    for name in ("units.py", "models.py", "tasks.py", "trainer.py", "metrics.py", "benchmark.py"):
+    for name in ("units.py", "models.py", "tasks.py", "data.py", "training.py", "metrics.py", "benchmark.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -34,7 +34,7 @@ def plain_loop(model, batches, lr, clamp=False):
 
 def fresh_batches(task, seed, steps, batch_size, chunk):
     """Seed ``seed``'s batches as FreshSamples draws them (its own generator, chunked)."""
-    rng = nalu.rng_for(seed, nalu.trainer.DATA_STREAM)
+    rng = nalu.rng_for(seed, nalu.data.DATA_STREAM)
     out = []
     for start in range(0, steps, chunk):
         x = task.splits["interpolation"].sample((chunk, batch_size, task.in_dim), rng)
@@ -232,3 +232,23 @@ def test_chunk_layouts_give_the_same_batches():
         src.close()
     with pytest.raises(ValueError, match="layout"):
         nalu.FreshSamples(task, layout="row")
+
+
+@pytest.mark.parametrize("call, error, needle", [
+    (lambda data: nalu.train(nalu.NMU(10, 1), data, range(2), steps=1), TypeError, "function that builds"),
+    (lambda data: nalu.train(nalu_net, data, 3, steps=1), TypeError, "range\\(3\\)"),
+    (lambda data: nalu.train(nalu_net, data, [0], steps=1, reg=10), TypeError, "Warmup"),
+    (lambda data: nalu.train(nalu_net, [(1, 2)], [0], steps=1), TypeError, "data source"),
+    (lambda data: nalu.train(nalu_net, data, [0], steps=1, keep_best="validation"), ValueError, "validation"),
+    (lambda data: nalu.train(nalu_net, data, [0], steps=1, checkpoint="x.pt"), TypeError, "Checkpoint"),
+])
+def test_the_public_api_fails_at_the_call_with_what_to_pass(call, error, needle):
+    with pytest.raises(error, match=needle):
+        call(nalu.FreshSamples(sum_task, 4, eval_size=4))
+
+
+def test_warmup_needs_its_schedule_spelled_out():
+    with pytest.raises(TypeError):
+        nalu.Warmup(10)
+    assert nalu.Warmup(10, 0, 1)(0) == 0 and nalu.Warmup(10, 0, 1)(1) == 10
+    assert nalu.Warmup(2.0, 10, 20)(15) == pytest.approx(1.0)

@@ -1,0 +1,431 @@
+"""Train S seeds of one model on one task at once.
+
+The S models are stacked into one module (``models.stack_models``): every parameter gains a
+leading seed axis and the units broadcast over it, so a step is a handful of batched products
+instead of S small ones. The loss is the *sum over seeds* of each seed's own mean loss, so seed
+s's gradient is exactly its own and Adam (elementwise) keeps the seeds independent: seed s
+follows the trajectory of a plain single-seed loop on the same data.
+
+A long run can be checkpointed (``Checkpoint``) and resumed bit for bit: parameters, Adam's
+state, the data stream's generator state, the log and the divergence record are saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from .data import DataSource, HasThresholds, Resumable
+from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
+
+__all__ = ["Warmup", "Checkpoint", "TrainingPaused", "TrainResult", "train", "evaluate_mse"]
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """Madsen & Johansen's regulariser schedule: λ_t = scale · clip((t − start) / (end − start), 0, 1)."""
+
+    scale: float
+    start: int
+    end: int
+
+    def __post_init__(self):
+        if not isinstance(self.start, int) or not isinstance(self.end, int) or self.start < 0:
+            raise ValueError(f"Warmup needs integer steps 0 <= start < end, got start={self.start!r}, end={self.end!r}")
+        if self.end <= self.start:
+            raise ValueError(f"Warmup needs end > start, got start={self.start!r}, end={self.end!r}")
+        if not self.scale >= 0:
+            raise ValueError(f"Warmup scale must be non-negative, got {self.scale!r}")
+
+    def __call__(self, step: int) -> float:
+        return self.scale * min(max((step - self.start) / (self.end - self.start), 0.0), 1.0)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Save the run to ``path`` every ``every_seconds`` (and/or ``every_steps``), resume from it.
+
+    Saves happen at the first step after the interval where the data source can hand over its
+    state (the start of a chunk of fresh samples, or of an epoch). ``stop_after_seconds`` pauses
+    the run at such a step: it saves and raises ``TrainingPaused``; calling ``train`` again with
+    the same arguments continues.
+    """
+
+    path: str | Path
+    every_seconds: float | None = 300.0
+    every_steps: int | None = None
+    stop_after_seconds: float | None = None
+
+    def __post_init__(self):
+        if self.every_seconds is None and self.every_steps is None:
+            raise ValueError("Checkpoint needs every_seconds or every_steps")
+        if self.every_steps is not None and (not isinstance(self.every_steps, int) or self.every_steps < 1):
+            raise ValueError(f"every_steps must be a positive integer or None, got {self.every_steps!r}")
+
+
+class TrainingPaused(Exception):
+    """``train`` stopped early on purpose (``Checkpoint.stop_after_seconds``); its state is saved."""
+
+    def __init__(self, step: int, path: Path):
+        super().__init__(f"training paused at step {step}; state saved to {path}")
+        self.step, self.path = step, path
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns.
+
+    ``log``: one row per seed × logged step × split, columns seed, step, split, mse.
+    ``diverged_at``: seed → first step whose loss was NaN/inf (absent if it never diverged).
+    ``threshold``: seed × split → MSE of the ε-perturbed exact solution (tasks that define it).
+    ``best_model``: with ``keep_best=split``, each seed's parameters at its lowest MSE on that split.
+    """
+
+    seeds: list[int]
+    model: nn.Module
+    log: pd.DataFrame
+    diverged_at: dict[int, int]
+    threshold: pd.DataFrame | None
+    steps: int
+    config: dict = field(default_factory=dict)
+    best_model: nn.Module | None = None
+
+    @property
+    def final_weights(self) -> dict[str, np.ndarray]:
+        """Every parameter, stacked over seeds (axis 0 follows ``seeds``)."""
+        return {name: p.detach().cpu().numpy() for name, p in self.model.named_parameters()}
+
+    def model_for(self, seed: int) -> nn.Module:
+        if seed not in self.seeds:
+            raise ValueError(f"seed {seed!r} was not trained; trained seeds are {self.seeds}")
+        return unstack_model(self.model, self.seeds.index(seed))
+
+
+@torch.no_grad()
+def evaluate_mse(model: nn.Module, x: Tensor, y: Tensor, chunk: int = 2048) -> Tensor:
+    """Per-seed MSE of a stacked model on (x, y); x is (N, in) shared or (S, N, in). Float64 sums."""
+    n = x.shape[-2]
+    total = torch.zeros(y.shape[0], dtype=torch.float64, device=y.device)
+    for lo in range(0, n, chunk):
+        err = (model(x[..., lo:lo + chunk, :]).double() - y[:, lo:lo + chunk].double()) ** 2
+        total += err.sum(dim=(-2, -1))
+    return total / (n * y.shape[-1])
+
+
+class DivergenceGuard:
+    """Freeze a seed whose loss turns NaN/inf at its last finite parameters; the others go on.
+
+    Nothing is done (and nothing copied) until a seed first diverges."""
+
+    def __init__(self, seeds: list[int], params: list[nn.Parameter]):
+        self.seeds, self.params = seeds, params
+        self.alive = torch.ones(len(seeds), dtype=torch.bool, device=params[0].device)
+        self.frozen: list[Tensor] | None = None
+        self.diverged_at: dict[int, int] = {}
+
+    def loss_to_minimise(self, step: int, loss_per_seed: Tensor) -> Tensor:
+        """Record newly diverged seeds; the summed loss of the live ones."""
+        finite = torch.isfinite(loss_per_seed)
+        if not bool(finite.all()):
+            newly = self.alive & ~finite
+            if bool(newly.any()):
+                if self.frozen is None:
+                    self.frozen = [p.detach().clone() for p in self.params]
+                with torch.no_grad():
+                    for p, f in zip(self.params, self.frozen):
+                        f[newly] = p[newly]
+                self.diverged_at.update({self.seeds[s]: step for s in newly.nonzero().flatten().tolist()})
+                self.alive = self.alive & finite
+        return loss_per_seed.sum() if self.frozen is None else torch.where(self.alive, loss_per_seed, 0.0).sum()
+
+    @torch.no_grad()
+    def zero_dead_grads(self) -> None:
+        if self.frozen is not None:
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad[~self.alive] = 0.0
+
+    @torch.no_grad()
+    def restore_dead(self) -> None:
+        if self.frozen is not None:
+            for p, f in zip(self.params, self.frozen):
+                p[~self.alive] = f[~self.alive]
+
+    def state_dict(self) -> dict:
+        return dict(alive=self.alive.clone(), frozen=self.frozen, diverged_at=dict(self.diverged_at))
+
+    def load_state_dict(self, state: dict) -> None:
+        self.alive, self.frozen, self.diverged_at = state["alive"], state["frozen"], dict(state["diverged_at"])
+
+
+class BestKeeper:
+    """Each seed's parameters at its lowest MSE on one evaluation split (Madsen's model selection)."""
+
+    def __init__(self, split: str, model: nn.Module):
+        self.split = split
+        self.model = stack_like = _clone_module(model)
+        self.best = torch.full((next(stack_like.parameters()).shape[0],), float("inf"), dtype=torch.float64)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, mse_by_split: dict[str, np.ndarray]) -> None:
+        mse = torch.from_numpy(np.nan_to_num(mse_by_split[self.split], nan=np.inf))
+        better = mse < self.best
+        if bool(better.any()):
+            self.best = torch.where(better, mse, self.best)
+            for keep, p in zip(self.model.parameters(), model.parameters()):
+                keep[better.to(keep.device)] = p[better.to(p.device)]
+
+    def state_dict(self) -> dict:
+        return dict(best=self.best, params=self.model.state_dict())
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best = state["best"]
+        self.model.load_state_dict(state["params"])
+
+
+def _clone_module(model: nn.Module) -> nn.Module:
+    import copy
+    clone = copy.deepcopy(model)
+    for p in clone.parameters():
+        p.requires_grad_(False)
+    return clone
+
+
+def train(
+    model_factory: Callable[[], nn.Module],
+    data: DataSource,
+    seeds: Sequence[int],
+    steps: int | None = None,
+    *,
+    epochs: int | None = None,
+    lr: float = 1e-3,
+    optimizer: str = "adam",
+    reg: Warmup | None = None,
+    grad_clip: float | None = None,
+    eval_every: int = 1000,
+    eps: float = 1e-5,
+    device: str | torch.device = "cpu",
+    threads: int | None = 1,
+    fast: bool = True,
+    keep_best: str | None = None,
+    checkpoint: Checkpoint | None = None,
+    progress: bool = True,
+    desc: str | None = None,
+) -> TrainResult:
+    """Train ``model_factory`` for every seed at once; seed s starts from ``build(model_factory, s)``.
+
+    Give ``steps`` (optimiser steps) or ``epochs`` (FixedData). ``eval_every`` counts steps (or,
+    with ``epochs``, epochs); evaluation happens at step 0, every ``eval_every`` and at the end.
+    ``reg`` adds λ_t · R(model) to each seed's loss; ``grad_clip`` clips gradients elementwise
+    (per seed, never coupling seeds). A seed whose loss becomes NaN/inf is frozen and recorded in
+    ``diverged_at``. ``fast`` runs the units through ``nalu.fast`` (same results up to float
+    rounding). ``threads``: torch's intra-op threads during this call (restored afterwards; None
+    leaves them alone; 1 suits these small models and leaves a core to the batch-drawing thread).
+    """
+    seeds = _check_arguments(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip,
+                             eval_every, threads, keep_best, checkpoint)
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} requested but CUDA is not available; pass device='cpu'")
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        data.setup(seeds, device)
+        return _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, eps,
+                      device, fast, keep_best, checkpoint, progress, desc)
+    finally:
+        if hasattr(data, "close"):
+            data.close()
+        torch.set_num_threads(previous_threads)
+
+
+def _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, eps, device,
+           fast, keep_best, checkpoint, progress, desc) -> TrainResult:
+    model = stack_models([build(model_factory, s) for s in seeds]).to(device)
+    per_epoch = data.steps_per_epoch()
+    total_steps = steps if steps is not None else epochs * per_epoch
+    log_every = eval_every if steps is not None else eval_every * per_epoch
+    params = list(model.parameters())
+    opt = (torch.optim.Adam(params, lr=lr, fused=device.type in ("cpu", "cuda")) if optimizer == "adam"
+           else torch.optim.SGD(params, lr=lr, foreach=True))
+    run = _accelerate(model) if fast else model
+    evals = data.eval_sets()
+    if keep_best is not None and keep_best not in evals:
+        raise ValueError(f"keep_best={keep_best!r} is not an evaluation split; the data has {sorted(evals)}")
+    guard = DivergenceGuard(seeds, params)
+    best = BestKeeper(keep_best, model) if keep_best is not None else None
+    rows: list[tuple[int, int, str, float]] = []
+    config = dict(seeds=seeds, lr=lr, optimizer=optimizer, steps=total_steps, epochs=epochs, eval_every=eval_every,
+                  reg=None if reg is None else (reg.scale, reg.start, reg.end), grad_clip=grad_clip,
+                  device=str(device), keep_best=keep_best, model=repr(model))
+    saver = _Saver(checkpoint, config) if checkpoint is not None else None
+    start = saver.resume(model, opt, data, guard, best, rows) if saver is not None else 0
+
+    def evaluate(step: int) -> None:
+        mse = {split: evaluate_mse(run, x, y).cpu().numpy() for split, (x, y) in evals.items()}
+        rows.extend((seeds[s], step, split, float(m[s])) for split, m in mse.items() for s in range(len(seeds)))
+        if best is not None:
+            best.update(model, mse)
+
+    if start == 0:
+        evaluate(0)
+    bar = tqdm(total=total_steps, initial=start, desc=desc, disable=not progress, mininterval=1.0)
+    for step in range(start, total_steps):
+        if saver is not None and saver.due(step, data):
+            saver.save(step, model, opt, data, guard, best, rows)
+        x, y = data.batch(step)
+        loss_per_seed = ((run(x) - y) ** 2).mean(dim=(-2, -1))
+        lam = reg(step) if reg is not None else 0.0
+        if lam > 0 and (r := regularizer(model)) is not None:
+            loss_per_seed = loss_per_seed + lam * r
+        for p in params:  # opt.zero_grad(set_to_none=True), without its overhead
+            p.grad = None
+        guard.loss_to_minimise(step, loss_per_seed).backward()
+        guard.zero_dead_grads()
+        if grad_clip is not None:
+            for p in params:
+                if p.grad is not None:
+                    p.grad.clamp_(-grad_clip, grad_clip)
+        opt.step()
+        clamp_weights_(model)
+        guard.restore_dead()
+        if (step + 1) % log_every == 0 or step + 1 == total_steps:
+            evaluate(step + 1)
+        bar.update(1)
+    bar.close()
+    if saver is not None:
+        saver.finish()
+    return _result(model, data, seeds, evals, eps, rows, guard, best, total_steps, steps, per_epoch, config)
+
+
+def _result(model, data, seeds, evals, eps, rows, guard, best, total_steps, steps, per_epoch, config) -> TrainResult:
+    frame = pd.DataFrame(rows, columns=["seed", "step", "split", "mse"])
+    if steps is None:
+        frame["epoch"] = frame["step"] // per_epoch
+    threshold = None
+    if isinstance(data, HasThresholds):
+        by_split = data.success_thresholds(evals, eps)
+        threshold = pd.DataFrame([(seeds[s], split, float(v[s])) for split, v in by_split.items()
+                                  for s in range(len(seeds))], columns=["seed", "split", "threshold"])
+    config = {k: v for k, v in config.items() if k not in ("seeds", "model")} | dict(n_seeds=len(seeds))
+    return TrainResult(seeds, model.cpu(), frame, guard.diverged_at, threshold, total_steps, config,
+                       best_model=None if best is None else best.model.cpu())
+
+
+def _accelerate(model: nn.Module) -> nn.Module:
+    try:  # TEMPORARY until nalu.fast lands
+        from .fast import accelerate
+    except ImportError:
+        return model
+    return accelerate(model)
+
+
+class _Saver:
+    """Checkpoints of one run: when to save, what to save, and resuming from the last one."""
+
+    def __init__(self, checkpoint: Checkpoint, config: dict):
+        self.ck, self.path = checkpoint, Path(checkpoint.path)
+        self.fingerprint = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+        self.started = self.last_time = time.monotonic()
+        self.last_step = 0
+
+    def resume(self, model, opt, data, guard, best, rows) -> int:
+        if not self.path.exists():
+            return 0
+        state = torch.load(self.path, weights_only=False)
+        if state["fingerprint"] != self.fingerprint:
+            raise ValueError(f"checkpoint {self.path} belongs to a different run (other seeds, steps, model or "
+                             "settings); delete it or pass another path")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        data.load_state_dict(state["data"], state["step"])
+        guard.load_state_dict(state["guard"])
+        if best is not None:
+            best.load_state_dict(state["best"])
+        rows.extend(state["rows"])
+        self.last_step = state["step"]
+        return state["step"]
+
+    def due(self, step: int, data: Resumable) -> bool:
+        if step == self.last_step or not data.can_checkpoint(step):
+            return False
+        now = time.monotonic()
+        if self.ck.stop_after_seconds is not None and now - self.started >= self.ck.stop_after_seconds:
+            return True
+        return ((self.ck.every_seconds is not None and now - self.last_time >= self.ck.every_seconds)
+                or (self.ck.every_steps is not None and step - self.last_step >= self.ck.every_steps))
+
+    def save(self, step, model, opt, data, guard, best, rows) -> None:
+        state = dict(fingerprint=self.fingerprint, step=step, model=model.state_dict(), optimizer=opt.state_dict(),
+                     data=data.state_dict(step), guard=guard.state_dict(), rows=list(rows),
+                     best=None if best is None else best.state_dict())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)  # a crash mid-save leaves the previous checkpoint intact
+        self.last_time, self.last_step = time.monotonic(), step
+        if self.ck.stop_after_seconds is not None and self.last_time - self.started >= self.ck.stop_after_seconds:
+            raise TrainingPaused(step, self.path)
+
+    def finish(self) -> None:
+        """A finished run needs no checkpoint; remove it so a later call starts afresh."""
+        self.path.unlink(missing_ok=True)
+
+
+def _check_arguments(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, threads,
+                     keep_best, checkpoint) -> list[int]:
+    if isinstance(model_factory, nn.Module) or not callable(model_factory):
+        raise TypeError(f"model_factory must be a function that builds a fresh model (e.g. "
+                        f"functools.partial(nalu.NMU, 10, 1) or lambda: nalu.NMU(10, 1)), got {model_factory!r}")
+    if not isinstance(data, DataSource):
+        raise TypeError(f"data must be a data source such as nalu.FreshSamples(task) or nalu.FixedData(dataset), "
+                        f"got {type(data).__name__}")
+    if isinstance(seeds, (int, np.integer)):
+        raise TypeError(f"seeds must be a sequence of seeds, e.g. range({seeds}), got the int {seeds}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed, got none")
+    if not all(isinstance(s, (int, np.integer)) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be non-negative integers, got {seeds}")
+    seeds = [int(s) for s in seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}")
+    if (steps is None) == (epochs is None):
+        raise ValueError(f"give exactly one of steps or epochs, got steps={steps!r}, epochs={epochs!r}")
+    for name, value in (("steps", steps), ("epochs", epochs)):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose 'adam' or 'sgd'")
+    if reg is not None and not isinstance(reg, Warmup):
+        raise TypeError(f"reg must be a nalu.Warmup(scale, start, end) schedule or None, got {reg!r}; "
+                        f"for a constant λ = {reg!r} from step 1 on pass Warmup({reg!r}, 0, 1)")
+    if grad_clip is not None and not (isinstance(grad_clip, (int, float)) and grad_clip > 0):
+        raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
+    if not isinstance(eval_every, int) or eval_every < 1:
+        raise ValueError(f"eval_every must be a positive integer, got {eval_every!r}")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if keep_best is not None and not isinstance(keep_best, str):
+        raise ValueError(f"keep_best must name an evaluation split (e.g. 'interpolation') or be None, got {keep_best!r}")
+    if checkpoint is not None:
+        if not isinstance(checkpoint, Checkpoint):
+            raise TypeError(f"checkpoint must be a nalu.Checkpoint(path, ...), got {checkpoint!r}")
+        if not isinstance(data, Resumable):
+            raise ValueError(f"{type(data).__name__} cannot be checkpointed (it has no state_dict); "
+                             "use FreshSamples or FixedData, or pass checkpoint=None")
+    return seeds
