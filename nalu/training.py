@@ -354,7 +354,7 @@ class _Saver:
         guard.load_state_dict(state["guard"])
         if best is not None:
             best.load_state_dict(state["best"])
-        rows.extend(state["rows"])
+        rows.extend(_unpack_rows(state["rows"]))
         self.last_step = state["step"]
         return state["step"]
 
@@ -369,7 +369,7 @@ class _Saver:
 
     def save(self, step, model, opt, data, guard, best, rows) -> None:
         state = dict(fingerprint=self.fingerprint, step=step, model=model.state_dict(), optimizer=opt.state_dict(),
-                     data=data.state_dict(step), guard=guard.state_dict(), rows=list(rows),
+                     data=data.state_dict(step), guard=guard.state_dict(), rows=_pack_rows(rows),
                      best=None if best is None else best.state_dict())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
@@ -382,6 +382,21 @@ class _Saver:
     def finish(self) -> None:
         """A finished run needs no checkpoint; remove it so a later call starts afresh."""
         self.path.unlink(missing_ok=True)
+
+
+def _pack_rows(rows: list[tuple[int, int, str, float]]) -> dict[str, np.ndarray | list[str]]:
+    """The log as four arrays (a long run's log as tuples would make every checkpoint large)."""
+    splits = sorted({r[2] for r in rows})
+    code = {s: i for i, s in enumerate(splits)}
+    return dict(seed=np.array([r[0] for r in rows], np.int64), step=np.array([r[1] for r in rows], np.int64),
+                split=np.array([code[r[2]] for r in rows], np.int8), mse=np.array([r[3] for r in rows], np.float64),
+                splits=splits)
+
+
+def _unpack_rows(packed: dict) -> list[tuple[int, int, str, float]]:
+    names = packed["splits"]
+    return [(int(a), int(b), names[c], float(d))
+            for a, b, c, d in zip(packed["seed"], packed["step"], packed["split"], packed["mse"])]
 
 
 def _check_arguments(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, threads,

@@ -1,0 +1,342 @@
+"""Madsen & Johansen's static-task table at the paper's own scale, on as many cores as there are.
+
+A *cell* is (unit, operation); a *block* is a cell's run for a range of seeds, trained stacked in
+one ``nalu.train`` call. Blocks are independent: ``run`` dispatches them to a local Ray instance
+(every core, one single-threaded worker each), to a Ray cluster (``address``), to a process pool,
+or runs them in this process. Each block checkpoints every few minutes and resumes where it
+stopped, so a run spread over several sessions or machines loses at most one interval.
+
+Results: one JSON file per finished block (``blocks/``), merged into one tidy table
+``static.csv`` (a row per unit × operation × seed) and ``provenance.json``.
+
+    python -m nalu.scale --cells "NAU→NMU:mul,NALU:mul" --seeds 0-24 --steps 3000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import FreshSamples
+from .metrics import sparsity_error, success_table
+from .models import two_layer
+from .tasks import rng_for, static_arithmetic
+from .training import Checkpoint, TrainingPaused, Warmup, train
+
+__all__ = ["PaperUnit", "PAPER_UNITS", "PaperProtocol", "Published", "MADSEN_STATIC", "Block", "blocks_for",
+           "run_block", "run", "collect", "load_static", "main"]
+
+DEFAULT_DIR = Path("results/paper-scale")
+
+
+@dataclass(frozen=True)
+class PaperUnit:
+    """A network of the static table and its regulariser schedule (Madsen & Johansen 2020, §4.1
+    and appendix): ``first`` in→hidden, ``second`` hidden→out; λ_t = Warmup(reg_scale, reg_start, reg_end)."""
+
+    label: str
+    first: str
+    second: str
+    reg_scale: float = 0.0
+    reg_start: int = 0
+    reg_end: int = 1
+
+    def factory(self, proto: "PaperProtocol"):
+        return partial(two_layer, self.first, self.second, proto.in_dim, proto.hidden, 1)
+
+    def reg(self) -> Warmup | None:
+        return Warmup(self.reg_scale, self.reg_start, self.reg_end) if self.reg_scale > 0 else None
+
+
+PAPER_UNITS: dict[str, PaperUnit] = {u.label: u for u in (
+    PaperUnit("NAU→NMU", "nau", "nmu", reg_scale=10.0, reg_start=1_000_000, reg_end=2_000_000),
+    PaperUnit("NAU", "nau", "nau", reg_scale=0.01, reg_start=5_000, reg_end=50_000),
+    PaperUnit("NALU", "nalu", "nalu"),
+    PaperUnit("NAC+", "nac", "nac"),
+    PaperUnit("Linear", "linear", "linear"),
+)}
+
+
+@dataclass(frozen=True)
+class PaperProtocol:
+    """Madsen & Johansen's static task: fresh batches of 128 from U[1, 2] every step, validation
+    and test sets of 10⁴ from U[1, 2] and U[2, 6], input 100, subset 0.25, overlap 0.5, hidden 2,
+    Adam 1e-3, 5·10⁶ steps, the model taken at its best validation step, ε = 1e-5."""
+
+    steps: int = 5_000_000
+    batch_size: int = 128
+    lr: float = 1e-3
+    eval_every: int = 1_000
+    eval_size: int = 10_000
+    in_dim: int = 100
+    hidden: int = 2
+    subset_ratio: float = 0.25
+    overlap_ratio: float = 0.5
+    eps: float = 1e-5
+
+    def task(self, op: str, seed: int):
+        return static_arithmetic(op, rng_for(seed, 1), in_dim=self.in_dim, subset_ratio=self.subset_ratio,
+                                 overlap_ratio=self.overlap_ratio)
+
+
+@dataclass(frozen=True)
+class Published:
+    """One row of Madsen & Johansen's Table 1 (static task, 100 seeds): success rate with its
+    interval (+/−), median step at which solved, mean sparsity error."""
+
+    op: str
+    unit: str
+    success: float
+    plus: float
+    minus: float
+    solved_at: float | None
+    sparsity: float | None
+
+
+MADSEN_STATIC: tuple[Published, ...] = (
+    Published("mul", "NAU→NMU", 0.98, 0.01, 0.05, 1.4e6, 4.2e-7),
+    Published("mul", "NAC•", 0.31, 0.10, 0.08, 2.8e6, 5.8e-4),
+    Published("mul", "NALU", 0.00, 0.04, 0.00, None, None),
+    Published("add", "NAU", 1.00, 0.00, 0.04, 1.8e4, 3.2e-5),
+    Published("add", "NAC+", 1.00, 0.00, 0.04, 2.5e5, 2.3e-1),
+    Published("add", "Linear", 1.00, 0.00, 0.04, 6.1e4, 2.5e-1),
+    Published("add", "NALU", 0.14, 0.08, 0.05, 1.5e6, 1.7e-1),
+    Published("sub", "NAU", 1.00, 0.00, 0.04, 5.0e3, 6.6e-2),
+    Published("sub", "NAC+", 1.00, 0.00, 0.04, 9.0e3, 2.3e-1),
+    Published("sub", "Linear", 0.07, 0.07, 0.04, 3.3e6, 1.8e-1),
+    Published("sub", "NALU", 0.14, 0.08, 0.05, 1.9e6, 2.1e-1),
+)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Seeds ``seeds`` of one cell, trained together."""
+
+    unit: str
+    op: str
+    seeds: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        slug = self.unit.replace("→", "-").replace("+", "plus").replace("•", "mul")
+        return f"{slug}_{self.op}_{self.seeds[0]}-{self.seeds[-1]}"
+
+
+def parse_cells(spec: str) -> list[tuple[str, str]]:
+    """'NAU→NMU:mul,NAU:add' → [(unit, op), ...]; 'NAU->NMU' is accepted for the arrow."""
+    cells = []
+    for item in filter(None, (s.strip() for s in spec.split(","))):
+        unit, sep, op = item.partition(":")
+        unit = unit.replace("->", "→")
+        if not sep or unit not in PAPER_UNITS:
+            raise ValueError(f"cell {item!r}: write UNIT:OP with UNIT one of {sorted(PAPER_UNITS)}, e.g. 'NAU:add'")
+        if op not in ("add", "sub", "mul", "div"):
+            raise ValueError(f"cell {item!r}: OP must be add, sub, mul or div")
+        cells.append((unit, op))
+    if not cells:
+        raise ValueError("no cells given; e.g. --cells 'NAU→NMU:mul,NAU:add'")
+    return cells
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """'0-24' or '0,3,7' or '25-49,60'."""
+    seeds: list[int] = []
+    for part in filter(None, (s.strip() for s in spec.split(","))):
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise ValueError(f"seeds {spec!r}: write ranges like 0-24 or lists like 0,3,7")
+        seeds.extend(range(int(lo), int(hi or lo) + 1))
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds {spec!r} must name distinct seeds")
+    return seeds
+
+
+def blocks_for(cells: Iterable[tuple[str, str]], seeds: list[int], block_size: int) -> list[Block]:
+    """Each cell's seeds cut into blocks of at most ``block_size`` (more blocks use more cores)."""
+    if block_size < 1:
+        raise ValueError(f"block_size must be positive, got {block_size}")
+    return [Block(unit, op, tuple(seeds[i:i + block_size]))
+            for unit, op in cells for i in range(0, len(seeds), block_size)]
+
+
+def code_hash() -> str:
+    here = Path(__file__).parent
+    digest = hashlib.sha1()
+    for name in sorted(p.name for p in here.glob("*.py")):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_DIR, device: str = "cpu",
+              checkpoint_every: float = 300.0, stop_after_seconds: float | None = None) -> dict:
+    """Train one block (resuming its checkpoint if there is one); write and return its result.
+
+    Returns {"status": "done", ...} with one row per seed, or {"status": "paused", "step": …}."""
+    out_dir = Path(out_dir)
+    result_path = out_dir / "blocks" / f"{block.name}_{proto.steps}.json"
+    if result_path.exists():
+        return json.loads(result_path.read_text())
+    unit = PAPER_UNITS[block.unit]
+    data = FreshSamples(partial(proto.task, block.op), batch_size=proto.batch_size, eval_size=proto.eval_size)
+    ckpt = Checkpoint(out_dir / "checkpoints" / f"{block.name}_{proto.steps}.pt", every_seconds=checkpoint_every,
+                      stop_after_seconds=stop_after_seconds)
+    started = time.time()
+    try:
+        result = train(unit.factory(proto), data, list(block.seeds), steps=proto.steps, lr=proto.lr, reg=unit.reg(),
+                       eval_every=proto.eval_every, eps=proto.eps, device=device, keep_best="interpolation",
+                       checkpoint=ckpt, progress=False)
+    except TrainingPaused as paused:
+        return dict(status="paused", block=asdict(block), step=paused.step, seconds=time.time() - started)
+    table = success_table(result.log, result.threshold).set_index("seed")
+    sparsity = np.atleast_1d(sparsity_error(result.best_model))
+    rows = []
+    for i, seed in enumerate(block.seeds):
+        t = table.loc[seed]
+        rows.append(dict(unit=block.unit, op=block.op, seed=seed, steps=proto.steps, success=bool(t.success),
+                         solved_at=None if np.isnan(t.solved_at) else int(t.solved_at), best_step=int(t.best_step),
+                         test_mse=float(t.test_mse), threshold=float(t.threshold),
+                         sparsity_error=float(sparsity[i]), diverged=seed in result.diverged_at))
+    out = dict(status="done", block=asdict(block), protocol=asdict(proto), rows=rows,
+               seconds_this_session=time.time() - started, machine=machine(), code=code_hash())
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    result_path.write_text(json.dumps(out))
+    return out
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    info = dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version(), torch=torch.__version__,
+                numpy=np.__version__, node=platform.node())
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def _worker(block: Block, proto: PaperProtocol, out_dir: str, device: str, checkpoint_every: float,
+            stop_after_seconds: float | None) -> dict:
+    torch.set_num_threads(1)  # one core per block: the blocks are the parallelism
+    return run_block(block, proto, out_dir, device, checkpoint_every, stop_after_seconds)
+
+
+def run(blocks: list[Block], proto: PaperProtocol, out_dir: str | Path = DEFAULT_DIR, *, engine: str = "ray",
+        address: str | None = None, device: str = "cpu", workers: int | None = None, checkpoint_every: float = 300.0,
+        stop_after_seconds: float | None = None, progress: bool = True) -> list[dict]:
+    """Run every block with ``engine``: "ray" (local instance, or the cluster at ``address`` /
+    $RAY_ADDRESS), "processes" (a local process pool) or "inline" (this process, one after another)."""
+    from tqdm import tqdm
+
+    out_dir = str(out_dir)
+    args = (proto, out_dir, device, checkpoint_every, stop_after_seconds)
+    bar = tqdm(total=len(blocks), desc="blocks", unit="block", disable=not progress, smoothing=0)
+    results = []
+    if engine == "inline":
+        for b in blocks:
+            results.append(run_block(b, *args))
+            bar.update(1)
+    elif engine == "processes":
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=mp.get_context("spawn")) as pool:
+            for fut in as_completed([pool.submit(_worker, b, *args) for b in blocks]):
+                results.append(fut.result())
+                bar.update(1)
+    elif engine == "ray":
+        import ray
+
+        address = address or os.environ.get("RAY_ADDRESS")
+        if not ray.is_initialized():
+            ray.init(address=address, num_cpus=None if address else (workers or os.cpu_count()),
+                     include_dashboard=False, log_to_driver=False)
+        remote = ray.remote(num_cpus=1, num_gpus=1 if device.startswith("cuda") else 0)(_worker)
+        pending = [remote.remote(b, *args) for b in blocks]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            results.extend(ray.get(done))
+            bar.update(len(done))
+    else:
+        raise ValueError(f"engine must be 'ray', 'processes' or 'inline', got {engine!r}")
+    bar.close()
+    collect(out_dir)
+    return results
+
+
+def collect(out_dir: str | Path = DEFAULT_DIR) -> pd.DataFrame:
+    """Merge every finished block into ``static.csv`` and ``provenance.json``; returns the table."""
+    out_dir = Path(out_dir)
+    done = [json.loads(p.read_text()) for p in sorted((out_dir / "blocks").glob("*.json"))]
+    rows = [r for d in done for r in d["rows"]]
+    table = pd.DataFrame(rows, columns=["unit", "op", "seed", "steps", "success", "solved_at", "best_step", "test_mse",
+                                        "threshold", "sparsity_error", "diverged"])
+    table = table.sort_values(["op", "unit", "steps", "seed"]).reset_index(drop=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / "static.csv", index=False)
+    provenance = dict(
+        description="Madsen & Johansen (2020) static task at the paper's protocol; one entry per block of seeds",
+        blocks=[dict(block=d["block"], steps=d["protocol"]["steps"], code=d["code"], machine=d["machine"],
+                     seconds_last_session=round(d["seconds_this_session"], 1), protocol=d["protocol"])
+                for d in done])
+    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False))
+    return table
+
+
+def load_static(path: str | Path = DEFAULT_DIR / "static.csv") -> pd.DataFrame:
+    """The tidy paper-scale table (one row per unit × operation × seed)."""
+    table = pd.read_csv(path)
+    expected = {"unit", "op", "seed", "steps", "success", "solved_at", "test_mse", "threshold", "sparsity_error",
+                "diverged"}
+    if missing := expected - set(table.columns):
+        raise ValueError(f"{path} lacks columns {sorted(missing)}; regenerate it with python -m nalu.scale --collect")
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m nalu.scale", description=__doc__.split("\n\n")[0])
+    p.add_argument("--cells", default="NAU→NMU:mul,NALU:mul,NAU:add,NAU:sub",
+                   help="UNIT:OP list; units: " + ", ".join(PAPER_UNITS))
+    p.add_argument("--seeds", default="0-24", help="e.g. 0-24 or 0,3,7")
+    p.add_argument("--steps", type=int, default=PaperProtocol.steps)
+    p.add_argument("--block-size", type=int, default=25, help="seeds trained together in one task")
+    p.add_argument("--engine", choices=("ray", "processes", "inline"), default="ray")
+    p.add_argument("--address", default=None, help="a Ray cluster's address (default: $RAY_ADDRESS or a local instance)")
+    p.add_argument("--workers", type=int, default=None, help="local workers (default: every core)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (each Ray task then asks for a GPU)")
+    p.add_argument("--out", default=str(DEFAULT_DIR))
+    p.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between checkpoints")
+    p.add_argument("--stop-after", type=float, default=None, help="pause every block after this many seconds")
+    p.add_argument("--collect", action="store_true", help="only merge finished blocks into static.csv")
+    a = p.parse_args(argv)
+    if a.collect:
+        print(collect(a.out).groupby(["op", "unit", "steps"])["success"].agg(["sum", "count"]))
+        return 0
+    proto = PaperProtocol(steps=a.steps)
+    blocks = blocks_for(parse_cells(a.cells), parse_seeds(a.seeds), a.block_size)
+    results = run(blocks, proto, a.out, engine=a.engine, address=a.address, device=a.device, workers=a.workers,
+                  checkpoint_every=a.checkpoint_every, stop_after_seconds=a.stop_after)
+    paused = [r for r in results if r["status"] == "paused"]
+    for r in paused:
+        print(f"paused: {Block(**{**r['block'], 'seeds': tuple(r['block']['seeds'])}).name} at step {r['step']}")
+    print(f"{len(results) - len(paused)} blocks done, {len(paused)} paused (run the same command again to continue)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
