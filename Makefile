@@ -24,7 +24,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.py))
 EXECUTED := $(patsubst notebooks/%.py,build/$(MODE)/%.ipynb,$(NOTEBOOKS))
 PKG_SRC := $(wildcard nalu/*.py)
 
-.PHONY: all setup test unit build book execute check check-browser bench clean
+.PHONY: all setup test unit build book execute check check-browser bench paper clean
 
 all: build
 
@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt $(if $(PIP_EXTRA_INDEX),--extra-index-url $(PIP_EXTRA_INDEX)) torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[book,test]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[book,test,scale]'
 	touch $@
 
 unit: $(STAMP)
@@ -76,6 +76,14 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m nalu.bench --device $(DEVICE)
+
+# Madsen & Johansen's static table at the paper's scale (hours of CPU; resumable: run it again to
+# continue). Choose with CELLS, SEEDS, STEPS; RAY_ADDRESS=host:port sends it to a Ray cluster.
+CELLS ?= NAU→NMU:mul,NALU:mul
+SEEDS ?= 0-24
+STEPS ?= 3000000
+paper: $(STAMP)
+	$(BIN)/python -m nalu.scale --cells '$(CELLS)' --seeds '$(SEEDS)' --steps $(STEPS) --device $(DEVICE) $(PAPER_ARGS)
 
 clean:
 	rm -rf build book/_build book/chapters .ci/screenshots
