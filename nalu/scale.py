@@ -37,7 +37,7 @@ from .tasks import rng_for, static_arithmetic
 from .training import Checkpoint, TrainingPaused, Warmup, train
 
 __all__ = ["PaperUnit", "PAPER_UNITS", "PaperProtocol", "Published", "MADSEN_STATIC", "Block", "blocks_for",
-           "run_block", "run", "collect", "load_static", "main"]
+           "run_block", "run", "collect", "interim", "load_static", "main"]
 
 DEFAULT_DIR = Path("results/paper-scale")
 
@@ -295,6 +295,35 @@ def collect(out_dir: str | Path = DEFAULT_DIR) -> pd.DataFrame:
                      seconds_last_session=round(d["seconds_this_session"], 1), protocol=d["protocol"])
                 for d in done])
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False))
+    interim(out_dir)
+    return table
+
+
+def interim(out_dir: str | Path = DEFAULT_DIR, proto: PaperProtocol | None = None) -> pd.DataFrame:
+    """Blocks still running, from their checkpoints: per seed the step reached so far and the
+    first logged step whose test error was below the seed's threshold (NaN: not yet). Written to
+    ``interim.csv``; no success verdict is drawn from these (the model is not selected yet)."""
+    out_dir, rows = Path(out_dir), []
+    for path in sorted((out_dir / "checkpoints").glob("*.pt")):
+        state = torch.load(path, weights_only=False)
+        name, _, steps = path.stem.rpartition("_")
+        slug, op, seed_range = name.rsplit("_", 2)
+        unit = next(u for u in PAPER_UNITS if Block(u, op, (0,)).name.startswith(slug + "_"))
+        p = PaperProtocol(steps=int(steps)) if proto is None else proto
+        packed = state["rows"]
+        log = pd.DataFrame(dict(seed=packed["seed"], step=packed["step"], mse=packed["mse"],
+                                split=np.array(packed["splits"])[packed["split"]]))
+        seeds = sorted(set(log["seed"]))
+        data = FreshSamples(partial(p.task, op), batch_size=p.batch_size, eval_size=p.eval_size, prefetch=False)
+        data.setup(seeds, torch.device("cpu"))
+        thresholds = data.success_thresholds(data.eval_sets(), p.eps)["extrapolation"]
+        test = log[log["split"] == "extrapolation"]
+        for seed, threshold in zip(seeds, thresholds):
+            below = test[(test["seed"] == seed) & (test["mse"] < threshold)]
+            rows.append(dict(unit=unit, op=op, seed=seed, steps=int(steps), step_reached=int(state["step"]),
+                             solved_at_so_far=float(below["step"].min()) if len(below) else float("nan")))
+    table = pd.DataFrame(rows, columns=["unit", "op", "seed", "steps", "step_reached", "solved_at_so_far"])
+    table.to_csv(out_dir / "interim.csv", index=False)
     return table
 
 

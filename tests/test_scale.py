@@ -40,6 +40,8 @@ def test_a_paused_block_resumes_to_the_uninterrupted_result(tmp_path):
     whole = scale.run_block(block, proto, tmp_path / "whole")
     paused = scale.run_block(block, proto, tmp_path / "resumed", checkpoint_every=0.0, stop_after_seconds=0.0)
     assert paused["status"] == "paused" and 0 < paused["step"] < proto.steps
+    running = scale.interim(tmp_path / "resumed", proto)
+    assert list(running["seed"]) == [0, 1] and set(running["step_reached"]) == {paused["step"]}
     resumed = scale.run_block(block, proto, tmp_path / "resumed")
     assert resumed["rows"] == whole["rows"]
 
