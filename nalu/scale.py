@@ -210,6 +210,7 @@ def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_
                          test_mse=float(t.test_mse), threshold=float(t.threshold),
                          sparsity_error=float(sparsity[i]), diverged=seed in result.diverged_at))
     out = dict(status="done", block=asdict(block), protocol=asdict(proto), rows=rows,
+               segments=result.config["segments"],
                seconds_this_session=time.time() - started, machine=machine(), code=code_hash())
     result_path.parent.mkdir(parents=True, exist_ok=True)
     result_path.write_text(json.dumps(out))
@@ -292,8 +293,8 @@ def collect(out_dir: str | Path = DEFAULT_DIR) -> pd.DataFrame:
     provenance = dict(
         description="Madsen & Johansen (2020) static task at the paper's protocol; one entry per block of seeds",
         blocks=[dict(block=d["block"], steps=d["protocol"]["steps"], code=d["code"], machine=d["machine"],
-                     seconds_last_session=round(d["seconds_this_session"], 1), protocol=d["protocol"])
-                for d in done])
+                     wall_seconds=round(sum(s["seconds"] or 0.0 for s in d["segments"]), 1), segments=d["segments"],
+                     protocol=d["protocol"]) for d in done])
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False))
     interim(out_dir)
     return table

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,7 +307,7 @@ def _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_c
         bar.update(1)
     bar.close()
     if saver is not None:
-        saver.finish()
+        config["segments"] = saver.finish(total_steps)
     return _result(model, data, seeds, evals, eps, rows, guard, best, total_steps, steps, per_epoch, config)
 
 
@@ -339,7 +340,8 @@ class _Saver:
         self.ck, self.path = checkpoint, Path(checkpoint.path)
         self.fingerprint = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
         self.started = self.last_time = time.monotonic()
-        self.last_step = 0
+        self.last_step = self.first_step = 0
+        self.segments: list[dict] = []  # where and how fast each stretch of the run went
 
     def resume(self, model, opt, data, guard, best, rows) -> int:
         if not self.path.exists():
@@ -355,7 +357,9 @@ class _Saver:
         if best is not None:
             best.load_state_dict(state["best"])
         rows.extend(_unpack_rows(state["rows"]))
-        self.last_step = state["step"]
+        self.segments = state.get("segments") or [dict(node="unrecorded", from_step=0, to_step=state["step"],
+                                                       seconds=None)]
+        self.last_step = self.first_step = state["step"]
         return state["step"]
 
     def due(self, step: int, data: Resumable) -> bool:
@@ -370,7 +374,7 @@ class _Saver:
     def save(self, step, model, opt, data, guard, best, rows) -> None:
         state = dict(fingerprint=self.fingerprint, step=step, model=model.state_dict(), optimizer=opt.state_dict(),
                      data=data.state_dict(step), guard=guard.state_dict(), rows=_pack_rows(rows),
-                     best=None if best is None else best.state_dict())
+                     best=None if best is None else best.state_dict(), segments=self._segments_until(step))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         torch.save(state, tmp)
@@ -379,9 +383,17 @@ class _Saver:
         if self.ck.stop_after_seconds is not None and self.last_time - self.started >= self.ck.stop_after_seconds:
             raise TrainingPaused(step, self.path)
 
-    def finish(self) -> None:
-        """A finished run needs no checkpoint; remove it so a later call starts afresh."""
+    def _segments_until(self, step: int) -> list[dict]:
+        here = dict(node=platform.node(), cpu=platform.processor() or platform.machine(), threads=torch.get_num_threads(),
+                    torch=torch.__version__, from_step=self.first_step, to_step=step,
+                    seconds=round(time.monotonic() - self.started, 1))
+        return self.segments + [here]
+
+    def finish(self, step: int) -> list[dict]:
+        """A finished run needs no checkpoint: remove it (a later call starts afresh); return the
+        run's segments (machine, steps, seconds of each stretch between resumptions)."""
         self.path.unlink(missing_ok=True)
+        return self._segments_until(step)
 
 
 def _pack_rows(rows: list[tuple[int, int, str, float]]) -> dict[str, np.ndarray | list[str]]:
