@@ -74,3 +74,34 @@ def setup_plotting() -> None:
 
     sns.set_theme(style="whitegrid", context="notebook")
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (8, 4.5)})
+
+
+# --- formatting helpers for the sentences chapters generate from their results ---
+
+MIN_SEEDS = 20  # fewer seeds than this cannot decide a claim about a success rate
+MAX_WIDTH = 0.35  # nor can a Wilson 95% interval wider than this
+
+
+def underpowered(rate: dict) -> bool:
+    """True when a rate from ``metrics.success_rate`` cannot decide a claim: n < MIN_SEEDS or hi − lo > MAX_WIDTH."""
+    return rate["n"] < MIN_SEEDS or rate["hi"] - rate["lo"] > MAX_WIDTH
+
+
+def provisional(quick: bool) -> str:
+    """The clause a generated sentence carries in the quick build ('' in the full build)."""
+    return " *(Quick build: few seeds and short training, so this is provisional.)*" if quick else ""
+
+
+def mean_range(v) -> str:
+    """'m [lo, hi]': the mean of ``v`` with its smallest and largest value (e.g. over seeds)."""
+    v = np.asarray(v, dtype=float)
+    return f"{np.mean(v):.3g} [{np.min(v):.2g}, {np.max(v):.2g}]"
+
+
+def median_range(v) -> str:
+    """'m [lo, hi]': the median of ``v`` with its smallest and largest value (e.g. over seeds)."""
+    v = np.asarray(v, dtype=float)
+    return f"{np.median(v):.3g} [{np.min(v):.2g}, {np.max(v):.2g}]"
+
+
+__all__ += ["MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range"]
