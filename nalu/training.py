@@ -318,8 +318,9 @@ def _result(model, data, seeds, evals, eps, rows, guard, best, total_steps, step
     threshold = None
     if isinstance(data, HasThresholds):
         by_split = data.success_thresholds(evals, eps)
-        threshold = pd.DataFrame([(seeds[s], split, float(v[s])) for split, v in by_split.items()
-                                  for s in range(len(seeds))], columns=["seed", "split", "threshold"])
+        if by_split:  # empty for a task without a success criterion
+            threshold = pd.DataFrame([(seeds[s], split, float(v[s])) for split, v in by_split.items()
+                                      for s in range(len(seeds))], columns=["seed", "split", "threshold"])
     config = {k: v for k, v in config.items() if k not in ("seeds", "model")} | dict(n_seeds=len(seeds))
     return TrainResult(seeds, model.cpu(), frame, guard.diverged_at, threshold, total_steps, config,
                        best_model=None if best is None else best.model.cpu())
