@@ -15,10 +15,10 @@
 #
 # The NALU paper {cite}`trask2018nalu` opens with a small, striking experiment (its Figure 1): train a
 # multi-layer perceptron to reproduce its input, $y = x$, on numbers in $[-5, 5]$, then ask it about
-# numbers in $[-20, 20]$. Inside the training range every network is nearly perfect; outside it,
-# almost every network fails, and *how* it fails is dictated by its activation function. The blog
-# post of seed 001 {cite}`blog001` reproduces the figure from the paper without re-running it. Here
-# we re-run it.
+# numbers in $[-20, 20]$. The paper reports that inside the training range every network is nearly
+# perfect, that outside it almost every network fails, and that *how* it fails is dictated by its
+# activation function. The TensorFlow blog post {cite}`blog001` shows the paper's figure without
+# re-running it. Here we re-run it.
 #
 # Setup, following the paper: an MLP with three hidden layers of 8 units, one activation function
 # throughout, trained with Adam on mean squared error on fresh samples from $U[-5, 5]$; the error is
@@ -29,7 +29,7 @@ quick = True  # quick: CI check; full: the reproduction (make build)
 device = "cpu"
 results_dir = "../build/results"
 
-# %%
+# %% tags=["hide-input"]
 from functools import partial
 
 import matplotlib.pyplot as plt
@@ -37,9 +37,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from IPython.display import Markdown
 
 import nalu
-from nalu.book import mode_banner, save_results, setup_plotting
+from nalu.book import mode_banner, provisional, save_results, setup_plotting
 
 setup_plotting()
 SEEDS = list(range(3 if quick else 20))
@@ -79,10 +80,10 @@ final = pd.DataFrame(final).sort_values("mae_outside")
 # bootstrap interval over seeds; the grey band marks the training range. Panels are ordered from
 # the smallest to the largest error outside the training range.
 
-# %%
+# %% tags=["hide-input"]
 order = final.activation.tolist()
-grid_plot = sns.relplot(data=curves, x="x", y="abs_error", col="activation", col_order=order, col_wrap=5,
-                        kind="line", errorbar=("ci", 95), n_boot=200, seed=0, height=2.0, aspect=1.4,
+grid_plot = sns.relplot(data=curves, x="x", y="abs_error", col="activation", col_order=order, col_wrap=3,
+                        kind="line", errorbar=("ci", 95), n_boot=200, seed=0, height=2.3, aspect=1.3,
                         facet_kws=dict(sharey=True))
 for ax in grid_plot.axes.flat:
     ax.axvspan(-5, 5, color="grey", alpha=0.2)
@@ -94,31 +95,55 @@ plt.show()
 # %% [markdown]
 # ## Inside and outside the training range
 
-# %%
+# %% tags=["hide-input"]
 final.style.format({"mae_inside": "{:.3f}", "mae_outside": "{:.2f}"}).hide(axis="index")
 
-# %%
+# %% tags=["hide-input"]
 ratio = final.mae_outside / final.mae_inside
-print(f"Mean absolute error outside [−5, 5] is {ratio.min():.0f}× to {ratio.max():.0f}× the error inside, "
-      f"across {len(final)} activations and {len(SEEDS)} seeds each.")
-best = final.iloc[0]
-print(f"Smallest error outside the range: {best.activation} ({best.mae_outside:.2f}); "
-      f"largest: {final.iloc[-1].activation} ({final.iloc[-1].mae_outside:.2f}).")
+best, worst = final.iloc[0], final.iloc[-1]
+SATURATING = ["tanh", "sigmoid", "softsign", "hardtanh"]
+PIECEWISE = ["relu", "relu6", "elu", "selu", "leaky_relu"]
+
+
+def growth(acts):
+    """Mean error at |x| = 20 divided by the mean error at |x| = 10, over the given activations and seeds."""
+    c = curves[curves.activation.isin(acts)]
+    return c[c.x.abs().round(3) == 20].abs_error.mean() / c[c.x.abs().round(3) == 10].abs_error.mean()
+
+
+sat_out = final[final.activation.isin(SATURATING)].mae_outside.mean()
+pw_out = final[final.activation.isin(PIECEWISE)].mae_outside.mean()
+all_worse = bool((final.mae_outside > final.mae_inside).all())
+n_worse = int((final.mae_outside > final.mae_inside).sum())
+if all_worse:
+    verdict = (f"every one of the {len(final)} activations has a larger error outside $[-5, 5]$ than inside it, "
+               f"by a factor of {ratio.min():.0f} to {ratio.max():.0f}")
+else:
+    verdict = (f"{n_worse} of the {len(final)} activations have a larger error outside $[-5, 5]$ than inside it "
+               f"(factors from {ratio.min():.2g} to {ratio.max():.2g})")
+compare = ("larger than" if sat_out > pw_out else "smaller than")
+Markdown(f"""Over {len(SEEDS)} seeds per activation, {verdict}. The smallest error outside the range is
+{best.activation}'s ({best.mae_outside:.2f}), the largest {worst.activation}'s ({worst.mae_outside:.2f}).
+The saturating activations ({", ".join(SATURATING)}) have a mean error outside the range of {sat_out:.2f},
+{compare} that of the piecewise-linear ones ({", ".join(PIECEWISE)}, {pw_out:.2f}); from $|x| = 10$ to
+$|x| = 20$ their error grows by a factor of {growth(SATURATING):.2f} and {growth(PIECEWISE):.2f}
+respectively (a factor of 3 is what an error growing linearly from the edge of the range would
+give).{provisional(quick)}""")
 
 # %% [markdown]
 # ## What it shows
 #
-# The shape of each curve follows from the activation. Saturating functions (tanh, sigmoid,
-# softsign, hardtanh) make the network's output constant far from the data, so the error grows
-# linearly with $|x|$: the network cannot output a number bigger than those it has seen. Piecewise
-# linear ones (ReLU and its variants) extrapolate linearly, but along whatever slope the last
-# kinks happened to leave, which is rarely exactly 1 — the error still grows, more slowly. Only an
-# activation that happens to be linear where it matters can extrapolate, and nothing in training
-# asks it to. This is the failure the Neural Accumulator (next chapter) is built to remove: a unit
-# whose only possible outputs are sums of its inputs.
+# The shape of each curve follows from the activation. A saturating function (tanh, sigmoid,
+# softsign, hardtanh) makes the network's output constant far from the data, so the error can only
+# grow linearly with $|x|$: the network cannot output a number bigger than those it has seen. A
+# piecewise-linear one (ReLU and its variants) extrapolates linearly, but along whatever slope the
+# last kinks happened to leave, which nothing makes exactly 1. Only an activation that happens to be
+# linear where it matters can extrapolate, and nothing in training asks it to. This is the failure
+# the Neural Accumulator (next chapter) is built to remove: a unit whose only possible outputs are
+# sums of its inputs.
 
-# %%
-save_results(results_dir, "01_mlp_extrapolation", {
+# %% tags=["hide-input"]
+_ = save_results(results_dir, "01_mlp_extrapolation", {
     "n_seeds": len(SEEDS), "steps": STEPS, "n_activations": len(final),
     "min_ratio_outside_inside": float(ratio.min()),
     "all_worse_outside": bool((final.mae_outside > final.mae_inside).all()),
