@@ -13,7 +13,7 @@
 # %% [markdown]
 # # The sign-loss caveat
 #
-# The PyTorch walk-through of seed 000 {cite}`blog000` ends with a caveat about the NALU
+# The PyTorch blog post {cite}`blog000` ends with a caveat about the NALU
 # {cite}`trask2018nalu`: its multiplicative path works on $\log(|x| + \varepsilon)$, so the sign of
 # every input is thrown away before anything is multiplied. Its example is a unit that should
 # multiply the first two of three inputs. For $x = (1.5, 2, 2.5)$ the answer 3 comes out right;
@@ -28,7 +28,7 @@ quick = True  # quick: CI check; full: the reproduction (make build)
 device = "cpu"
 results_dir = "../build/results"
 
-# %%
+# %% tags=["hide-input"]
 from functools import partial
 
 import matplotlib.pyplot as plt
@@ -36,9 +36,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from IPython.display import Markdown
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, rate_table, save_results, setup_plotting
+from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, setup_plotting, underpowered
 
 setup_plotting()
 SEEDS = list(range(4 if quick else 30))
@@ -76,12 +77,14 @@ with torch.no_grad():
 for x, y in zip(x_blog, y_blog):
     print(f"x = {x.tolist()}: NALU gives {y.item():+.4f}, the product x₁·x₂ is {(x[0] * x[1]).item():+.4f}")
 
-# %% [markdown]
-# The caveat holds exactly as stated. Now every sign pattern of the two factors, with the
-# gate's value and the multiplicative path $m = \exp(W \log(|x| + \varepsilon))$ shown
-# separately. The third input stays at 2.5.
+# %% tags=["hide-input"]
+caveat_holds = bool(abs(float(y_blog[1]) - 3.0) < 1e-4)
+Markdown(f"""For $x = (1.5, -2, 2.5)$ the exact NALU outputs {float(y_blog[1]):+.4f} where the product is $-3$:
+{"the caveat holds exactly as stated" if caveat_holds else "the caveat does not hold as stated"}. Now every sign
+pattern of the two factors, with the gate's value and the multiplicative path
+$m = \\exp(W \\log(|x| + \\varepsilon))$ shown separately. The third input stays at 2.5.""")
 
-# %%
+# %% tags=["hide-input"]
 signs = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
 x_all = torch.tensor([[1.5 * s1, 2.0 * s2, 2.5] for s1, s2 in signs])
 with torch.no_grad():
@@ -93,12 +96,17 @@ pd.DataFrame({"x": [str(r.tolist()) for r in x_all], "target x₁x₂": (x_all[:
              ).style.format({"target x₁x₂": "{:+.2f}", "gate g": "{:.2g}", "m path": "{:.4f}",
                              "NALU output": "{:+.4f}"}).hide(axis="index")
 
+# %% tags=["hide-input"]
+target = x_all[:, 0] * x_all[:, 1]
+wrong_m = int((torch.sign(m_path) != torch.sign(target)).sum())
+opened = [str([round(v, 1) for v in x_all[k].tolist()]) for k in range(len(x_all)) if gate[k] > 0.5]
+Markdown(f"""The multiplicative path gives {", ".join(f"{v:+.2f}" for v in m_path.tolist())} for the four sign
+patterns: {wrong_m} of the 4 products get the wrong sign. """ + (
+    f"""And the gate, closed for the blog's two inputs, *opens* (g > ½) for $x$ = {", ".join(opened)}, because $Gx$
+changed sign; the output there is the additive path, although the product was the right answer."""
+    if opened else "The gate stays closed (g < ½) for all four patterns."))
+
 # %% [markdown]
-# Two things go wrong, not one. The multiplicative path gives $+3$ for every sign pattern: half
-# of the products are wrong. And the gate, which was closed for the blog's two inputs, *opens*
-# for $x = (-1.5, -2, 2.5)$, because $Gx$ changed sign; the output is then the additive path,
-# $x_1 + x_2 = -3.5$, although the product $+3$ was the right answer there.
-#
 # ## Why no weights can fix it
 #
 # The multiplicative path ends in an exponential, so $m > 0$ for every input and every weight:
@@ -112,9 +120,9 @@ pd.DataFrame({"x": [str(r.tolist()) for r in x_all], "target x₁x₂": (x_all[:
 # $g(-x) = 1 - g(x)$ for *any* $G$: whenever the gate selects the multiplicative path at $x$, it
 # selects the additive path at $-x$, where the product $x_1 x_2$ has the same value. The only
 # gate that treats $x$ and $-x$ alike is $G = 0$, a fixed 50/50 mix of the two paths. Both
-# facts are easy to confirm numerically on randomly initialised NALUs:
+# facts can be checked numerically on randomly initialised NALUs:
 
-# %%
+# %% tags=["hide-input"]
 task = nalu.signed_task("mul")
 x_check = torch.from_numpy(task.inputs(10_000, "interpolation", nalu.rng_for(0, 90)))
 random_nalus = nalu.stack_models([nalu.build(partial(nalu.NALU, 2, 1), s) for s in range(100)])
@@ -123,8 +131,10 @@ with torch.no_grad():
     gate_gap = (random_nalus.gate(x_check) + random_nalus.gate(-x_check) - 1).abs().max().item()
 m_always_positive = bool((m_random > 0).all())
 gate_antisymmetric = gate_gap < 1e-6
-print(f"Over 100 random NALUs and {len(x_check):,} inputs from [−2, 2]²: smallest m = {m_random.min().item():.3g} "
-      f"(all positive: {m_always_positive}); largest |g(x) + g(−x) − 1| = {gate_gap:.1g}.")
+Markdown(f"Over 100 random NALUs and {len(x_check):,} inputs from $[-2, 2]^2$ the smallest $m$ is "
+         f"{m_random.min().item():.3g} ({'every' if m_always_positive else 'not every'} $m$ is positive), and the "
+         f"largest $|g(x) + g(-x) - 1|$ is {gate_gap:.1g} "
+         f"({'zero up to rounding' if gate_antisymmetric else 'not zero: the identity fails'}).")
 
 # %% [markdown]
 # ## Training on signed inputs
@@ -141,7 +151,7 @@ print(f"Over 100 random NALUs and {len(x_check):,} inputs from [−2, 2]²: smal
 # extrapolation MSE is below 1% of the mean squared target, i.e. the model is at least 100 times
 # better than always answering 0.
 
-# %%
+# %% tags=["hide-input"]
 positive = nalu.two_input("mul", (0.0, 2.0), (2.0, 6.0))
 RUNS = {  # label: (factory, task)
     "NALU, signed": (partial(nalu.NALU, 2, 1), task),
@@ -166,9 +176,18 @@ summary = pd.DataFrame({"strict success": strict.text, "approximate success": ap
                         "mean squared target": runs.groupby("run", sort=False).mean_sq_target.first()})
 summary.style.format({"median extrapolation MSE": "{:.3g}", "mean squared target": "{:.1f}"})
 
-# %%
-print(f"Signed inputs: the single NALU succeeds approximately in {fmt_rate(approx.loc['NALU, signed'])} of seeds; "
-      f"with the signs removed, in {fmt_rate(approx.loc['NALU, positive (control)'])}.")
+# %% tags=["hide-input"]
+a_signed, a_pos = approx.loc["NALU, signed"], approx.loc["NALU, positive (control)"]
+if a_signed.hi < a_pos.lo:
+    cmp_ = "the intervals do not overlap: the signs make the task harder"
+elif a_signed.rate == a_pos.rate:
+    cmp_ = "the same rate, so at this budget the control does not separate the two"
+else:
+    cmp_ = "the intervals overlap, so the difference is not established"
+Markdown(f"Approximate success of the single NALU: {fmt_rate(a_signed)} of seeds on signed inputs, "
+         f"{fmt_rate(a_pos)} with the signs removed; {cmp_}."
+         + (" Both rates rest on too few seeds to decide (underpowered)." if underpowered(a_signed) else "")
+         + provisional(quick))
 
 # %% [markdown]
 # ## Are the failures sign errors?
@@ -180,7 +199,7 @@ print(f"Signed inputs: the single NALU succeeds approximately in {fmt_rate(appro
 # against $|y|$ beside the ordinary MSE. For reference, the last row is the exact
 # multiplicative path, $|x_1 x_2|$: a magnitude-perfect but sign-blind answer.
 
-# %%
+# %% tags=["hide-input"]
 x_ext, y_ext = task.sample(20_000, "extrapolation", nalu.rng_for(0, 91))
 
 
@@ -214,29 +233,34 @@ stat_cols = [c for c in stats.columns if c not in ("model", "seed")]
  .style.format({c: "{:.1%}" for c in stat_cols[:3]} | {c: "{:.3g}" for c in stat_cols[3:]})
  .set_caption("Median over seeds, extrapolation range"))
 
-# %%
+# %% tags=["hide-input"]
 single = stats[stats.model == "NALU, signed"]
-print(f"Pure sign errors: at most {single['pure sign error'].max():.1%} of points for any single-layer seed; "
-      f"the exact-magnitude answer has {stats[stats.seed == -1]['pure sign error'].iloc[0]:.1%}.")
-print(f"Always answering 0 has MSE {float((y_ext ** 2).mean()):.0f}; the sign-blind |x₁x₂| has MSE "
-      f"{float(((magnitude_only[0] - y_ext) ** 2).mean()):.0f}.")
-print(f"Single-layer NALU, median over seeds: MSE {single['MSE, negative products'].median():.0f} where the "
-      f"product is negative, {single['MSE, positive products'].median():.0f} where it is positive.")
+mse_zero = float((y_ext ** 2).mean())
+mse_blind = float(((magnitude_only[0] - y_ext) ** 2).mean())
+pure = single["pure sign error"].median()
+neg_mse, pos_mse = single["MSE, negative products"].median(), single["MSE, positive products"].median()
+Markdown(f"""Pure sign errors make up at most {single['pure sign error'].max():.1%} of the points for any single-layer seed
+(median {pure:.1%}); the exact-magnitude answer has {stats[stats.seed == -1]['pure sign error'].iloc[0]:.1%}.
+{"The failures are *not* sign-flipped magnitudes." if pure < 0.25 else "Many failures *are* sign-flipped magnitudes."}
+Always answering 0 has MSE {mse_zero:.0f}; the sign-blind $|x_1 x_2|$ has MSE {mse_blind:.0f},
+{mse_blind / mse_zero:.1f} times as much, since on the negative half it misses by $2|y|$. The single-layer NALU's
+error (median over seeds) is {neg_mse:.0f} where the product is negative and {pos_mse:.0f} where it is
+positive{": it sits on the negative products" if neg_mse > 2 * pos_mse else ""}.{provisional(quick)}""")
 
 # %% [markdown]
-# The failures are *not* sign-flipped magnitudes. The reason is in the last two numbers: on
-# inputs whose signs are balanced, the sign-blind magnitude $|x_1 x_2|$ is twice as bad as
-# answering 0, since on the negative half it misses by $2|y|$. Gradient descent on the MSE
-# therefore never moves the NALU towards the multiplicative solution it is designed to
-# find. The sign problem acts before any product is learned: it removes the reason to learn
-# one. Its footprint is in where the error sits — on the inputs whose product is negative.
+# **Our hypothesis** (the book's own, not a claim of the sources): because a sign-blind magnitude
+# is worse than answering 0 on inputs whose signs are balanced, gradient descent on the MSE never
+# moves the NALU towards the multiplicative solution it is designed to find. The sign problem would
+# then act before any product is learned, by removing the reason to learn one, and its footprint
+# would be where the error sits: on the inputs whose product is negative. The numbers above are
+# what can be said for or against it at this budget.
 #
 # ## What the NALU learns instead
 #
 # Here is a representative seed (median extrapolation MSE): predictions against targets, and
 # the prediction and gate over the input plane.
 
-# %%
+# %% tags=["hide-input"]
 res = results["NALU, signed"]
 rep_seed = int(single.sort_values("MSE(ŷ, y)").seed.iloc[len(single) // 2])
 rep = res.model_for(rep_seed)
@@ -246,21 +270,21 @@ with torch.no_grad():
     rep_pred = rep(x_ext).squeeze(-1)
     surf = rep(xx).squeeze(-1).reshape(len(grid1), len(grid1)).T
     gate_surf = rep.gate(xx).squeeze(-1).reshape(len(grid1), len(grid1)).T
-fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
 neg = (y_ext.squeeze(-1) < 0).numpy()
 axes[0].scatter(y_ext.squeeze(-1)[~neg], rep_pred[~neg], s=2, alpha=0.3, label="x₁x₂ > 0")
 axes[0].scatter(y_ext.squeeze(-1)[neg], rep_pred[neg], s=2, alpha=0.3, label="x₁x₂ < 0")
 axes[0].plot([-36, 36], [-36, 36], color="black", lw=0.8, label="ŷ = y")
 axes[0].plot([-36, 36], [36, -36], color="grey", lw=0.8, ls="--", label="ŷ = −y")
 axes[0].set(xlabel="target x₁x₂", ylabel="prediction", title=f"seed {rep_seed}, extrapolation range")
-axes[0].legend(markerscale=5, fontsize=8)
+axes[0].legend(markerscale=5, fontsize=9)
 extent = [-6, 6, -6, 6]
 lim = float(surf.abs().max())
 im1 = axes[1].imshow(surf, origin="lower", extent=extent, cmap="RdBu_r", vmin=-lim, vmax=lim)
 axes[1].set(xlabel="x₁", ylabel="x₂", title="prediction")
 fig.colorbar(im1, ax=axes[1])
 im2 = axes[2].imshow(gate_surf, origin="lower", extent=extent, cmap="viridis", vmin=0, vmax=1)
-axes[2].set(xlabel="x₁", ylabel="x₂", title="gate g = σ(Gx) (1: additive path)")
+axes[2].set(xlabel="x₁", ylabel="x₂", title="gate g (1: additive)")
 fig.colorbar(im2, ax=axes[2])
 for ax in axes[1:]:
     ax.grid(False)
@@ -272,7 +296,7 @@ plt.show()
 # The learned weights of every single-layer seed, rounded: the NAC weight $W$ (shared by both
 # paths) and the gate weight $G$.
 
-# %%
+# %% tags=["hide-input"]
 with torch.no_grad():
     W_all = res.model.nac.W.squeeze(1).numpy()
     G_all = res.model.G.squeeze(1).numpy()
@@ -282,43 +306,51 @@ nac_input = np.abs(W_all).argmax(axis=1)
 crossed = float(np.mean(gate_input != nac_input))
 weights.head(8).style.format({c: "{:+.2f}" for c in ["W₁", "W₂", "G₁", "G₂"]}).hide(axis="index")
 
-# %%
-print(f"In {crossed:.0%} of the {len(res.seeds)} seeds the gate listens mostly to one input and the NAC weight "
-      f"to the other. Median |G| of the gate's input: {np.median(np.abs(G_all).max(axis=1)):.2f}; "
-      f"median largest |W|: {np.median(np.abs(W_all).max(axis=1)):.2f}.")
-print(f"Median fraction of correct signs over the single-layer seeds: {single['sign correct'].median():.1%}.")
+# %% [markdown]
+# **A second hypothesis of ours** for what the NALU learns instead: when the gate keys on the sign of
+# one input, say $x_2$, and the NAC weight on the other, the unit computes roughly $W_1 x_1$
+# (additive path) where $x_2 > 0$ and roughly $|x_1|^{W_1}$ (multiplicative path, positive) where
+# $x_2 < 0$. On the first half the sign is right, because there
+# $\operatorname{sign}(x_1 x_2) = \operatorname{sign}(x_1)$; on the second, only when $x_1 < 0$. That
+# would give three quarters of the signs, with no magnitude right. A single sigmoid of a linear
+# function can split the plane in two, but the sign of a product needs the four quadrants (an XOR
+# of two signs), so the gate, the only component of the NALU that sees a sign, can do no better.
+
+# %% tags=["hide-input"]
+sign_ok = single["sign correct"].median()
+crossed_fits = crossed >= 0.5 and 0.65 <= sign_ok <= 0.85
+Markdown(f"""In {crossed:.0%} of the {len(res.seeds)} single-layer seeds the gate listens mostly to one input and the
+NAC weight to the other (median $|G|$ of the gate's input {np.median(np.abs(G_all).max(axis=1)):.2f}, median largest
+$|W|$ {np.median(np.abs(W_all).max(axis=1)):.2f}); the median fraction of correct signs is {sign_ok:.1%}, against the
+75% the hypothesis predicts. """ + ("The runs fit the hypothesis." if crossed_fits else
+        "The runs do not fit the hypothesis well: " + ("the gate and the weight mostly key on the same input."
+        if crossed < 0.5 else "the fraction of correct signs is far from three quarters."))
+         + (f" With {len(res.seeds)} seeds this is indicative only (underpowered)." if len(res.seeds) < 20 else "")
+         + provisional(quick))
 
 # %% [markdown]
-# When the gate keys on the sign of one input, say $x_2$, and the NAC weight on the other,
-# the unit computes roughly $W_1 x_1$ (additive path) where $x_2 > 0$ and roughly
-# $|x_1|^{W_1}$ (multiplicative path, positive) where $x_2 < 0$. On the first half the sign is
-# right, because there $\operatorname{sign}(x_1 x_2) = \operatorname{sign}(x_1)$; on the second,
-# only when $x_1 < 0$. That would give three quarters of the signs, with no magnitude right.
-# The input-dependent gate is the only component of the NALU that ever sees a sign, and training
-# spends it on this half-measure. It also shows why the gate is no help in general: a single
-# sigmoid of a linear function can split the plane in two, but the sign of a product needs the
-# four quadrants (an XOR of two signs).
-#
 # ## Summary
-#
-# * The caveat of seed 000 is exact: with the correct weights the NALU computes $|x_1 x_2|$,
-#   so $(1.5, -2, 2.5) \mapsto +3$; and the input-dependent gate does not even stay closed
-#   across sign patterns, since $g(-x) = 1 - g(x)$.
-# * Trained on signed inputs, the NALU does not learn the magnitude and miss the sign. A
-#   sign-blind magnitude is worse than answering 0, so training never goes there; the runs
-#   settle on a compromise whose error is concentrated on the negative products, while the same
-#   unit, on the same magnitudes without signs, comes close to the product.
-#
-# The next chapter tries units that put the sign back.
 
-# %%
+# %% tags=["hide-input"]
+a_pos_close = a_pos.rate >= 0.5
+Markdown(f"""* The caveat of the PyTorch blog post {"is exact" if caveat_holds else "does not hold"}: with the correct
+  weights the NALU computes $|x_1 x_2|$, so $(1.5, -2, 2.5) \\mapsto {float(y_blog[1]):+.0f}$; and the input-dependent
+  gate does not even stay closed across sign patterns, since $g(-x) = 1 - g(x)$.
+* Trained on signed inputs, the single NALU succeeds approximately in {fmt_rate(a_signed)} of seeds; on the same
+  magnitudes without signs, in {fmt_rate(a_pos)}, {"so the control does come close to the product" if a_pos_close
+  else "so at this budget the unit does not come close to the product even without signs"}. Its error (median over
+  seeds) is {neg_mse:.0f} on the negative products and {pos_mse:.0f} on the positive ones.{provisional(quick)}
+
+The next chapter tries units that put the sign back.""")
+
+# %% tags=["hide-input"]
 def rate_dict(table, label):
     r = table.loc[label]
     return dict(rate=float(r.rate), lo=float(r.lo), hi=float(r.hi), successes=int(r.successes), n=int(r.n))
 
 
 med = stats.groupby("model", sort=False)[stat_cols].median()
-save_results(results_dir, "07_sign_caveat", {
+_ = save_results(results_dir, "07_sign_caveat", {
     "n_seeds": len(SEEDS), "steps": STEPS,
     "blog_example_output": float(y_blog[1]), "blog_example_target": -3.0,
     "blog_claim_reproduced": bool(abs(float(y_blog[1]) - 3.0) < 1e-4),
@@ -332,4 +364,10 @@ save_results(results_dir, "07_sign_caveat", {
     "failures_are_mostly_pure_sign_errors": bool(single["pure sign error"].median() > 0.25),
     "signed_worse_than_positive_control": bool(approx.loc["NALU, signed"].hi < approx.loc["NALU, positive (control)"].lo),
     "single_nalu_gate_and_weight_on_different_inputs_fraction": crossed,
+    "own_hypotheses": {  # the book's own, not claims of the sources
+        "sign_blind_magnitude_worse_than_zero": bool(mse_blind > mse_zero),
+        "error_on_negative_products": bool(neg_mse > 2 * pos_mse),
+        "gate_and_weight_on_different_inputs_three_quarters_signs": bool(crossed_fits),
+        "n_seeds": len(res.seeds),
+    },
 })
