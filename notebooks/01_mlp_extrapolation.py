@@ -101,8 +101,8 @@ final.style.format({"mae_inside": "{:.3f}", "mae_outside": "{:.2f}"}).hide(axis=
 # %% tags=["hide-input"]
 ratio = final.mae_outside / final.mae_inside
 best, worst = final.iloc[0], final.iloc[-1]
-SATURATING = ["tanh", "sigmoid", "softsign", "hardtanh"]
-PIECEWISE = ["relu", "relu6", "elu", "selu", "leaky_relu"]
+SATURATING = ["tanh", "sigmoid", "softsign", "hardtanh", "relu6"]  # bounded on at least one side far out
+PIECEWISE = ["relu", "elu", "selu", "leaky_relu"]
 
 
 def growth(acts):
@@ -134,7 +134,7 @@ give).{provisional(quick)}""")
 # ## What it shows
 #
 # The shape of each curve follows from the activation. A saturating function (tanh, sigmoid,
-# softsign, hardtanh) makes the network's output constant far from the data, so the error can only
+# softsign, hardtanh, and ReLU6, which is capped at 6) makes the network's output constant far from the data, so the error can only
 # grow linearly with $|x|$: the network cannot output a number bigger than those it has seen. A
 # piecewise-linear one (ReLU and its variants) extrapolates linearly, but along whatever slope the
 # last kinks happened to leave, which nothing makes exactly 1. Only an activation that happens to be
