@@ -2,6 +2,8 @@
 #   make build   set up, execute every notebook in full mode, render the book
 #   make test    set up, run the unit tests, build the book in quick mode, check the HTML
 # `make build QUICK=1` builds the quick version; `make bench` prints the throughput benchmark.
+# Notebooks run in parallel, one per core (JOBS, default: the number of cores); the speed appendix
+# runs alone (it measures throughput), then the conclusions, then the intro's summary.
 
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
@@ -20,8 +22,18 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 MODE := $(if $(QUICK),quick,full)
 QUICK_BOOL := $(if $(QUICK),True,False)
 DEVICE ?= cpu
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Longest first, so that a parallel build does not end waiting on one long chapter (full-mode
+# chapter times, README); the chapters not named here follow in name order.
+SLOW_FIRST := 09_benchmark 05_sum_split 03_nalu 08_signed_fix 06_static_arithmetic 11_recurrent 13_words \
+              12_digits 07_sign_caveat 14_why_nalu_fails
 NOTEBOOKS := $(sort $(wildcard notebooks/*.py))
-EXECUTED := $(patsubst notebooks/%.py,build/$(MODE)/%.ipynb,$(NOTEBOOKS))
+NAMES := $(patsubst notebooks/%.py,%,$(NOTEBOOKS))
+ORDERED := $(filter $(NAMES),$(SLOW_FIRST)) $(filter-out $(SLOW_FIRST),$(NAMES))
+EXECUTED := $(patsubst %,build/$(MODE)/%.ipynb,$(ORDERED))
+CONCLUSIONS := build/$(MODE)/99_conclusions.ipynb
+SPEED := build/$(MODE)/A1_speed.ipynb
+SUMMARY := book/_generated/summary.md
 PKG_SRC := $(wildcard nalu/*.py)
 
 .PHONY: all setup test unit build book execute check check-browser bench paper clean
@@ -51,10 +63,21 @@ build/$(MODE)/%.ipynb: notebooks/%.py $(PKG_SRC) | $(STAMP)
 	$(BIN)/python scripts/finalize_notebook.py $@.run.ipynb $@ --mode $(MODE)
 	rm -f $@.src.ipynb $@.run.ipynb
 
-# the conclusions read every other chapter's results
-build/$(MODE)/99_conclusions.ipynb: $(filter-out build/$(MODE)/99_conclusions.ipynb,$(EXECUTED))
+# The speed appendix measures throughput, so it runs after the chapters, with nothing beside it;
+# the conclusions read every other chapter's results (the appendix's too).
+$(SPEED): $(filter-out $(SPEED) $(CONCLUSIONS),$(EXECUTED))
+$(CONCLUSIONS): $(filter-out $(CONCLUSIONS),$(EXECUTED))
 
-execute: $(EXECUTED)
+# The intro's first screen: the headline results, generated from the executed results after the
+# conclusions (scripts/intro_summary.py; nothing in it is typed).
+$(SUMMARY): $(CONCLUSIONS) scripts/intro_summary.py
+	mkdir -p $(@D)
+	$(BIN)/python scripts/intro_summary.py build/$(MODE)/results --mode $(MODE) -o $@
+
+# Execute the notebooks JOBS at a time (make's job server). In quick mode each notebook's output is
+# printed in one piece when it ends; in full mode it streams (lines of parallel notebooks interleave).
+execute: | $(STAMP)
+	$(MAKE) --no-print-directory -j$(JOBS) $(if $(QUICK),--output-sync=target) $(EXECUTED)
 
 book: execute
 	rm -rf book/chapters && mkdir -p book/chapters
@@ -86,4 +109,4 @@ paper: $(STAMP)
 	$(BIN)/python -m nalu.scale --cells '$(CELLS)' --seeds '$(SEEDS)' --steps $(STEPS) --device $(DEVICE) $(PAPER_ARGS)
 
 clean:
-	rm -rf build book/_build book/chapters .ci/screenshots
+	rm -rf build book/_build book/chapters book/_generated .ci/screenshots
