@@ -32,8 +32,8 @@ import numpy as np
 import torch
 
 from .models import build, stack_models, two_layer
-from .tasks import (mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic,
-                    uniform_float32)
+from .fast import uniform_float32
+from .tasks import mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic
 from .data import DATA_STREAM, FreshSamples
 from .training import train
 
@@ -150,7 +150,7 @@ def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repea
     ``nalu.train``; here it is timed on its own. The first layer's two big pieces, log(|x| + ε)
     and the products with x, are also timed on their own (they are part of its forward pass).
     """
-    from .units import log_abs, matvec, matvecs
+    from .fast import accelerate, log_abs, matvec, matvecs
 
     dev = torch.device(device)
     seeds = list(range(n_seeds))
@@ -158,7 +158,7 @@ def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repea
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     data = FreshSamples(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16, chunk_steps=steps, prefetch=False)
     data.setup(seeds, dev)
-    first, second = model[0], model[1]
+    first, second = accelerate(model)  # the trainer's fast twin (same parameters)
 
     def sync():
         if dev.type == "cuda":
@@ -212,7 +212,8 @@ def _best_time(f: Callable[[], object], number: int, repeats: int) -> tuple[floa
 def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> list[dict]:
     """Each speed-up of the many-seed step against what it replaced, on one step's worth of data
     (n_seeds × 128 × in_dim): seconds per call of each side (best of ``repeats``), single-threaded."""
-    from .units import NALU, log_abs, matvec, matvecs
+    from .fast import log_abs, matvec, matvecs
+    from .units import NALU
 
     previous = torch.get_num_threads()
     torch.set_num_threads(1)

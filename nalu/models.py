@@ -29,7 +29,9 @@ UNITS: dict[str, Callable[[int, int], nn.Module]] = {
     "nac": NAC,
     "nalu": NALU,
     "nalu_separate": partial(NALU, shared=False),
+    "nalu_linear_gate": partial(NALU, shared=False, gate="linear"),  # the PyTorch blog post's code: g = G x
     "signed_nalu": SignedNALU,
+    "signed_nalu_decoupled": partial(SignedNALU, decoupled_sign=True),
     "inalu": INALU,
     "nau": NAU,
     "nmu": NMU,

@@ -15,11 +15,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .fast import uniform_float32  # numpy's own float32 draws, in bulk
+
 __all__ = [
     "Operation",
     "Interval",
     "Ranges",
-    "uniform_float32",
     "ArithmeticTask",
     "static_arithmetic",
     "sum_split",
@@ -41,27 +42,6 @@ def rng_for(seed: int, stream: int = 0) -> np.random.Generator:
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence([int(seed), int(stream)])))
-
-
-def uniform_float32(rng: np.random.Generator, shape: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
-    """U[0, 1) in float32, exactly the numbers ``rng.random(shape, dtype=np.float32)`` gives, faster.
-
-    numpy makes each float from a 32-bit draw d as (d >> 8) · 2⁻²⁴, taking the two halves of every
-    64-bit output low half first. For an even count with no half-used output pending, the same
-    halves come from ``random_raw`` in bulk, and the conversion runs as two whole-array passes
-    (``make bench`` measures the gain). Otherwise this is ``rng.random``.
-    """
-    out = np.empty(shape, np.float32) if out is None else out
-    bitgen = getattr(rng, "bit_generator", None)
-    if out.size % 2 or not isinstance(bitgen, (np.random.SFC64, np.random.PCG64, np.random.PCG64DXSM)) \
-            or bitgen.state["has_uint32"]:
-        if not out.flags.c_contiguous:  # numpy's own draw needs a contiguous output
-            out[...] = rng.random(out.shape, dtype=np.float32)
-            return out
-        return rng.random(dtype=np.float32, out=out)
-    d = bitgen.random_raw(out.size // 2).view(np.uint32).reshape(out.shape)
-    np.right_shift(d, 8, out=d)
-    return np.multiply(d, np.float32(2.0**-24), out=out, dtype=np.float32, casting="unsafe")
 
 
 class Operation(enum.Enum):

@@ -1,13 +1,18 @@
 """Arithmetic units: NAC, NALU and their successors, plus the baselines they are compared with.
 
-Every unit computes its equation with operations that broadcast over leading dimensions. A unit
-built normally has weights of shape ``(out, in)`` and takes inputs ``(batch, in)``; the trainer
-stacks S seeds into one unit whose weights have shape ``(S, out, in)`` and feeds it ``(S, batch,
-in)`` (or a shared ``(batch, in)``). The same line of code serves both, so the formulas below are
-exactly what is trained.
+Each unit's ``forward`` is its paper's equation, one line per equation, in plain torch: y = W x
+is written ``x @ W.mT`` for a batch of row vectors x. The lines broadcast over leading axes, which
+is how the trainer runs S seeds as one model: weights of shape ``(S, out, in)`` act on inputs
+``(S, batch, in)`` or on one shared ``(batch, in)``. ``W.unsqueeze(-3)`` lines a weight up with
+``x.unsqueeze(-2)`` for the products over the input index i.
 
-Notation: ``matvec(W, x)`` is y = W x for a batch of row vectors; ``W.unsqueeze(-3)`` lines the
-weight up with ``x.unsqueeze(-2)`` for products over the input index i.
+Faster kernels for the same equations (a numpy log, fused products) live in ``nalu.fast`` and are
+tested against these forwards; nothing here is tuned for speed.
+
+Initialisations follow the papers' reference code: Xavier uniform U(−r, r), r = √(6/(in + out)),
+for the NAC's Ŵ, M̂ and the gate G (stable-nalu's ``xavier_uniform_`` with the sigmoid gain 1);
+NAU U(−r, r), r = min(0.5, √3 · √(2/(in + out))) = min(0.5, √(6/(in + out))); NMU U[0.25, 0.75]
+(stable-nalu: 0.5 ± min(0.25, √3 · 0.5)).
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -32,7 +36,12 @@ __all__ = [
     "MLP",
     "VanillaNet",
     "sign_factor",
+    "NALU_GATES",
+    "SIGNED_NALU_GATES",
 ]
+
+NALU_GATES = ("sigmoid", "linear")
+SIGNED_NALU_GATES = ("constant", "input")
 
 
 def _check_dims(in_dim: int, out_dim: int) -> None:
@@ -47,6 +56,11 @@ def _check_eps(eps: float) -> None:
         raise ValueError(f"eps must be positive, got {eps!r}")
 
 
+def _check_choice(name: str, value, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
 def _xavier_uniform_(w: Tensor, in_dim: int, out_dim: int) -> Tensor:
     bound = math.sqrt(6.0 / (in_dim + out_dim))
     return nn.init.uniform_(w, -bound, bound)
@@ -57,61 +71,13 @@ def _per_model_mean(t: Tensor) -> Tensor:
     return t.mean(dim=(-2, -1))
 
 
-def matvec(W: Tensor, x: Tensor) -> Tensor:
-    """y = W x for every row x of a batch: (..., n, in) → (..., n, out).
-
-    Written (W xᵀ)ᵀ rather than x Wᵀ: the same numbers, but with stacked seeds the backward pass
-    of this form is about three times faster on CPUs (MKL's batched product for xᵀ g is slow).
-    """
-    return (W @ x.mT).mT
-
-
-def matvecs(x: Tensor, *weights: Tensor) -> tuple[Tensor, ...]:
-    """(W₁ x, W₂ x, …) for weights of one input size: one product with the stacked weights, so
-    a large x is read once, not once per weight (forward and backward)."""
-    stacked = torch.cat(weights, dim=-2)
-    return matvec(stacked, x).split([w.shape[-2] for w in weights], dim=-1)
-
-
-class _LogAbs(torch.autograd.Function):
-    """log(|x| + ε), with d/dx = sign(x) / (|x| + ε).
-
-    On the CPU in float32 the forward pass uses numpy's vectorised log, about four times faster
-    than torch's here; it is the largest elementwise cost of a NALU's first layer (see the
-    appendix "Reproducing at speed"). Elsewhere it is plain torch.
-    """
-
-    @staticmethod
-    def forward(ctx, x: Tensor, eps: float) -> Tensor:
-        ctx.save_for_backward(x)
-        ctx.eps = eps
-        if x.device.type != "cpu" or x.dtype != torch.float32:
-            return torch.log(x.abs() + eps)
-        out = torch.empty(x.shape, dtype=x.dtype)
-        o = out.numpy()
-        np.abs(x.detach().numpy(), out=o)
-        o += np.float32(eps)
-        np.log(o, out=o)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        (x,) = ctx.saved_tensors
-        return grad * torch.sign(x) / (x.abs() + ctx.eps), None
-
-
-def log_abs(x: Tensor, eps: float) -> Tensor:
-    """log(|x| + ε): the log-space input of the NALU family."""
-    return _LogAbs.apply(x, eps)
-
-
 def sign_factor(x: Tensor, w: Tensor) -> Tensor:
-    """s_j = prod_i (sign(x_i) |W_ij| + 1 - |W_ij|)   (iNALU's sign correction, Schlör et al. 2020).
+    """s_j = ∏_i (sign(x_i) |W_ij| + 1 − |W_ij|)   (iNALU's sign correction, Schlör et al. 2020).
 
     With |W_ij| = 1 the factor contributes sign(x_i); with W_ij = 0 it contributes 1, so exact
     weights give the sign of the product (or quotient) of the selected inputs.
     """
-    w_abs = w.abs().unsqueeze(-3)  # (..., 1, out, in)
+    w_abs = torch.abs(w).unsqueeze(-3)  # (..., 1, out, in)
     return (torch.sign(x).unsqueeze(-2) * w_abs + 1 - w_abs).prod(dim=-1)
 
 
@@ -147,7 +113,7 @@ class Linear(ArithmeticUnit):
             nn.init.uniform_(self.b, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = matvec(self.W, x)
+        y = x @ self.W.mT
         return y if self.b is None else y + self.b.unsqueeze(-2)
 
 
@@ -166,92 +132,104 @@ class NAC(ArithmeticUnit):
         return torch.tanh(self.W_hat) * torch.sigmoid(self.M_hat)
 
     def forward(self, x: Tensor) -> Tensor:
-        return matvec(self.W, x)
+        return x @ self.W.mT
 
 
 class NALU(ArithmeticUnit):
     """Neural arithmetic logic unit (Trask et al. 2018, eqs. 2-5).
 
         a = W x                          (additive path, a NAC)
-        m = exp(W log(|x| + ε))          (multiplicative path, the same NAC in log space)
-        g = σ(G x)                       (input-dependent gate)
+        m = exp(W_m log(|x| + ε))        (multiplicative path, a NAC in log space)
+        g = σ(G x)                       (gate="sigmoid", the paper)
+          | G x                          (gate="linear", the PyTorch blog post's code: no sigmoid)
         y = g ⊙ a + (1 − g) ⊙ m
 
-    ``shared=True`` (the paper) uses one NAC for both paths; ``shared=False`` gives the log path
-    its own NAC, as the seed-000 blog post does.
+    ``shared=True`` (the paper): W_m = W, one NAC for both paths; ``shared=False`` gives the log
+    path its own NAC, as the PyTorch blog post does. For the sigmoid gate 1 − g is computed as
+    σ(−G x), which keeps its precision where g saturates near 1.
     """
 
-    def __init__(self, in_dim: int, out_dim: int, eps: float = 1e-7, shared: bool = True):
+    def __init__(self, in_dim: int, out_dim: int, eps: float = 1e-7, shared: bool = True, gate: str = "sigmoid"):
         super().__init__()
         _check_dims(in_dim, out_dim)
         _check_eps(eps)
-        self.in_dim, self.out_dim, self.eps, self.shared = in_dim, out_dim, eps, shared
+        _check_choice("gate", gate, NALU_GATES)
+        self.in_dim, self.out_dim, self.eps, self.shared, self.gate_kind = in_dim, out_dim, eps, shared, gate
         self.nac = NAC(in_dim, out_dim)
         self.nac_log = None if shared else NAC(in_dim, out_dim)
         self.G = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
 
     def log_path_weight(self) -> Tensor:
+        """W_m: the additive NAC's W (shared) or the log path's own."""
         return self.nac.W if self.shared else self.nac_log.W
 
+    def gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(g, 1 − g):  (σ(G x), σ(−G x)) for gate="sigmoid",  (G x, 1 − G x) for gate="linear"."""
+        logit = x @ self.G.mT
+        if self.gate_kind == "linear":
+            return logit, 1 - logit
+        return torch.sigmoid(logit), torch.sigmoid(-logit)
+
     def gate(self, x: Tensor) -> Tensor:
-        return torch.sigmoid(matvec(self.G, x))
+        """g, one value per input row and output."""
+        return self.gates(x)[0]
 
     def forward(self, x: Tensor) -> Tensor:
-        W = self.nac.W
-        a, gate_logit = matvecs(x, W, self.G)  # W x and G x, in one pass over x
-        m = torch.exp(matvec(W if self.shared else self.nac_log.W, log_abs(x, self.eps)))
-        g = torch.sigmoid(gate_logit)
-        return g * a + (1 - g) * m
+        a = x @ self.nac.W.mT
+        m = torch.exp(torch.log(torch.abs(x) + self.eps) @ self.log_path_weight().mT)
+        g, one_minus_g = self.gates(x)
+        return g * a + one_minus_g * m
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, eps={self.eps}, shared={self.shared}"
+        return f"{super().extra_repr()}, eps={self.eps}, shared={self.shared}, gate={self.gate_kind!r}"
 
 
 class SignedNALU(NALU):
-    """NALU whose multiplicative path keeps the sign of its inputs.
+    """NALU whose multiplicative path keeps the sign of its inputs (the book, chapter 8).
 
         a = W_a x
-        m = exp(W_m log(|x| + ε)) ⊙ s,   s_j = ∏_i (sign(x_i)|W_m,ij| + 1 − |W_m,ij|)
-        g = σ(ĝ)        (gate="constant": one learned logit per output, independent of x)
-          | σ(G x)      (gate="input": the paper's gate)
+        m = exp(W_m log(|x| + ε)) ⊙ s,   s_j = ∏_i (sign(x_i) S_ij + 1 − S_ij)
+        S = |W_m|                        (decoupled_sign=False: iNALU's sign factor)
+          | σ(Ŝ)                         (decoupled_sign=True: the sign factor's own weights, Ŝ = 0 at start)
+        g = σ(ĝ)                         (gate="constant": one learned logit per output, independent of x)
+          | σ(G x)                       (gate="input": the paper's gate)
         y = g ⊙ a + (1 − g) ⊙ m
 
-    Design (documented in the book, chapter 8): separate weights by default, because a shared W
-    must be exact in both paths at once; an input-independent gate by default, because with
-    signed inputs σ(G x) flips with the sign of x and cannot settle on one path.
+    Separate weights by default, because a shared W must be exact in both paths at once; an
+    input-independent gate by default, because with signed inputs σ(G x) flips with the sign of x
+    and cannot settle on one path. Ŝ is created last and draws no random numbers, so for a given
+    seed a decoupled unit starts from the same W_a, W_m and gate as the tied one.
     """
 
-    def __init__(
-        self,
-        in_dim: int,
-        out_dim: int,
-        eps: float = 1e-7,
-        shared: bool = False,
-        gate: str = "constant",
-    ):
-        if gate not in ("constant", "input"):
-            raise ValueError(f"gate must be 'constant' or 'input', got {gate!r}")
+    def __init__(self, in_dim: int, out_dim: int, eps: float = 1e-7, shared: bool = False, gate: str = "constant",
+                 decoupled_sign: bool = False):
+        _check_choice("gate", gate, SIGNED_NALU_GATES)
         super().__init__(in_dim, out_dim, eps=eps, shared=shared)
-        self.gate_kind = gate
+        self.gate_kind, self.decoupled_sign = gate, decoupled_sign
         if gate == "constant":
             del self.G
             self.G = None
             self.g_hat = nn.Parameter(torch.zeros(out_dim))
+        self.S_hat = nn.Parameter(torch.zeros(out_dim, in_dim)) if decoupled_sign else None
 
-    def gate(self, x: Tensor) -> Tensor:
-        if self.gate_kind == "input":
-            return torch.sigmoid(matvec(self.G, x))
-        return torch.sigmoid(self.g_hat).unsqueeze(-2)
+    def gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(g, 1 − g):  (σ(ĝ), σ(−ĝ)) for gate="constant",  (σ(G x), σ(−G x)) for gate="input"."""
+        logit = x @ self.G.mT if self.gate_kind == "input" else self.g_hat.unsqueeze(-2)
+        return torch.sigmoid(logit), torch.sigmoid(-logit)
+
+    def sign_weight(self) -> Tensor:
+        """S: |W_m| (tied) or σ(Ŝ) (decoupled_sign)."""
+        return torch.sigmoid(self.S_hat) if self.decoupled_sign else torch.abs(self.log_path_weight())
 
     def forward(self, x: Tensor) -> Tensor:
-        a = self.nac(x)
-        w_m = self.log_path_weight()
-        m = torch.exp(matvec(w_m, log_abs(x, self.eps))) * sign_factor(x, w_m)
-        g = self.gate(x)
-        return g * a + (1 - g) * m
+        a = x @ self.nac.W.mT
+        s = sign_factor(x, self.sign_weight())
+        m = torch.exp(torch.log(torch.abs(x) + self.eps) @ self.log_path_weight().mT) * s
+        g, one_minus_g = self.gates(x)
+        return g * a + one_minus_g * m
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, gate={self.gate_kind!r}"
+        return f"{super().extra_repr()}, decoupled_sign={self.decoupled_sign}"
 
 
 class INALU(ArithmeticUnit):
@@ -283,12 +261,12 @@ class INALU(ArithmeticUnit):
         self.g_hat = nn.Parameter(torch.zeros(out_dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        a = self.nac_add(x)
+        a = x @ self.nac_add.W.mT
         w_m = self.nac_mul.W
-        log_m = matvec(w_m, torch.log(x.abs().clamp_min(self.eps)))
-        m = torch.exp(log_m.clamp_max(self.omega)) * sign_factor(x, w_m)
-        g = torch.sigmoid(self.g_hat).unsqueeze(-2)
-        return g * a + (1 - g) * m
+        log_m = torch.log(torch.clamp_min(torch.abs(x), self.eps)) @ w_m.mT
+        m = torch.exp(torch.clamp_max(log_m, self.omega)) * sign_factor(x, w_m)
+        g, one_minus_g = torch.sigmoid(self.g_hat).unsqueeze(-2), torch.sigmoid(-self.g_hat).unsqueeze(-2)
+        return g * a + one_minus_g * m
 
     def regularizer(self) -> Tensor:
         def r(w: Tensor) -> Tensor:
@@ -298,11 +276,14 @@ class INALU(ArithmeticUnit):
         total = sum(_per_model_mean(r(w)) for w in latent) + r(self.g_hat).mean(dim=-1)
         return total / 5
 
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, eps={self.eps}, omega={self.omega}, t={self.t}"
+
 
 class NAU(ArithmeticUnit):
     """Neural addition unit (Madsen & Johansen 2020):  y = W x,  W clamped to [−1, 1] after each step.
 
-    Initialisation: W ~ U[−r, r], r = min(0.5, sqrt(6 / (in + out))).
+    Initialisation: W ~ U(−r, r), r = min(0.5, √3 · √(2 / (in + out))), as the reference code.
     Regulariser: R = mean_ij min(|W_ij|, 1 − |W_ij|).
     """
 
@@ -310,14 +291,14 @@ class NAU(ArithmeticUnit):
         super().__init__()
         _check_dims(in_dim, out_dim)
         self.in_dim, self.out_dim = in_dim, out_dim
-        r = min(0.5, math.sqrt(6.0 / (in_dim + out_dim)))
+        r = min(0.5, math.sqrt(3.0) * math.sqrt(2.0 / (in_dim + out_dim)))
         self.W = nn.Parameter(nn.init.uniform_(torch.empty(out_dim, in_dim), -r, r))
 
     def forward(self, x: Tensor) -> Tensor:
-        return matvec(self.W, x)
+        return x @ self.W.mT
 
     def regularizer(self) -> Tensor:
-        return _per_model_mean(torch.minimum(self.W.abs(), 1 - self.W.abs()))
+        return _per_model_mean(torch.minimum(torch.abs(self.W), 1 - torch.abs(self.W)))
 
     @torch.no_grad()
     def clamp_weights_(self) -> None:
@@ -327,7 +308,7 @@ class NAU(ArithmeticUnit):
 class NMU(ArithmeticUnit):
     """Neural multiplication unit (Madsen & Johansen 2020):  y_j = ∏_i (W_ij x_i + 1 − W_ij).
 
-    W is clamped to [0, 1] after each step. Initialisation: W ~ U[0.25, 0.75].
+    W is clamped to [0, 1] after each step. Initialisation: W ~ U[0.25, 0.75], as the reference code.
     Regulariser: R = mean_ij min(W_ij, 1 − W_ij).
     """
 
@@ -338,11 +319,11 @@ class NMU(ArithmeticUnit):
         self.W = nn.Parameter(nn.init.uniform_(torch.empty(out_dim, in_dim), 0.25, 0.75))
 
     def forward(self, x: Tensor) -> Tensor:
-        w = self.W.unsqueeze(-3)  # (..., 1, out, in)
+        w = self.W.unsqueeze(-3)  # (..., 1, out, in), against x.unsqueeze(-2): (..., batch, 1, in)
         return (w * x.unsqueeze(-2) + 1 - w).prod(dim=-1)
 
     def regularizer(self) -> Tensor:
-        return _per_model_mean(torch.minimum(self.W.abs(), 1 - self.W.abs()))
+        return _per_model_mean(torch.minimum(torch.abs(self.W), 1 - torch.abs(self.W)))
 
     @torch.no_grad()
     def clamp_weights_(self) -> None:
@@ -371,16 +352,19 @@ class RealNPU(ArithmeticUnit):
 
     def forward(self, x: Tensor) -> Tensor:
         g = self.g_hat.unsqueeze(-2)  # (..., 1, in)
-        r = g * x.abs() + 1 - g
+        r = g * torch.abs(x) + 1 - g
         k = g * (x < 0).to(x.dtype)
-        return torch.exp(matvec(self.W, torch.log(r + self.eps))) * torch.cos(math.pi * matvec(self.W, k))
+        return torch.exp(torch.log(r + self.eps) @ self.W.mT) * torch.cos(math.pi * (k @ self.W.mT))
 
     def regularizer(self) -> Tensor:
-        return _per_model_mean(self.W.abs()) + self.g_hat.abs().mean(dim=-1)
+        return _per_model_mean(torch.abs(self.W)) + torch.abs(self.g_hat).mean(dim=-1)
 
     @torch.no_grad()
     def clamp_weights_(self) -> None:
         self.g_hat.clamp_(0.0, 1.0)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, eps={self.eps}"
 
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -428,7 +412,7 @@ class MLP(ArithmeticUnit):
 
 
 class VanillaNet(ArithmeticUnit):
-    """Seed 000's baseline: one linear layer followed by ReLU,  y = relu(W x + b)."""
+    """The PyTorch blog post's baseline: one linear layer followed by ReLU,  y = relu(W x + b)."""
 
     def __init__(self, in_dim: int, out_dim: int):
         super().__init__()

@@ -191,16 +191,3 @@ def test_division_tasks_never_draw_an_exact_zero():
     assert (x != 0).all() and np.allclose(x, -0.5)
     assert nalu.signed_task("div").splits["interpolation"].exclude_zero
     assert not nalu.signed_task("mul").splits["interpolation"].exclude_zero
-
-
-@pytest.mark.parametrize("bitgen", [np.random.SFC64, np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937,
-                                    np.random.Philox])
-@pytest.mark.parametrize("sizes", [[(3, 4)], [(5,), (2, 3)], [(7,), (4,)], [(1,), (1,), (6, 2)]])
-def test_fast_uniform_draws_are_numpys_own(bitgen, sizes):
-    """Same numbers as rng.random(dtype=float32), call after call, whatever the parity of the sizes."""
-    fast, ref = np.random.Generator(bitgen(11)), np.random.Generator(bitgen(11))
-    for shape in sizes:
-        np.testing.assert_array_equal(nalu.tasks.uniform_float32(fast, shape), ref.random(shape, dtype=np.float32))
-    out = np.empty((4, 6), np.float32)[:, ::2]  # not contiguous: the fallback path
-    np.testing.assert_array_equal(nalu.tasks.uniform_float32(fast, out.shape, out), ref.random((4, 3), np.float32))
-    np.testing.assert_array_equal(fast.random(9), ref.random(9))  # and the generators are left in step

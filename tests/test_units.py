@@ -228,13 +228,135 @@ def test_value_error_names_the_bad_value():
         nalu.make_unit("nalu2", 3, 1)
 
 
-def test_log_abs_matches_torch_and_has_the_right_gradient():
-    x = torch.tensor([[-2.5, 0.3, 4.0], [1e-3, -7.0, 0.0]], requires_grad=True)
-    y = nalu.units.log_abs(x, 1e-7)
-    ref = torch.log(x.detach().abs() + 1e-7)
-    torch.testing.assert_close(y.detach(), ref, rtol=1e-6, atol=1e-6)
-    y.sum().backward()
-    xd = x.detach()
-    torch.testing.assert_close(x.grad, torch.sign(xd) / (xd.abs() + 1e-7))
-    xd64 = torch.tensor([[-2.5, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda t: nalu.units.log_abs(t, 1e-7), (xd64,))
+# --- every variant option changes the output ------------------------------------------------------
+
+def with_same_weights(base_factory, variant_factory, seed=0):
+    """Both units built from one seed, the variant's parameters that the base also has copied from it;
+    parameters only the variant has keep their own (random or documented) initial values."""
+    base, variant = nalu.build(base_factory, seed), nalu.build(variant_factory, seed)
+    own = dict(base.named_parameters())
+    with torch.no_grad():
+        for name, p in variant.named_parameters():
+            if name in own and own[name].shape == p.shape:
+                p.copy_(own[name])
+    return base, variant
+
+
+X_OPTIONS = torch.tensor([[1.5, -2.0, 0.5], [3.0, 0.25, -1.0], [1e-4, 4.0, 2.0], [0.0, -0.3, 7.0]])
+
+OPTIONS = {  # option: (base, variant) for the same shapes
+    "NALU shared=False": (lambda: nalu.NALU(3, 2), lambda: nalu.NALU(3, 2, shared=False)),
+    "NALU gate='linear'": (lambda: nalu.NALU(3, 2), lambda: nalu.NALU(3, 2, gate="linear")),
+    "NALU shared=False, gate='linear'": (lambda: nalu.NALU(3, 2, shared=False),
+                                         lambda: nalu.NALU(3, 2, shared=False, gate="linear")),
+    "NALU eps": (lambda: nalu.NALU(3, 2), lambda: nalu.NALU(3, 2, eps=1e-2)),
+    "SignedNALU gate='input'": (lambda: nalu.SignedNALU(3, 2), lambda: nalu.SignedNALU(3, 2, gate="input")),
+    "SignedNALU shared=True": (lambda: nalu.SignedNALU(3, 2), lambda: nalu.SignedNALU(3, 2, shared=True)),
+    "SignedNALU decoupled_sign=True": (lambda: nalu.SignedNALU(3, 2),
+                                       lambda: nalu.SignedNALU(3, 2, decoupled_sign=True)),
+    "SignedNALU eps": (lambda: nalu.SignedNALU(3, 2), lambda: nalu.SignedNALU(3, 2, eps=1e-2)),
+    "INALU omega": (lambda: nalu.INALU(3, 2), lambda: nalu.INALU(3, 2, omega=0.1)),
+    "INALU eps": (lambda: nalu.INALU(3, 2), lambda: nalu.INALU(3, 2, eps=1e-2)),
+    "RealNPU eps": (lambda: nalu.RealNPU(3, 2), lambda: nalu.RealNPU(3, 2, eps=1e-2)),
+    "Linear bias=False": (lambda: nalu.Linear(3, 2), lambda: nalu.Linear(3, 2, bias=False)),
+    "MLP activation": (lambda: nalu.MLP(3, 2, activation="relu"), lambda: nalu.MLP(3, 2, activation="tanh")),
+}
+
+
+@pytest.mark.parametrize("option", list(OPTIONS))
+def test_every_variant_option_changes_the_forward_output(option):
+    base, variant = with_same_weights(*OPTIONS[option])
+    if option == "INALU omega":  # make the exponent exceed the small ω on some rows
+        exact_nac_(base.nac_mul, [[1, 1, 0], [0, 1, 1]])
+        exact_nac_(variant.nac_mul, [[1, 1, 0], [0, 1, 1]])
+    with torch.no_grad():
+        y_base, y_variant = base(X_OPTIONS), variant(X_OPTIONS)
+    assert y_base.shape == y_variant.shape
+    assert torch.isfinite(y_base).all() and torch.isfinite(y_variant).all()
+    assert not torch.allclose(y_base, y_variant, rtol=1e-3, atol=1e-4), option
+
+
+def test_inalu_t_changes_the_regulariser_not_the_output():
+    base, variant = with_same_weights(lambda: nalu.INALU(3, 2), lambda: nalu.INALU(3, 2, t=2.0))
+    torch.testing.assert_close(base(X_OPTIONS), variant(X_OPTIONS))
+    assert not torch.allclose(base.regularizer(), variant.regularizer())
+
+
+def test_mlp_hidden_sizes_set_the_layers():
+    mlp = nalu.MLP(3, 2, hidden=(5, 4))
+    assert [(l.in_dim, l.out_dim) for l in mlp.layers] == [(3, 5), (5, 4), (4, 2)]
+
+
+def test_nalu_linear_gate_forward_equals_equation(x):
+    unit = nalu.NALU(3, 2, shared=False, gate="linear")
+    W_a, W_m, G = (w.detach().numpy().astype(np.float64) for w in (unit.nac.W, unit.nac_log.W, unit.G))
+    xn = x.numpy().astype(np.float64)
+    a, m, g = xn @ W_a.T, np.exp(np.log(np.abs(xn) + 1e-7) @ W_m.T), xn @ G.T
+    np.testing.assert_allclose(unit(x).detach().numpy(), g * a + (1 - g) * m, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(unit.gate(x).detach().numpy(), g, rtol=1e-5, atol=1e-6)  # g leaves [0, 1]
+
+
+def test_linear_gate_is_the_unbounded_g_and_the_sigmoid_gate_stays_in_0_1():
+    lin, sig = with_same_weights(lambda: nalu.NALU(3, 2, gate="linear"), lambda: nalu.NALU(3, 2))
+    set_(lin.G, [[5.0, 0.0, 0.0], [0.0, -5.0, 0.0]])
+    set_(sig.G, [[5.0, 0.0, 0.0], [0.0, -5.0, 0.0]])
+    with torch.no_grad():
+        g_lin, g_sig = lin.gate(X_OPTIONS), sig.gate(X_OPTIONS)
+    torch.testing.assert_close(g_lin, X_OPTIONS[:, :2] * torch.tensor([5.0, -5.0]))
+    assert (g_sig >= 0).all() and (g_sig <= 1).all()
+    assert (g_lin > 1).any() and (g_lin < 0).any()
+
+
+def test_decoupled_sign_factor_uses_its_own_weights():
+    unit = nalu.SignedNALU(2, 1, decoupled_sign=True)
+    exact_nac_(unit.nac_log, [[1, -1]])  # W_m = (1, −1): a quotient
+    set_(unit.g_hat, [-30.0])
+    x = torch.tensor([[1.5, -2.0]])
+    set_(unit.S_hat, [[30.0, 30.0]])  # S = 1: both signs count
+    assert unit(x).item() == pytest.approx(-0.75, rel=1e-4)
+    set_(unit.S_hat, [[30.0, -30.0]])  # S = (1, 0): the sign of x₂ is ignored
+    assert unit(x).item() == pytest.approx(0.75, rel=1e-4)
+
+
+def test_decoupled_sign_starts_from_the_tied_units_weights():
+    tied = nalu.build(lambda: nalu.SignedNALU(2, 1), 3)
+    dec = nalu.build(lambda: nalu.SignedNALU(2, 1, decoupled_sign=True), 3)
+    for name, p in tied.named_parameters():
+        assert torch.equal(p, dec.get_parameter(name)), name
+    assert torch.equal(dec.S_hat, torch.zeros(1, 2))
+
+
+def test_one_minus_a_saturated_gate_keeps_its_precision():
+    """With g = σ(13.2) ≈ 0.999998, float32 1 − g is off by 3%; σ(−13.2) is exact to float32 rounding."""
+    logit = torch.tensor(13.2)
+    exact = 1 / (1 + math.exp(logit.double().item()))  # 1 − σ(13.2) = σ(−13.2), in float64
+    naive = (1 - torch.sigmoid(logit)).item()
+    assert abs(naive - exact) / exact > 0.02  # the naive form loses percent-level precision
+    assert torch.sigmoid(-logit).item() == pytest.approx(exact, rel=1e-6)
+    # in a unit: W = (1, 1), x = (1000, −1000): a = 0, m = |x₁ x₂| = 10⁶, g = σ(13.2): y = (1 − g) m
+    unit = nalu.NALU(2, 1)
+    exact_nac_(unit.nac, [[1, 1]])
+    set_(unit.G, [[0.0132, 0.0]])
+    logit64 = unit.G[0, 0].item() * 1000.0
+    expected = 1e6 / (1 + math.exp(logit64))
+    assert unit(torch.tensor([[1000.0, -1000.0]])).item() == pytest.approx(expected, rel=1e-5)
+    for u in (nalu.SignedNALU(2, 1), nalu.INALU(2, 1)):
+        set_(u.g_hat, [13.2])
+        s = exact
+        nac_add = u.nac if isinstance(u, nalu.SignedNALU) else u.nac_add
+        nac_mul = u.nac_log if isinstance(u, nalu.SignedNALU) else u.nac_mul
+        exact_nac_(nac_add, [[0, 0]])
+        exact_nac_(nac_mul, [[1, 1]])
+        y = u(torch.tensor([[100.0, 1e3]])).item()  # a = 0, m = 1e5: y = (1 − g) m
+        assert y == pytest.approx(s * 1e5, rel=1e-5), type(u).__name__
+
+
+def test_initialisations_follow_the_reference_code():
+    big = nalu.NAU(300, 300)  # r = √3 · √(2/600) = 0.1
+    r = math.sqrt(3) * math.sqrt(2 / 600)
+    assert big.W.abs().max().item() <= r and big.W.abs().max().item() > 0.95 * r
+    small = nalu.NAU(2, 1)  # √(6/3) > 0.5: capped at 0.5
+    assert small.W.abs().max().item() <= 0.5
+    assert nalu.NAU(2000, 2000).W.abs().max().item() > 0.95 * math.sqrt(6 / 4000)
+    w = nalu.NMU(200, 200).W
+    assert 0.25 <= w.min().item() < 0.26 and 0.74 < w.max().item() <= 0.75
