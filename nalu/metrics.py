@@ -20,6 +20,9 @@ __all__ = [
     "effective_weights",
     "wilson_interval",
     "success_rate",
+    "normalised_table",
+    "sequence_errors",
+    "Z_95",
 ]
 
 
@@ -51,6 +54,10 @@ def success_table(log: pd.DataFrame, threshold: pd.DataFrame, *, select_split: s
     solution. ``solved_at`` is the first logged step whose ``test_split`` MSE is below that
     threshold (NaN if never).
     """
+    if threshold is None:
+        raise ValueError("threshold is None: success thresholds are only defined for tasks with a success criterion "
+                         "(exact solutions perturbed by ε, e.g. arithmetic tasks of fresh samples); for other data "
+                         "compare MSEs directly, or pass a DataFrame with columns seed, split, threshold")
     for split in (select_split, test_split):
         if split not in set(log["split"]):
             raise ValueError(f"split {split!r} is not in the log; it has {sorted(set(log['split']))}")
@@ -70,10 +77,27 @@ def success_table(log: pd.DataFrame, threshold: pd.DataFrame, *, select_split: s
     return pd.DataFrame(out)
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (95% with z = 1.96)."""
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+Z_95 = 1.96
+"""z of a 95% interval: the 97.5% quantile of the standard normal, 1.959964
+(``statistics.NormalDist().inv_cdf(0.975)``), rounded to 1.96 as the papers and most tables do."""
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion p̂ = successes / n:
+
+        (p̂ + z²/2n ± z √(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n)
+
+    z = 1.96 (the 97.5% normal quantile, rounded) gives the 95% interval.
+    """
+    if not _is_count(n) or n < 1:
+        raise ValueError(f"n must be a positive integer (the number of trials), got {n!r}")
+    if not _is_count(successes):
+        raise ValueError(f"successes must be an integer count, got {successes!r}; pass the number of successes, "
+                         "e.g. int(success.sum())")
     if not 0 <= successes <= n:
         raise ValueError(f"successes must be in [0, n={n}], got {successes!r}")
     p = successes / n
@@ -107,3 +131,35 @@ def sparsity_error(model: nn.Module) -> np.ndarray:
         raise ValueError(f"{type(model).__name__} has no arithmetic-unit weights")
     errs = [torch.minimum(w.abs(), (1 - w.abs()).abs()).amax(dim=(-2, -1)) for w in ws]
     return torch.stack(errs).amax(dim=0).cpu().numpy()
+
+
+# --- sequence metrics (the recurrent tasks) ------------------------------------------------------
+
+def normalised_table(log: pd.DataFrame) -> pd.DataFrame:
+    """Trask's normalised error per seed and split from a ``nalu.train`` log: 100 · MSE at the last
+    step / MSE at step 0 (the same model, randomly initialised). Columns seed, split, mse,
+    random_mse, normalised."""
+    first = log[log.step == log.step.min()].set_index(["seed", "split"])["mse"]
+    last = log[log.step == log.step.max()].set_index(["seed", "split"])["mse"]
+    out = pd.DataFrame({"mse": last, "random_mse": first.reindex(last.index)}).reset_index()
+    out["normalised"] = 100.0 * out["mse"] / out["random_mse"]
+    return out
+
+
+@torch.no_grad()
+def sequence_errors(model: nn.Module, x: Tensor, y: Tensor, chunk: int = 256) -> dict[str, np.ndarray]:
+    """Per-seed errors of a stacked model on sequences x (N, T·F) or (S, N, T·F), targets y (N, out)
+    or (S, N, out): ``mae`` mean |ŷ − y|, ``mse``, and ``relative`` = Σ|ŷ − y| / Σ|y|. Float64 sums;
+    a non-finite prediction (an overflowing state) counts as an infinite error."""
+    n = x.shape[-2]
+    abs_sum = sq_sum = None
+    for lo in range(0, n, chunk):
+        err = model(x[..., lo:lo + chunk, :]).double() - y[..., lo:lo + chunk, :].double()
+        err = torch.where(torch.isfinite(err), err, torch.inf)
+        a, s = err.abs().sum(dim=(-2, -1)), (err ** 2).sum(dim=(-2, -1))
+        abs_sum = a if abs_sum is None else abs_sum + a
+        sq_sum = s if sq_sum is None else sq_sum + s
+    count = n * y.shape[-1]
+    scale = y.double().abs().sum(dim=(-2, -1))
+    return {"mae": (abs_sum / count).cpu().numpy(), "mse": (sq_sum / count).cpu().numpy(),
+            "relative": (abs_sum / scale).cpu().numpy()}

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from .metrics import normalised_table, sequence_errors  # re-exported: they used to live here
 from .models import make_unit
 from .tasks import ArithmeticTask, Operation, Ranges
 from .units import Linear
@@ -279,33 +280,3 @@ class RecurrentArithmeticTask:
     def __repr__(self) -> str:
         return (f"{self.name}(op={self.op.value}, features={self.features}, lengths={list(self.lengths.values())}, "
                 f"values={self.value_range})")
-
-
-def normalised_table(log: pd.DataFrame) -> pd.DataFrame:
-    """Trask's normalised error per seed and split from a ``nalu.train`` log: 100 · MSE at the last
-    step / MSE at step 0 (the same model, randomly initialised). Columns seed, split, mse,
-    random_mse, normalised."""
-    first = log[log.step == log.step.min()].set_index(["seed", "split"])["mse"]
-    last = log[log.step == log.step.max()].set_index(["seed", "split"])["mse"]
-    out = pd.DataFrame({"mse": last, "random_mse": first.reindex(last.index)}).reset_index()
-    out["normalised"] = 100.0 * out["mse"] / out["random_mse"]
-    return out
-
-
-@torch.no_grad()
-def sequence_errors(model: nn.Module, x: Tensor, y: Tensor, chunk: int = 256) -> dict[str, np.ndarray]:
-    """Per-seed errors of a stacked model on sequences x (N, T·F) or (S, N, T·F), targets y (N, out)
-    or (S, N, out): ``mae`` mean |ŷ − y|, ``mse``, and ``relative`` = Σ|ŷ − y| / Σ|y|. Float64 sums;
-    a non-finite prediction (an overflowing state) counts as an infinite error."""
-    n = x.shape[-2]
-    abs_sum = sq_sum = None
-    for lo in range(0, n, chunk):
-        err = model(x[..., lo:lo + chunk, :]).double() - y[..., lo:lo + chunk, :].double()
-        err = torch.where(torch.isfinite(err), err, torch.inf)
-        a, s = err.abs().sum(dim=(-2, -1)), (err ** 2).sum(dim=(-2, -1))
-        abs_sum = a if abs_sum is None else abs_sum + a
-        sq_sum = s if sq_sum is None else sq_sum + s
-    count = n * y.shape[-1]
-    scale = y.double().abs().sum(dim=(-2, -1))
-    return {"mae": (abs_sum / count).cpu().numpy(), "mse": (sq_sum / count).cpu().numpy(),
-            "relative": (abs_sum / scale).cpu().numpy()}

@@ -7,6 +7,7 @@ over a leading seed axis like the units do.
 
 from __future__ import annotations
 
+import abc
 import enum
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -21,6 +22,7 @@ __all__ = [
     "Operation",
     "Interval",
     "Ranges",
+    "Task",
     "ArithmeticTask",
     "static_arithmetic",
     "sum_split",
@@ -44,6 +46,16 @@ def rng_for(seed: int, stream: int = 0) -> np.random.Generator:
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence([int(seed), int(stream)])))
 
 
+_OPERATION_ALIASES = {
+    "+": "add", "plus": "add", "addition": "add",
+    "-": "sub", "−": "sub", "minus": "sub", "subtract": "sub", "subtraction": "sub",
+    "*": "mul", "×": "mul", "·": "mul", "times": "mul", "multiply": "mul", "multiplication": "mul",
+    "/": "div", "÷": "div", "divide": "div", "division": "div",
+    "x^2": "square", "x²": "square", "x**2": "square",
+    "sqrt(x)": "sqrt", "√x": "sqrt", "√": "sqrt",
+}
+
+
 class Operation(enum.Enum):
     """The arithmetic operations of Trask §4.1. Unary ones (square, sqrt) use only ``a``."""
 
@@ -56,17 +68,22 @@ class Operation(enum.Enum):
 
     @classmethod
     def parse(cls, op: "Operation | str") -> "Operation":
+        """An operation from itself, its name ('mul'), a word ('multiply') or a symbol ('×', '*', 'x²', '√x')."""
         if isinstance(op, Operation):
             return op
-        aliases = {"+": "add", "-": "sub", "*": "mul", "/": "div", "subtract": "sub",
-                   "multiply": "mul", "divide": "div", "x^2": "square", "sqrt(x)": "sqrt"}
-        key = aliases.get(op, op) if isinstance(op, str) else op
+        if not isinstance(op, str):
+            raise ValueError(f"an operation is a name or a symbol, got {op!r} ({type(op).__name__}); "
+                             f"choose from {cls.choices()}")
+        key = op.strip().lower()
         try:
-            return cls(key)
+            return cls(_OPERATION_ALIASES.get(key, key))
         except ValueError:
-            raise ValueError(
-                f"unknown operation {op!r}; choose from {[o.value for o in cls]}"
-            ) from None
+            raise ValueError(f"unknown operation {op!r}; choose from {cls.choices()}") from None
+
+    @classmethod
+    def choices(cls) -> str:
+        """The accepted spellings, for error messages."""
+        return ", ".join(f"{o.value!r} ({o.symbol})" for o in cls)
 
     @property
     def symbol(self) -> str:
@@ -178,11 +195,40 @@ class Ranges:
         return " ∪ ".join(str(iv) for iv in self.intervals)
 
 
-class ArithmeticTask:
+class Task(abc.ABC):
+    """A task: y = f(x) on named splits, each split a range the inputs are drawn from.
+
+    Subclasses set ``in_dim``, ``out_dim`` and ``splits`` (name → ``Ranges``) and define ``targets``.
+    """
+
+    in_dim: int
+    out_dim: int
+    splits: dict[str, Ranges]
+
+    def inputs(self, n: int | tuple[int, ...], split: str, rng: np.random.Generator) -> np.ndarray:
+        """``n`` input rows (float32, shape (*n, in_dim)) from the split's range."""
+        if split not in self.splits:
+            raise ValueError(f"unknown split {split!r}; choose from {list(self.splits)}")
+        shape = (n,) if isinstance(n, int) else tuple(n)
+        if any(s < 1 for s in shape):
+            raise ValueError(f"number of samples must be positive, got {n!r}")
+        return self.splits[split].sample((*shape, self.in_dim), rng)
+
+    @abc.abstractmethod
+    def targets(self, x: Tensor) -> Tensor:
+        """y = f(x), shape (..., n, out_dim)."""
+
+    def sample(self, n: int, split: str, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
+        """``n`` fresh (x, y) pairs from the split."""
+        x = torch.from_numpy(self.inputs(n, split, rng))
+        return x, self.targets(x)
+
+
+class ArithmeticTask(Task):
     """y = op(a, b) with a = Σ_i A_i x_i and b = Σ_i B_i x_i for fixed 0/1 masks A, B.
 
-    The static task of Trask §4.1, seed 001's sum-split task and the two-input tasks are all
-    instances; they differ in the masks and the input ranges. Splits are named
+    The static task of Trask §4.1, the TensorFlow blog post's sum-split task and the two-input
+    tasks are all instances; they differ in the masks and the input ranges. Splits are named
     ``interpolation`` (training range) and ``extrapolation``.
     """
 
@@ -201,15 +247,6 @@ class ArithmeticTask:
         if self.op is Operation.DIV:  # a divisor of exactly 0 would make the target infinite
             self.splits = {k: r.without_zero() for k, r in self.splits.items()}
         self.name = name
-
-    def inputs(self, n: int | tuple[int, ...], split: str, rng: np.random.Generator) -> np.ndarray:
-        """``n`` input rows (float32, shape (*n, in_dim)) from the split's range."""
-        if split not in self.splits:
-            raise ValueError(f"unknown split {split!r}; choose from {list(self.splits)}")
-        shape = (n,) if isinstance(n, int) else tuple(n)
-        if any(s < 1 for s in shape):
-            raise ValueError(f"number of samples must be positive, got {n!r}")
-        return self.splits[split].sample((*shape, self.in_dim), rng)
 
     def operands(self, x: Tensor, eps: float = 0.0) -> tuple[Tensor, Tensor]:
         """a = x·A_ε, b = x·B_ε with every 1 of a mask moved to 1 − ε and every 0 to ε
@@ -245,10 +282,6 @@ class ArithmeticTask:
         """MSE of the ε-perturbed exact solution on inputs x: Madsen & Johansen's success bar."""
         xd = x.double()
         return float(((self.perturbed_targets(xd, eps) - self.targets(xd)) ** 2).mean())
-
-    def sample(self, n: int, split: str, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
-        x = torch.from_numpy(self.inputs(n, split, rng))
-        return x, self.targets(x)
 
     def __repr__(self) -> str:
         return (f"{self.name}(op={self.op.value}, in_dim={self.in_dim}, "
@@ -295,7 +328,7 @@ def static_arithmetic(op: Operation | str, rng: np.random.Generator | None = Non
 
 def sum_split(op: Operation | str = "add", in_dim: int = 10, split_at: int = 4,
               interpolation=(0.0, 10.0), extrapolation=(0.0, 100.0)) -> ArithmeticTask:
-    """Seed 001's task: a = Σ x[:split_at], b = Σ x[split_at:]; train U[0, 10), test U[0, 100)."""
+    """The TensorFlow blog post's task: a = Σ x[:split_at], b = Σ x[split_at:]; train U[0, 10), test U[0, 100)."""
     if not isinstance(in_dim, int) or in_dim < 2:
         raise ValueError(f"in_dim must be an integer >= 2, got {in_dim!r}")
     if not isinstance(split_at, int) or not 0 < split_at < in_dim:
@@ -314,7 +347,7 @@ def signed_task(op: Operation | str = "mul") -> ArithmeticTask:
     return two_input(op, (-2.0, 2.0), [(-6.0, -2.0), (2.0, 6.0)])
 
 
-class IdentityTask:
+class IdentityTask(Task):
     """Trask's Figure 1: y = x, trained on [−5, 5], tested on [−20, 20]."""
 
     def __init__(self, in_dim: int = 1, interpolation=(-5.0, 5.0), extrapolation=(-20.0, 20.0)):
@@ -322,9 +355,6 @@ class IdentityTask:
             raise ValueError(f"in_dim must be a positive integer, got {in_dim!r}")
         self.in_dim = self.out_dim = in_dim
         self.splits = {"interpolation": Ranges.of(interpolation), "extrapolation": Ranges.of(extrapolation)}
-
-    inputs = ArithmeticTask.inputs
-    sample = ArithmeticTask.sample
 
     def targets(self, x: Tensor) -> Tensor:
         return x.clone()
@@ -343,7 +373,7 @@ class Dataset:
             raise ValueError(f"x_train and y_train differ in length: {len(self.x_train)} vs {len(self.y_train)}")
 
 
-# --- Seed 000's mystery arithmetic problem ------------------------------------------------------
+# --- The PyTorch blog post's mystery arithmetic problem -------------------------------------------
 
 _MYSTERY_DEFAULT_OPS = (Operation.ADD, Operation.SUB, Operation.MUL)
 
@@ -406,7 +436,7 @@ def solve_mystery(x: np.ndarray, config: MysteryConfig) -> np.ndarray:
 
 
 def solve_mystery_loop(x: np.ndarray, config: MysteryConfig) -> np.ndarray:
-    """Reference: the row-by-row, output-by-output loop of seed 000 (re-implemented)."""
+    """Reference: the row-by-row, output-by-output loop of the PyTorch blog post (re-implemented)."""
     x = np.asarray(x)
     _check_mystery_input(x, config)
     rows = []
@@ -419,9 +449,9 @@ def solve_mystery_loop(x: np.ndarray, config: MysteryConfig) -> np.ndarray:
 def mystery_dataset(seed: int, in_dim: int = 100, out_dim: int = 10, n_train: int = 1000, n_test: int = 1000,
                     train_range=(-10.0, 10.0), test_ranges: dict | None = None,
                     ops: Iterable[Operation | str] = _MYSTERY_DEFAULT_OPS) -> tuple[Dataset, MysteryConfig]:
-    """Seed 000's data: a configuration, training rows from U[−10, 10] and test sets.
+    """The PyTorch blog post's data: a configuration, training rows from U[−10, 10] and test sets.
 
-    ``test_ranges`` maps split names to ranges; by default both the range seed 000's text
+    ``test_ranges`` maps split names to ranges; by default both the range the blog post's text
     intended ([−50, 50]) and the one its code used ([−10, 10]).
     """
     rng = rng_for(seed, stream=1)

@@ -64,3 +64,27 @@ def test_sparsity_error():
     assert nalu.sparsity_error(stacked).shape == (2,)
     with pytest.raises(ValueError, match="MLP"):
         nalu.sparsity_error(nalu.MLP(2, 1))
+
+
+def test_wilson_z_is_the_rounded_975_quantile_and_counts_must_be_integers():
+    from statistics import NormalDist
+
+    assert nalu.metrics.Z_95 == pytest.approx(NormalDist().inv_cdf(0.975), abs=5e-5)
+    assert nalu.wilson_interval(np.int64(3), np.int64(10)) == nalu.wilson_interval(3, 10)
+    for bad in (2.5, 3.0, "3", True):
+        with pytest.raises(ValueError, match="successes must be an integer count"):
+            nalu.wilson_interval(bad, 10)
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        nalu.wilson_interval(3, 10.0)
+
+
+def test_success_table_without_thresholds_says_why():
+    log = pd.DataFrame([(0, 0, "interpolation", 1.0), (0, 0, "extrapolation", 1.0)],
+                       columns=["seed", "step", "split", "mse"])
+    with pytest.raises(ValueError, match="only defined for tasks with a success criterion"):
+        nalu.success_table(log, None)
+
+
+def test_sequence_metrics_live_in_metrics_and_recurrent_still_exports_them():
+    assert nalu.recurrent.normalised_table is nalu.metrics.normalised_table
+    assert nalu.recurrent.sequence_errors is nalu.metrics.sequence_errors

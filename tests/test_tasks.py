@@ -191,3 +191,27 @@ def test_division_tasks_never_draw_an_exact_zero():
     assert (x != 0).all() and np.allclose(x, -0.5)
     assert nalu.signed_task("div").splits["interpolation"].exclude_zero
     assert not nalu.signed_task("mul").splits["interpolation"].exclude_zero
+
+
+@pytest.mark.parametrize("op", list(nalu.Operation))
+def test_operation_parse_accepts_its_own_symbols_names_and_words(op):
+    assert nalu.Operation.parse(op.symbol) is op
+    assert nalu.Operation.parse(op.value) is op
+    assert nalu.Operation.parse(op.name) is op
+    assert nalu.Operation.parse(op) is op
+
+
+def test_operation_parse_errors_name_the_value_and_the_choices():
+    with pytest.raises(ValueError, match=r"'pow'.*'mul' \(×\)"):
+        nalu.Operation.parse("pow")
+    with pytest.raises(ValueError, match="got 3 \\(int\\)"):
+        nalu.Operation.parse(3)
+
+
+def test_tasks_share_the_task_base():
+    for task in (nalu.static_arithmetic("add", nalu.rng_for(0)), nalu.IdentityTask(2)):
+        assert isinstance(task, nalu.tasks.Task)
+        x, y = task.sample(5, "extrapolation", nalu.rng_for(0, 1))
+        assert x.shape == (5, task.in_dim) and y.shape == (5, task.out_dim)
+    with pytest.raises(ValueError, match="unknown split 'test'"):
+        nalu.IdentityTask().inputs(3, "test", nalu.rng_for(0))
