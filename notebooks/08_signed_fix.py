@@ -17,7 +17,7 @@
 # its multiplicative path is positive by construction, and its input-dependent gate flips with the
 # sign of the input. Three later units put the sign back, each in its own way.
 #
-# * **SignedNALU** (this package): the NALU with iNALU's sign correction {cite}`schlor2020inalu`.
+# * **SignedNALU** (this book's package): the NALU with iNALU's sign correction {cite}`schlor2020inalu`.
 #   The multiplicative path is multiplied by $s_j = \prod_i (\operatorname{sign}(x_i)\,|W_{ij}| + 1 - |W_{ij}|)$,
 #   which is $\operatorname{sign}(x_i)$ for an input with $|W_{ij}| = 1$ and 1 for an input with
 #   $W_{ij} = 0$. By default the two paths have separate weights and the gate is a learned
@@ -30,15 +30,14 @@
 #
 # We train each as a single $2 \to 1$ layer on the task of the previous chapter, $y = x_1 x_2$ with
 # inputs from $[-2, 2]$ and tests on $[-6, -2] \cup [2, 6]$, and on its quotient, $y = x_1 / x_2$.
-# Then we ask what each unit can and cannot do, and why the SignedNALU, the one built for the
-# purpose, does less well than its design suggests.
+# Then we ask what each unit can and cannot do, and what holds the SignedNALU back.
 
 # %% tags=["parameters"]
 quick = True  # quick: CI check; full: the reproduction (make build)
 device = "cpu"
 results_dir = "../build/results"
 
-# %%
+# %% tags=["hide-input"]
 from functools import partial
 
 import matplotlib.pyplot as plt
@@ -46,11 +45,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
-from torch import nn
+from IPython.display import Markdown
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, rate_table, save_results, setup_plotting
-from nalu.units import log_abs, matvec
+from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, setup_plotting, underpowered
 
 setup_plotting()
 SEEDS = list(range(4 if quick else 30))
@@ -70,37 +68,18 @@ mode_banner(quick, seeds=len(SEEDS), steps_mul=STEPS_BY_OP["×"], steps_div=STEP
 # here are exactly those of the previous chapter when both use the same number of steps.
 # Besides the three units we train two ablations of the SignedNALU on multiplication, to test
 # its defaults: the paper's input-dependent gate (`gate="input"`) and one weight shared by both
-# paths (`shared=True`). The last row, a *decoupled* SignedNALU, is introduced further down.
+# paths (`shared=True`). The last row, a *decoupled* SignedNALU (`decoupled_sign=True`), is
+# introduced further down.
 #
 # Division runs get half as many steps as multiplication; the section on division explains why
 # more would not help.
 #
 # As before, *strict success* is Madsen & Johansen's criterion (extrapolation MSE below that of
 # the exact solution with weights perturbed by $10^{-5}$), and *approximate success* asks for an
-# extrapolation MSE below 1% of the mean squared target.
+# extrapolation MSE below 1% of the mean squared target. Every unit and variant comes from the
+# package:
 
 # %%
-class DecoupledSignNALU(nalu.SignedNALU):
-    """SignedNALU whose sign factor has its own weights S = σ(Ŝ) ∈ (0, 1) instead of |W_m|.
-
-        m = exp(W_m log(|x| + ε)) ⊙ s,   s_j = ∏_i (sign(x_i) S_ij + 1 − S_ij)
-
-    Ŝ starts at 0, and building it draws no random numbers: for a given seed W_a, W_m start where
-    the SignedNALU's do.
-    """
-
-    def __init__(self, in_dim, out_dim, **kwargs):
-        super().__init__(in_dim, out_dim, **kwargs)
-        self.S_hat = nn.Parameter(torch.zeros(out_dim, in_dim))
-
-    def forward(self, x):
-        a = self.nac(x)
-        w_m = self.log_path_weight()
-        m = torch.exp(matvec(w_m, log_abs(x, self.eps))) * nalu.sign_factor(x, torch.sigmoid(self.S_hat))
-        g = self.gate(x)
-        return g * a + (1 - g) * m
-
-
 UNITS = {
     "NALU": partial(nalu.NALU, 2, 1),
     "SignedNALU": partial(nalu.SignedNALU, 2, 1),
@@ -108,7 +87,7 @@ UNITS = {
     "SignedNALU, shared W": partial(nalu.SignedNALU, 2, 1, shared=True),
     "NMU": partial(nalu.NMU, 2, 1),
     "Real NPU": partial(nalu.RealNPU, 2, 1),
-    "decoupled SignedNALU": partial(DecoupledSignNALU, 2, 1),
+    "decoupled SignedNALU": partial(nalu.SignedNALU, 2, 1, decoupled_sign=True),
 }
 ABLATIONS = ["SignedNALU, input gate", "SignedNALU, shared W"]
 OPS = {"×": "mul", "÷": "div"}
@@ -137,12 +116,12 @@ rates = pd.concat([rate_table(runs, ["unit", "op"], col).assign(criterion=label)
 # %% [markdown]
 # ## Success rates
 
-# %%
+# %% tags=["hide-input"]
 table = rates.pivot_table(index="unit", columns=["op", "criterion"], values="text", aggfunc="first", sort=False)
 table = table.reindex(index=list(UNITS), columns=pd.MultiIndex.from_product([list(OPS), ["strict", "approximate"]]))
 table.fillna("—")
 
-# %%
+# %% tags=["hide-input"]
 order = list(UNITS)
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
 for ax, sym in zip(axes, OPS):
@@ -159,24 +138,36 @@ axes[1].legend(loc="lower right")
 plt.tight_layout()
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 def rate(unit, sym, criterion="approximate"):
     return rates[(rates.unit == unit) & (rates.op == sym) & (rates.criterion == criterion)].iloc[0]
 
 
-for unit in ["NALU", "SignedNALU", "NMU", "Real NPU"]:
-    print(f"{unit}: × {fmt_rate(rate(unit, '×'))} approximate, {fmt_rate(rate(unit, '×', 'strict'))} strict; "
-          f"÷ {fmt_rate(rate(unit, '÷'))} approximate.")
+def compare(r1, r2, first, second) -> str:
+    """A sentence part comparing two success rates by their Wilson intervals."""
+    if underpowered(r1) or underpowered(r2):
+        return f"{first} {fmt_rate(r1)} against {second} {fmt_rate(r2)}: underpowered (too few seeds or too wide an interval)"
+    if r1["lo"] > r2["hi"]:
+        return f"{first} {fmt_rate(r1)} is above {second} {fmt_rate(r2)}, the intervals apart"
+    if r1["hi"] < r2["lo"]:
+        return f"{first} {fmt_rate(r1)} is below {second} {fmt_rate(r2)}, the intervals apart"
+    return f"{first} {fmt_rate(r1)} and {second} {fmt_rate(r2)}: the intervals overlap, no difference shown"
+
+
+Markdown("\n".join(f"* **{unit}**: × {fmt_rate(rate(unit, '×'))} approximate, {fmt_rate(rate(unit, '×', 'strict'))} "
+                   f"strict; ÷ {fmt_rate(rate(unit, '÷'))} approximate." for unit in ["NALU", "SignedNALU", "NMU", "Real NPU"])
+         + "\n\n" + provisional(quick).strip())
 
 # %% [markdown]
-# The strict criterion asks for more than these units' parametrisation gives in a short run.
+# ```{dropdown} Why the strict criterion asks for more than a short run gives
 # The NMU's weights are clamped to $[0, 1]$, so they can sit exactly on 1; the SignedNALU's are
 # $\tanh(\hat W)\,\sigma(\hat M)$ and its gate $\sigma(\hat g)$, which reach 1 or 0 only as the
 # latent weights grow without bound, and the threshold ($10^{-5}$ perturbations of the weights)
-# needs them within about $10^{-6}$. The median extrapolation MSE of each run, against that
-# threshold:
+# needs them within about $10^{-6}$. The table below gives the median extrapolation MSE of each run
+# against that threshold.
+# ```
 
-# %%
+# %% tags=["hide-cell"]
 closeness = runs.groupby(["unit", "op"], sort=False).agg(
     median_test_mse=("test_mse", "median"), threshold=("threshold", "median"),
     diverged=("diverged", "sum")).reset_index()
@@ -185,11 +176,11 @@ closeness.style.format({"median_test_mse": "{:.3g}", "threshold": "{:.2g}"}).hid
 # %% [markdown]
 # ## Multiplication: what the SignedNALU gets stuck on
 #
-# On multiplication the SignedNALU has everything it needs, yet a large share of seeds fail.
-# Since the runs start from the seeds' own initial weights, we can compare where each seed's
-# multiplicative weights $W_m$ started and where they ended.
+# On multiplication the SignedNALU can represent the exact solution. Since the runs start from the
+# seeds' own initial weights, we can compare where each seed's multiplicative weights $W_m$ started
+# and where they ended.
 
-# %%
+# %% tags=["hide-input"]
 res = results["SignedNALU", "×"]
 init = nalu.stack_models([nalu.build(UNITS["SignedNALU"], s) for s in SEEDS])
 with torch.no_grad():
@@ -208,19 +199,25 @@ ax.set(xlabel="initial weight", ylabel="weight after training", title="SignedNAL
 ax.legend(fontsize=8)
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 both_pos = (w0 > 0).all(axis=1)
 stuck = w1[w0 < 0]
-print(f"Seeds whose two initial W_m were both positive: {both_pos.sum()} of {len(SEEDS)}; "
-      f"{ok[both_pos].sum()} of them succeeded, against {ok[~both_pos].sum()} of the other {(~both_pos).sum()}.")
+facts = [f"Seeds whose two initial $W_m$ were both positive: {both_pos.sum()} of {len(SEEDS)}; {ok[both_pos].sum()} "
+         f"of them succeeded (approximately), against {ok[~both_pos].sum()} of the other {(~both_pos).sum()}."]
 if len(stuck):
-    print(f"Weights that started negative ended between {stuck.min():+.2f} and {stuck.max():+.2f} "
-          f"(median {np.median(stuck):+.2f}); {np.mean(stuck < 0):.0%} of them are still negative.")
+    facts.append(f"Weights that started negative ended between {stuck.min():+.2f} and {stuck.max():+.2f} (median "
+                 f"{np.median(stuck):+.2f}); {np.mean(stuck < 0):.0%} of them are still negative.")
 if ok.any():
-    print(f"Gate σ(ĝ) of the successful seeds: median {np.median(g1[ok]):.3g} (0 selects the multiplicative path).")
+    facts.append(f"The gate σ(ĝ) of the successful seeds has median {np.median(g1[ok]):.3g} (0 selects the "
+                 "multiplicative path).")
+sign_decides = bool(both_pos.any() and (~both_pos).any() and ok[~both_pos].sum() == 0 and ok[both_pos].sum() > 0)
+Markdown(" ".join(facts) + " " + (
+    "In these runs the sign of the initial weights separates the successes from the failures."
+    if sign_decides else "In these runs the sign of the initial weights does not by itself separate successes "
+    "from failures.") + provisional(quick))
 
 # %% [markdown]
-# The sign of the initial weight decides the outcome. The reason is in the sign factor: it
+# Why the sign of an initial weight can matter lies in the sign factor: it
 # depends on $|W_m|$, so it rewards a weight for growing in *either* direction. A weight of
 # $-1$ gets the sign of its input right as surely as a weight of $+1$ (a quotient and a product
 # have the same sign), but the magnitude $|x_i|^{-1}$ is wrong and, on inputs near zero,
@@ -231,7 +228,7 @@ if ok.any():
 # from $-1$ to $1$; all weights are set by hand in a `nalu.SignedNALU` and the loss is its MSE on
 # 20,000 training inputs.
 
-# %%
+# %% tags=["hide-input"]
 def signed_nalu_with(w_m, gate_logit=-20.0):
     """SignedNALU(2, 1) with multiplicative weights w_m (|w| ≤ 1), additive path off, gate fixed."""
     unit = nalu.SignedNALU(2, 1)
@@ -261,65 +258,66 @@ ax.set(xlabel="W_m,1  (W_m,2 = 1, gate closed)", ylabel="training MSE (log scale
 ax.legend()
 plt.show()
 loss_at = dict(zip(np.round(w_line, 2), loss_line))
-print(f"Training MSE: {loss_at[round(w_trap, 2)]:.2f} at the local minimum W_m,1 = {w_trap:+.2f}, "
-      f"{loss_at[0.0]:.2f} at 0 (the barrier), {loss_at[1.0]:.2g} at the solution +1.")
+Markdown(f"Training MSE along this line: {loss_at[round(w_trap, 2)]:.2f} at the local minimum $W_{{m,1}} = "
+         f"{w_trap:+.2f}$, {loss_at[0.0]:.2f} at 0 (the barrier) and {loss_at[1.0]:.2g} at the solution +1.")
 
 # %% [markdown]
-# With a symmetric initialisation both weights start positive in only a quarter of the seeds;
-# the success rate of the SignedNALU on multiplication is limited by that, not by training time.
-# iNALU {cite}`schlor2020inalu`, where the sign factor comes from, also regularises its latent
-# weights and restarts runs whose loss stalls; a restart is a blunt but effective answer to a
-# trap that depends only on where a run starts (the package's `INALU` leaves restarts out).
+# With a symmetric initialisation both weights start positive in a quarter of the seeds on
+# average. iNALU {cite}`schlor2020inalu`, where the sign factor comes from, also regularises its
+# latent weights and restarts runs whose loss stalls; a restart is a blunt answer to a trap that
+# depends only on where a run starts (the package's `INALU` leaves restarts out).
 #
-# ### Ablations: why the defaults
-#
-# The two ablations change one default each.
+# ````{dropdown} Ablations: why the defaults (separate weights, constant gate)
+# The two ablations change one default each. With one shared weight the additive path computes
+# $x_1 + x_2$ whenever the multiplicative path has found $W = (1, 1)$, so the two paths cannot
+# both be right. With the input-dependent gate the unit falls back into the problem of the
+# previous chapter: $\sigma(Gx)$ cannot select the same path for $x$ and $-x$. The cell below
+# measures both mechanisms in the trained runs and compares the rates; neither default touches
+# the trap above.
+# ````
 
-# %%
-for name in ["SignedNALU"] + ABLATIONS:
-    print(f"{name}: {fmt_rate(rate(name, '×'))} approximate success on ×")
+# %% tags=["hide-cell"]
+abl = [f"{name}: {fmt_rate(rate(name, '×'))} approximate success on ×." for name in ["SignedNALU"] + ABLATIONS]
 with torch.no_grad():
     shared = results["SignedNALU, shared W", "×"].model
     g_shared = torch.sigmoid(shared.g_hat).squeeze(-1).numpy()
     w_shared = shared.nac.W.squeeze(1).numpy()
-print(f"Shared W: median gate σ(ĝ) after training {np.median(g_shared):.2f} (1 = additive path); "
-      f"median |W| {np.median(np.abs(w_shared)):.2f}.")
+abl.append(f"Shared W: median gate σ(ĝ) after training {np.median(g_shared):.2f} (1 = additive path); "
+           f"median |W| {np.median(np.abs(w_shared)):.2f}.")
 x_ext_mul, _ = nalu.signed_task("mul").sample(20_000, "extrapolation", nalu.rng_for(0, 91))
 with torch.no_grad():
     input_gate = results["SignedNALU, input gate", "×"].model
     switch = (input_gate.gate(x_ext_mul) - input_gate.gate(-x_ext_mul)).abs().mean(dim=(-2, -1)).numpy()
-print(f"Input gate: mean |g(x) − g(−x)| over the test range, median over seeds: {np.median(switch):.2f} "
-      f"(0: the gate ignores signs; 1: it switches path whenever the input changes sign).")
-for a in ABLATIONS:
-    apart = rate(a, "×").hi < rate("SignedNALU", "×").lo
-    print(f"SignedNALU against '{a}': the 95% intervals {'do not overlap' if apart else 'overlap'}.")
+abl.append(f"Input gate: mean |g(x) − g(−x)| over the test range, median over seeds: {np.median(switch):.2f} "
+           "(0: the gate ignores signs; 1: it switches path whenever the input changes sign).")
+abl += [compare(rate("SignedNALU", "×"), rate(a, "×"), "SignedNALU", f"'{a}'") + "." for a in ABLATIONS]
+Markdown("\n".join(f"* {line}" for line in abl) + "\n\n" + provisional(quick).strip())
 
 # %% [markdown]
-# With one shared weight the additive path computes $x_1 + x_2$ whenever the multiplicative path
-# has found $W = (1, 1)$, so the two paths cannot both be right; training typically settles on the
-# additive side with small weights, a poor linear fit. With the input-dependent gate the unit
-# falls back into the problem of the previous chapter: $\sigma(Gx)$ cannot select the same path
-# for $x$ and $-x$; how far the trained gates switch with the sign of the input is measured
-# above. These mechanisms are the case for the defaults (separate weights, constant gate); the
-# rates say how much each is worth here. Neither default touches the problem below.
-#
 # ### A candidate fix: a sign factor with its own weights
 #
-# If the trap comes from tying the sign factor to $|W_m|$, giving the sign factor its own
-# weights should remove it: $s_j = \prod_i (\operatorname{sign}(x_i) S_{ij} + 1 - S_{ij})$ with
+# If the trap comes from tying the sign factor to $|W_m|$, a sign factor with its own weights
+# should remove it: $s_j = \prod_i (\operatorname{sign}(x_i) S_{ij} + 1 - S_{ij})$ with
 # $S = \sigma(\hat S)$, learned separately, starting at $1/2$. $W_m$ is then free to cross 0.
-# This is the `DecoupledSignNALU` defined above (in this chapter only; it is not part of the
-# package). Each seed starts from the same $W_a$, $W_m$ and gate as the SignedNALU and sees the
-# same batches, so the comparison is paired.
+# This is the package's `SignedNALU(decoupled_sign=True)`. Each seed starts from the same $W_a$,
+# $W_m$ and gate as the SignedNALU and sees the same batches, so the comparison is paired.
 
-# %%
+# %% tags=["hide-input"]
 paired = runs[(runs.op == "×") & runs.unit.isin(["SignedNALU", "decoupled SignedNALU"])].pivot(
     index="seed", columns="unit", values="approx_success")
 only_decoupled = int((paired["decoupled SignedNALU"] & ~paired["SignedNALU"]).sum())
 only_signed = int((~paired["decoupled SignedNALU"] & paired["SignedNALU"]).sum())
-print(f"Multiplication: decoupled {fmt_rate(rate('decoupled SignedNALU', '×'))} vs "
-      f"SignedNALU {fmt_rate(rate('SignedNALU', '×'))} approximate success.")
-print(f"Seeds solved by the decoupled unit only: {only_decoupled}; by the SignedNALU only: {only_signed}.")
+dec_ok = paired.loc[SEEDS, "decoupled SignedNALU"].to_numpy()
+trap_removed = bool((~both_pos).any() and dec_ok[~both_pos].sum() > ok[~both_pos].sum())
+decoupled_text = (
+    f"Multiplication, approximate success: " + compare(rate("decoupled SignedNALU", "×"), rate("SignedNALU", "×"),
+                                                       "decoupled", "tied") + ". "
+    f"Paired by seed: {only_decoupled} seeds solved by the decoupled unit only, {only_signed} by the tied one only. "
+    f"Of the {(~both_pos).sum()} seeds with a negative initial weight in $W_m$, the decoupled unit solved "
+    f"{dec_ok[~both_pos].sum()} and the tied one {ok[~both_pos].sum()}: "
+    + ("the decoupled sign factor gets past the trap in some of them."
+       if trap_removed else "no seed shows the decoupled sign factor getting past the trap."))
+Markdown(decoupled_text + provisional(quick))
 
 # %% [markdown]
 # ## Division
@@ -337,7 +335,7 @@ print(f"Seeds solved by the decoupled unit only: {only_decoupled}; by the Signed
 # decided by whichever sample happens to have the smallest divisor. The table shows the mean
 # squared target of training batches:
 
-# %%
+# %% tags=["hide-input"]
 task_div = nalu.signed_task("div")
 rng = nalu.rng_for(0, 93)
 batch_ms = np.array([float((task_div.sample(128, "interpolation", rng)[1] ** 2).mean()) for _ in range(2000)])
@@ -347,21 +345,31 @@ pd.DataFrame({"median": [np.median(batch_ms)], "90th percentile": [np.quantile(b
               "test range (all 20,000)": [float((y_div_test ** 2).mean())]}
              ).style.format("{:.3g}").hide(axis="index").set_caption("Mean squared target x₁/x₂ per batch of 128")
 
-# %%
+# %% tags=["hide-input"]
 div_units = [u for u in UNITS if (u, "÷") in results]
-print("Division, approximate success: " + "; ".join(f"{u} {fmt_rate(rate(u, '÷'))}" for u in div_units) + ".")
+dividers = [u for u in div_units if rate(u, "÷").successes > 0]
+Markdown("Division, approximate success: " + "; ".join(f"{u} {fmt_rate(rate(u, '÷'))}" for u in div_units) + ". "
+         + (f"Only {', '.join(dividers)} solved any seed approximately." if dividers
+            else "No unit solved a seed, even approximately.") + provisional(quick))
 
 # %% [markdown]
-# Some division runs are also stopped by the trainer, which freezes a seed whose loss becomes
-# infinite or NaN. Which seeds, at which step?
+# ````{dropdown} Runs stopped as non-finite, and exact zeros
+# The trainer freezes a seed whose loss becomes infinite or NaN. The cell below counts such stops
+# on division, replays the stopped seeds' batches to see whether the batch at the stopping step
+# contained a divisor of exactly 0, and gives the chance of meeting one. The uniform sampler works
+# on a float32 grid that contains 0, and $x_1 / 0$ is infinite; an earlier version of the package
+# let such zeros through, and the package now redraws an exact zero whenever a task divides
+# (`nalu.Ranges.without_zero`), so the count should be zero. A stopped seed, if any, counts as a
+# failure.
+# ````
 
-# %%
+# %% tags=["hide-cell"]
 diverged = {u: results[u, "÷"].diverged_at for u in div_units}
 n_div_diverged = sum(len(d) for d in diverged.values())
 first = diverged[div_units[0]]
 same_everywhere = all(d == first for d in diverged.values())
-print(f"Division seed-runs stopped as non-finite: {n_div_diverged} of {len(div_units) * len(SEEDS)}; "
-      f"the same seeds at the same steps for every unit: {same_everywhere}.")
+stops = [f"Division seed-runs stopped as non-finite: {n_div_diverged} of {len(div_units) * len(SEEDS)}"
+         + (f"; the same seeds at the same steps for every unit: {same_everywhere}." if n_div_diverged else ".")]
 zero_divisor = {}
 if first:
     replay = nalu.FreshSamples(task_div, batch_size=128, eval_size=1)
@@ -373,24 +381,31 @@ if first:
             if first[seed] == step:
                 zero_divisor[seed] = bool((x[i, :, 1] == 0).any())
     replay.close()
-    print(f"Replaying those seeds' batches: the batch at the stopping step contains a divisor x₂ = 0 exactly "
-          f"for {sum(zero_divisor.values())} of {len(zero_divisor)} seeds.")
+    stops.append(f"Replaying those seeds' batches: the batch at the stopping step contains a divisor x₂ = 0 exactly "
+                 f"for {sum(zero_divisor.values())} of {len(zero_divisor)} seeds.")
 draws = 128 * STEPS_BY_OP["÷"]
-print(f"A float32 sample of U[−2, 2] is exactly 0 with probability 2⁻²⁴; over {draws:,} divisors per seed, "
-      f"a seed meets at least one with probability {1 - (1 - 2.0 ** -24) ** draws:.0%}.")
+stops.append(f"A float32 sample of U[−2, 2] is exactly 0 with probability 2⁻²⁴; over {draws:,} divisors per seed, "
+             f"a seed would meet at least one with probability {1 - (1 - 2.0 ** -24) ** draws:.2%} without the redraw.")
+Markdown(" ".join(stops))
 
 # %% [markdown]
-# Where such stops occur, they are caused by the data, not by the units: the uniform sampler works
-# on a float32 grid that contains 0, and $x_1 / 0$ is infinite. This chapter found such stops in an
-# earlier version of the package, which now redraws an exact zero whenever a task divides
-# (`nalu.Ranges.without_zero`), so the count above should be zero; a stopped seed, if any, counts
-# as a failure.
-#
 # The gradient inherits the heavy tail: even near the right weights, a unit receives occasional
-# enormous updates from near-zero divisors. The units also differ in how they
-# treat an input that is exactly 0. With the exact weights set by hand:
+# enormous updates from near-zero divisors.
+#
+# ````{dropdown} How the units treat an input that is exactly 0
+# With the exact weights set by hand (the table below), a zero input makes
+# $\log(|x| + \varepsilon) = \log \varepsilon \approx -16$. For a product that is harmless:
+# $\exp(\log \varepsilon) \approx 10^{-7}$ and the answer is 0 up to $\varepsilon$. For a quotient
+# by zero the magnitude becomes $|x_1| / \varepsilon \approx 10^{7}$. The SignedNALU then
+# multiplies by $\operatorname{sign}(0) = 0$ and answers 0, a finite but arbitrary value; the Real
+# NPU's cosine factor is 1 for a zero input, so it answers $+10^{7}$. Near zero both are exact and
+# enormous, which is the heavy tail above. The Real NPU's relevance gate $\hat g_i$ lets it
+# *ignore* an input: with $\hat g_i = 0$ the input becomes the constant 1 and its log is 0,
+# however small the input. But an input used as a divisor must be relevant, so the gate cannot
+# help with division by small numbers.
+# ````
 
-# %%
+# %% tags=["hide-cell"]
 def real_npu_with(w, g):
     unit = nalu.RealNPU(2, 1)
     with torch.no_grad():
@@ -413,22 +428,11 @@ for label, unit, op in [("SignedNALU, W_m = (1, 1)", signed_nalu_with([1.0, 1.0]
 pd.DataFrame(zero_rows).style.format({"exact": "{:.4g}", "output": "{:.4g}"}).hide(axis="index")
 
 # %% [markdown]
-# A zero input makes $\log(|x| + \varepsilon) = \log \varepsilon \approx -16$. For a product that is
-# harmless: $\exp(\log \varepsilon) \approx 10^{-7}$ and the answer is 0 up to $\varepsilon$. For a
-# quotient by zero the magnitude becomes $|x_1| / \varepsilon \approx 10^{7}$. The SignedNALU
-# then multiplies by $\operatorname{sign}(0) = 0$ and answers 0, a finite but arbitrary value;
-# the Real NPU's cosine factor is 1 for a zero input, so it answers $+10^{7}$. Near zero both
-# are exact and enormous, which is the heavy tail above. The Real NPU's relevance gate
-# $\hat g_i$ is what lets it *ignore* an input: with $\hat g_i = 0$ the input becomes the
-# constant 1 and its log is 0, however small the input. But an input that is used as a divisor
-# must be relevant, so the gate cannot help with division by small numbers.
-#
 # ## The Real NPU on multiplication
 #
-# The Real NPU fails on multiplication in our runs as well. Its final weights show where it
-# stops: one weight far below $-1$ with a small relevance, the other near but below 1.
+# Its final weights, seed by seed (the first eight), show where its runs stop:
 
-# %%
+# %% tags=["hide-input"]
 npu = results["Real NPU", "×"].model
 with torch.no_grad():
     npu_w = npu.W.squeeze(1).numpy()
@@ -438,6 +442,14 @@ pd.DataFrame({"seed": SEEDS, "W₁": npu_w[:, 0], "W₂": npu_w[:, 1], "ĝ₁": 
               .loc[SEEDS, "approx_success"].to_numpy()}).head(8).style.format(
     {c: "{:+.2f}" for c in ["W₁", "W₂", "ĝ₁", "ĝ₂"]}).hide(axis="index")
 
+# %% tags=["hide-input"]
+npu_ok = runs[(runs.unit == "Real NPU") & (runs.op == "×")].set_index("seed").loc[SEEDS, "approx_success"].to_numpy()
+w_lo, w_hi = np.sort(npu_w, axis=1)[:, 0], np.sort(npu_w, axis=1)[:, 1]
+Markdown(f"Real NPU on ×: approximate success {fmt_rate(rate('Real NPU', '×'))}. Over all {len(SEEDS)} seeds the smaller "
+         f"final weight has median {np.median(w_lo):+.2f} ({(w_lo < -1).sum()} seeds below −1) and the larger "
+         f"{np.median(w_hi):+.2f}; of the failed seeds, {(~npu_ok & (w_lo < -1)).sum()} of {(~npu_ok).sum()} have a "
+         "weight below −1." + provisional(quick))
+
 # %% [markdown]
 # As in the SignedNALU, one weight ($W$) sets both the exponent of the magnitude and, through
 # $\cos(\pi W k)$, the sign. {cite:t}`heim2020npu` train with a sparsity regulariser and their own
@@ -445,19 +457,29 @@ pd.DataFrame({"seed": SEEDS, "W₁": npu_w[:, 0], "W₂": npu_w[:, 1], "ĝ₁": 
 # bare unit under this chapter's protocol, not a verdict on the paper.
 #
 # ## Summary
-#
-# * On signed multiplication the NMU, whose weights are clamped rather than squashed, is the unit
-#   that can meet the strict criterion within a short budget.
-# * The SignedNALU's sign factor, tied to $|W_m|$, splits weight space in two: a weight that
-#   starts negative is trapped at a negative value, and only seeds whose multiplicative weights
-#   both start positive can succeed. Its defaults address other problems. Giving the sign factor
-#   its own weights removes the trap.
-# * Division learned from $[-2, 2]$ is at best occasional (in our runs only the Real NPU comes close,
-#   in a few seeds): the NMU cannot represent it, and for the others the training
-#   targets near $x_2 = 0$ are too heavy-tailed for gradient descent on the MSE. (Exact zeros,
-#   which would make targets infinite, are now redrawn by the package.)
 
-# %%
+# %% tags=["hide-input"]
+strict_units = [u for u in UNITS if rate(u, "×", "strict").successes > 0]
+nmu_strict = rate("NMU", "×", "strict")
+bullets = [
+    "On signed multiplication, the units that met the strict criterion in at least one seed: "
+    + (", ".join(f"{u} {fmt_rate(rate(u, '×', 'strict'))}" for u in strict_units) if strict_units else "none")
+    + (" (underpowered)." if underpowered(nmu_strict) else ".")
+    + " The NMU's weights are clamped rather than squashed, so they can sit exactly on the solution.",
+    f"The SignedNALU's sign factor, tied to $|W_m|$, rewards a weight for growing in either direction; the loss "
+    f"along one weight has a local minimum at {w_trap:+.2f}. " + facts[0]
+    + (" In these runs the sign of the initial weights separates successes from failures."
+       if sign_decides else " In these runs that sign does not by itself separate successes from failures."),
+    "A sign factor with its own weights (`decoupled_sign=True`): " + decoupled_text,
+    "Division learned from $[-2, 2]$: "
+    + (f"only {', '.join(dividers)} solved any seed approximately ("
+       + "; ".join(f"{u} {fmt_rate(rate(u, '÷'))}" for u in dividers) + ")" if dividers
+       else "no unit solved a seed, even approximately")
+    + ". The NMU cannot represent a quotient, and for the others the training targets near $x_2 = 0$ are heavy-tailed.",
+]
+Markdown("\n".join(f"* {b}" for b in bullets) + "\n\n" + provisional(quick).strip())
+
+# %% tags=["hide-input"]
 def rd(unit, sym, criterion):
     r = rate(unit, sym, criterion)
     return dict(rate=float(r.rate), lo=float(r.lo), hi=float(r.hi), successes=int(r.successes), n=int(r.n))
