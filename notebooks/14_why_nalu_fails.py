@@ -156,7 +156,11 @@ for name, (lo, hi) in RANGES.items():
 grads = pd.concat(rows, ignore_index=True)
 grad_stats = (grads.groupby(["range", "gradient of"], sort=False).abs_grad
               .agg(median="median", p99=lambda v: np.quantile(v, 0.99), max="max").reset_index())
-grad_stats.style.format({"median": "{:.3g}", "p99": "{:.3g}", "max": "{:.3g}"}).hide(axis="index")
+short = {"NALU log path ∂m/∂W": "log path", "NALU add path ∂a/∂W = x": "add path", "NMU ∂y/∂W": "NMU"}
+wide = grad_stats.assign(g=grad_stats["gradient of"].map(short)).pivot(index="range", columns="g", values=["p99", "max"])
+wide = wide.reindex(list(RANGES))
+wide.columns = [f"{g} {stat}" for stat, g in wide.columns]
+wide[["log path p99", "log path max", "add path max", "NMU max"]].style.format("{:.3g}")
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1, 1.6]})
@@ -167,7 +171,8 @@ axes[0].axhline(abs(np.log(eps)), color="C3", linestyle="--", label=f"|log ε| =
 axes[0].set(xscale="log", xlabel="|x|", ylabel="|log(|x| + ε)|", title="The log path's factor")
 axes[0].legend()
 plot = grads.sample(min(len(grads), 60_000), random_state=0)
-sns.boxplot(data=plot, x="range", y="abs_grad", hue="gradient of", ax=axes[1], fliersize=1, linewidth=0.8)
+sns.boxplot(data=plot, x="range", y="abs_grad", hue="gradient of", order=list(RANGES), ax=axes[1], fliersize=1,
+            linewidth=0.8, hue_order=["NALU log path ∂m/∂W", "NALU add path ∂a/∂W = x", "NMU ∂y/∂W"])
 axes[1].set(yscale="log", xlabel="input range", ylabel="|gradient| per sample",
             title=f"Per-sample gradients at initialisation ({len(SEEDS)} seeds)")
 axes[1].tick_params(axis="x", labelsize=9)
@@ -183,8 +188,8 @@ ratio_p99 = st.loc[(near, LOG), "p99"] / st.loc[(far, LOG), "p99"]
 nmu_max = grad_stats[grad_stats["gradient of"] == NMU_G]["max"].max()
 Markdown(f"""Automatic differentiation agrees with $m \\cdot \\log(|x_i| + \\varepsilon)$ to a relative
 error of {formula_err:.1e} (float32). On the training range $U[1, 2]$ the log path's per-sample gradient
-has median {st.loc[(far, LOG), 'median']:.3g} and 99th percentile {st.loc[(far, LOG), 'p99']:.3g}, like the
-additive path's ({st.loc[(far, ADD), 'median']:.3g}). On $U[-0.001, 0.001]$ its median is
+has median {st.loc[(far, LOG), 'median']:.3g} and 99th percentile {st.loc[(far, LOG), 'p99']:.3g}, against a
+median of {st.loc[(far, ADD), 'median']:.3g} for the additive path's. On $U[-0.001, 0.001]$ its median is
 {st.loc[(near, LOG), 'median']:.3g}, its 99th percentile {st.loc[(near, LOG), 'p99']:.3g}
 ({ratio_p99:.3g} times the value on $U[1, 2]$) and its largest value {st.loc[(near, LOG), 'max']:.3g}, while the
 additive path's gradient is at most {st.loc[(near, ADD), 'max']:.3g} there. On $U[-1, 1]$, the range that
