@@ -33,7 +33,7 @@ ORDERED := $(filter $(NAMES),$(SLOW_FIRST)) $(filter-out $(SLOW_FIRST),$(NAMES))
 EXECUTED := $(patsubst %,build/$(MODE)/%.ipynb,$(ORDERED))
 CONCLUSIONS := build/$(MODE)/99_conclusions.ipynb
 SPEED := build/$(MODE)/A1_speed.ipynb
-SUMMARY := book/_generated/summary.md
+SUMMARY := build/$(MODE)/intro_summary.md
 PKG_SRC := $(wildcard nalu/*.py)
 
 .PHONY: all setup test unit build book execute check check-browser bench paper clean
@@ -77,11 +77,12 @@ $(SUMMARY): $(CONCLUSIONS) scripts/intro_summary.py
 # Execute the notebooks JOBS at a time (make's job server). In quick mode each notebook's output is
 # printed in one piece when it ends; in full mode it streams (lines of parallel notebooks interleave).
 execute: | $(STAMP)
-	$(MAKE) --no-print-directory -j$(JOBS) $(if $(QUICK),--output-sync=target) $(EXECUTED)
+	$(MAKE) --no-print-directory -j$(JOBS) $(if $(QUICK),--output-sync=target) $(EXECUTED) $(SUMMARY)
 
 book: execute
 	rm -rf book/chapters && mkdir -p book/chapters
 	cp $(EXECUTED) book/chapters/
+	mkdir -p book/_generated && cp $(SUMMARY) book/_generated/summary.md
 	rm -rf book/_build
 	$(BIN)/jupyter-book build book -W -n --keep-going
 	@echo "Rendered ($(MODE) mode): book/_build/html/index.html"

@@ -61,7 +61,7 @@ from nalu.book import fmt_rate, mode_banner, provisional, save_results, setup_pl
 
 setup_plotting()
 SEEDS = list(range(6 if quick else 40))
-STEPS = 1_000 if quick else 20_000
+STEPS = 1_000 if quick else 10_000
 N_INPUTS = 500 if quick else 2_000  # inputs per seed for the gradient and initialisation measurements
 EVAL_SIZE = 1_000 if quick else 5_000
 LR = 0.1

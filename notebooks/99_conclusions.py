@@ -179,3 +179,9 @@ counts = table.verdict.value_counts()
 print(f"{len(table)} claims checked: {counts.get('reproduced', 0)} reproduced, "
       f"{counts.get('not reproduced', 0)} not reproduced.")
 table.style.hide(axis="index").set_properties(**{"text-align": "left"})
+
+# %% tags=["remove-cell"]
+# the claims, for the summary on the book's first page (scripts/intro_summary.py)
+from nalu.book import save_results  # noqa: E402
+
+_ = save_results(results_dir, "99_conclusions", {"claims": table.to_dict("records")})

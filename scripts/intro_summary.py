@@ -1,0 +1,87 @@
+"""Write the intro's first screen from the executed results: which build the reader is looking at,
+and the conclusions' verdicts counted by source, with the claims that did not reproduce.
+
+Reads ``<results>/99_conclusions.json`` (its ``claims``: one record per claim with source, claim,
+chapter, verdict, evidence) and writes a MyST Markdown fragment that ``book/intro.md`` includes.
+Nothing in it is typed: every number is counted from the conclusions' records.
+
+    python scripts/intro_summary.py build/full/results --mode full -o book/_generated/summary.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+FIELDS = ("source", "claim", "chapter", "verdict")
+
+
+def load_claims(results: Path) -> list[dict]:
+    path = results / "99_conclusions.json"
+    if not path.exists():
+        raise SystemExit(f"{path} does not exist: execute the conclusions first (make build/<mode>/99_conclusions.ipynb)")
+    data = json.loads(path.read_text())
+    claims = data.get("claims")
+    if not isinstance(claims, list) or not claims:
+        raise SystemExit(f"{path} has no 'claims' list (one record per claim with {', '.join(FIELDS)}); "
+                         f"its keys are {sorted(data)}")
+    for i, c in enumerate(claims):
+        missing = [f for f in FIELDS if f not in c]
+        if missing:
+            raise SystemExit(f"{path}: claim {i} lacks {missing}; it has {sorted(c)}")
+    return claims
+
+
+def _chapter_link(chapter: str) -> str:
+    return str(chapter)
+
+
+def summary(claims: list[dict], mode: str) -> str:
+    verdicts = list(dict.fromkeys(c["verdict"] for c in claims))  # in the order the conclusions use them
+    order = [v for v in ("reproduced", "not reproduced", "underpowered") if v in verdicts]
+    verdicts = order + [v for v in verdicts if v not in order]
+    total = Counter(c["verdict"] for c in claims)
+    by_source: dict[str, Counter] = {}
+    for c in claims:
+        by_source.setdefault(c["source"], Counter())[c["verdict"]] += 1
+
+    lines = []
+    if mode == "quick":
+        lines += [":::{important}",
+                  "**This is the quick build**: every chapter ran with few seeds and short training, so the "
+                  "verdicts below are provisional. `make build` runs the full reproduction.",
+                  ":::", ""]
+    counts = ", ".join(f"{total[v]} {v}" for v in verdicts)
+    lines += [f"**At a glance** ({mode} build): the conclusions check {len(claims)} claims of the papers, "
+              f"the blog posts and this book against the runs: {counts}.", ""]
+    header = "| source | " + " | ".join(verdicts) + " |"
+    lines += [header, "|" + "---|" * (len(verdicts) + 1)]
+    for source, cnt in by_source.items():
+        lines.append(f"| {source} | " + " | ".join(str(cnt[v]) for v in verdicts) + " |")
+    lines.append("")
+    failed = [c for c in claims if c["verdict"] == "not reproduced"]
+    if failed:
+        items = "; ".join(f"{c['claim']} ({c['source']}, chapter {_chapter_link(c['chapter'])})" for c in failed)
+        lines += [f"Not reproduced: {items}.", ""]
+    lines += ["The last chapter, *Conclusions*, lists every claim with its evidence.", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results", type=Path, help="the results folder of an executed build")
+    ap.add_argument("--mode", required=True, choices=["quick", "full"])
+    ap.add_argument("-o", "--output", type=Path, required=True)
+    args = ap.parse_args()
+    text = summary(load_claims(args.results), args.mode)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(f"intro summary: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
