@@ -1,0 +1,187 @@
+"""Three-level verdicts: is a published figure consistent with our runs, contradicted by them,
+or can our runs not tell (underpowered)?
+
+The rule, for a claim about a success rate (Wilson 95% interval [lo, hi] of k successes in n seeds)
+or about a median (95% order-statistic interval of the median of n seeds):
+
+* **powered** when n ≥ ``MIN_SEEDS`` and our training budget reaches the published median
+  solved-at step (where one is published; where none is, e.g. a claim that a unit never succeeds,
+  the budget must reach the published training length, when that is given);
+* **consistent**: powered, the published value (or the claimed range) meets our interval, and
+  the interval is narrow enough to have excluded a materially different value: width ≤
+  ``MAX_WIDTH`` for a rate, at most ``MAX_LOG10_WIDTH`` decades for a median of errors (an
+  interval that lies wholly inside a claimed range needs no width condition);
+* **contradicted**: powered, and the published value lies outside our interval. Contradiction
+  needs the seeds and the budget but not the width condition: an interval that excludes the
+  published value has already excluded it, however wide it is;
+* **underpowered**: anything else. A 0/3 is never consistent with a published 14%.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .metrics import wilson_interval
+
+__all__ = ["MIN_SEEDS", "MAX_WIDTH", "MAX_LOG10_WIDTH", "CONFIDENCE", "LEVELS", "CONSISTENT", "CONTRADICTED",
+           "UNDERPOWERED", "Verdict", "rate_verdict", "median_verdict", "median_interval", "check_verdict",
+           "rule_text"]
+
+MIN_SEEDS = 20  # fewer seeds than this decide nothing
+MAX_WIDTH = 0.35  # widest Wilson 95% interval (hi − lo) that can call a rate consistent
+MAX_LOG10_WIDTH = 1.0  # widest interval of a median error, in decades (log10 hi/lo), that can call it consistent
+CONFIDENCE = 0.95
+
+CONSISTENT, CONTRADICTED, UNDERPOWERED = "consistent", "contradicted", "underpowered"
+LEVELS = (CONSISTENT, CONTRADICTED, UNDERPOWERED)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A verdict with the interval it rests on and the reason in words."""
+
+    level: str
+    lo: float
+    hi: float
+    reason: str
+
+    def __str__(self) -> str:
+        return self.level
+
+
+def rule_text() -> str:
+    """The rule in words, with the numbers of this module (for the conclusions page)."""
+    return (f"**consistent**: the published value lies inside our 95% interval, with at least {MIN_SEEDS} seeds, "
+            f"an interval no wider than {MAX_WIDTH:.2f} for a success rate (at most {MAX_LOG10_WIDTH:g} decade "
+            f"for a median error), and a training budget at least the published median solved-at step "
+            f"(the published training length where no solved-at step is published); "
+            f"**contradicted**: the published value lies outside our interval, with the same seeds and budget "
+            f"(no width condition: an interval that excludes a value has excluded it); "
+            f"**underpowered**: anything else — too few seeds, too wide an interval, or too short a budget.")
+
+
+def _claim_range(published: float | tuple[float, float], what: str) -> tuple[float, float]:
+    if isinstance(published, (tuple, list)):
+        if len(published) != 2 or not published[0] <= published[1]:
+            raise ValueError(f"{what} must be a number or a range (low, high) with low ≤ high, got {published!r}")
+        return float(published[0]), float(published[1])
+    if published is None or isinstance(published, bool) or not isinstance(published, (int, float, np.number)):
+        raise ValueError(f"{what} must be a number or a range (low, high), got {published!r}")
+    return float(published), float(published)
+
+
+def _budget_problem(budget: float | None, published_solved_at: float | None,
+                    published_steps: float | None) -> str | None:
+    """Why the budget is too short to decide (None: it is long enough, or no bar is published)."""
+    bar, name = ((published_solved_at, "the published median solved-at step") if published_solved_at is not None
+                 else (published_steps, "the published training length"))
+    if bar is None:
+        return None
+    if budget is None:
+        raise ValueError(f"budget is required when {name} is given ({bar:g}); pass the number of training steps")
+    if not budget > 0:
+        raise ValueError(f"budget must be a positive number of steps, got {budget!r}")
+    if budget < bar:
+        return f"budget {budget:,.0f} steps < {name} {bar:,.0f}"
+    return None
+
+
+def _decide(lo: float, hi: float, claim: tuple[float, float], n: int, budget_problem: str | None,
+            too_wide: str | None, fmt) -> Verdict:
+    a, b = claim
+    claim_text = fmt(a) if a == b else f"[{fmt(a)}, {fmt(b)}]"
+    meets = a <= hi and lo <= b
+    where = f"published {claim_text} {'inside' if meets else 'outside'} our [{fmt(lo)}, {fmt(hi)}]"
+    short = []
+    if n < MIN_SEEDS:
+        short.append(f"{n} seeds < {MIN_SEEDS}")
+    if budget_problem:
+        short.append(budget_problem)
+    if short:
+        return Verdict(UNDERPOWERED, lo, hi, f"{where}, but " + " and ".join(short))
+    if not meets:
+        return Verdict(CONTRADICTED, lo, hi, where)
+    if too_wide and not (a <= lo and hi <= b):
+        return Verdict(UNDERPOWERED, lo, hi, f"{where}, but {too_wide}")
+    return Verdict(CONSISTENT, lo, hi, where)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def rate_verdict(successes: int, n: int, published: float | tuple[float, float], *, budget: float | None = None,
+                 published_solved_at: float | None = None, published_steps: float | None = None) -> Verdict:
+    """Verdict on a published success rate (a number in [0, 1], or a claimed range (low, high))
+    from ``successes`` of ``n`` seeds trained for ``budget`` steps; Wilson 95% interval."""
+    lo, hi = wilson_interval(successes, n)
+    claim = _claim_range(published, "published")
+    if not (0 <= claim[0] and claim[1] <= 1):
+        raise ValueError(f"a published rate must lie in [0, 1] (a fraction, not a percentage), got {published!r}")
+    width = hi - lo
+    too_wide = f"interval width {width:.2f} > {MAX_WIDTH}" if width > MAX_WIDTH else None
+    return _decide(lo, hi, claim, n, _budget_problem(budget, published_solved_at, published_steps), too_wide, _pct)
+
+
+def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Median of ``values`` with its distribution-free order-statistic interval: [x_(l), x_(n+1−l)]
+    with l the largest rank such that P(Bin(n, ½) < l) ≤ (1 − confidence)/2 (1-based ranks).
+    With too few values for that confidence (n < 6 at 95%) the interval is (−∞, ∞)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError(f"values must be a non-empty 1-d sequence, got shape {x.shape}")
+    if np.isnan(x).any():
+        raise ValueError("values contain NaN; drop or replace them (e.g. a diverged seed's error by inf) first")
+    n, alpha = len(x), (1 - confidence) / 2
+    cdf, l = 0.0, 0
+    for k in range(n + 1):  # cdf = P(Bin(n, ½) ≤ k − 1) before adding term k
+        if cdf > alpha:
+            break
+        l = k
+        cdf += math.comb(n, k) / 2 ** n
+    med = float(np.median(x))
+    if l < 1:
+        return med, -math.inf, math.inf
+    return med, float(x[l - 1]), float(x[n - l])
+
+
+def median_verdict(values: Sequence[float], published: float | tuple[float, float], *, budget: float | None = None,
+                   published_steps: float | None = None) -> Verdict:
+    """Verdict on a published median (of errors, ≥ 0; or a claimed range (low, high)) from our
+    seeds' ``values``: the 95% order-statistic interval of our median must meet it, spanning at
+    most ``MAX_LOG10_WIDTH`` decades to call it consistent."""
+    med, lo, hi = median_interval(values)
+    claim = _claim_range(published, "published")
+    if lo > 0 and math.isfinite(hi):
+        decades = math.log10(hi / lo)
+        too_wide = f"interval spans {decades:.1f} decades > {MAX_LOG10_WIDTH:g}" if decades > MAX_LOG10_WIDTH else None
+    else:
+        too_wide = "interval reaches 0 or is unbounded"
+    return _decide(lo, hi, claim, len(values), _budget_problem(budget, None, published_steps), too_wide,
+                   lambda v: f"{v:.3g}")
+
+
+def check_verdict(passed: bool, n: int | None, *, exact: bool = False, budget: float | None = None,
+                  published_steps: float | None = None) -> Verdict:
+    """Verdict on a claim tested by a yes/no check (e.g. "the LSTM's error exceeds the accumulator's
+    at every seed"): consistent when it passes, contradicted when it fails, underpowered with fewer
+    than ``MIN_SEEDS`` seeds or too short a budget. ``exact=True`` marks a computation with no
+    randomness (an exact integral, hand-set weights), which needs no seeds."""
+    if not isinstance(passed, (bool, np.bool_)):
+        raise ValueError(f"passed must be a bool, got {passed!r}")
+    problems = []
+    if not exact:
+        if n is None or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be the positive number of seeds (or pass exact=True), got {n!r}")
+        if n < MIN_SEEDS:
+            problems.append(f"{n} seeds < {MIN_SEEDS}")
+    if (p := _budget_problem(budget, None, published_steps)):
+        problems.append(p)
+    what = "the check passes" if passed else "the check fails"
+    if problems:
+        return Verdict(UNDERPOWERED, math.nan, math.nan, f"{what}, but " + " and ".join(problems))
+    return Verdict(CONSISTENT if passed else CONTRADICTED, math.nan, math.nan, what)

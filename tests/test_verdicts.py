@@ -1,0 +1,96 @@
+"""The three-level rule: cases where a wrong rule would give the wrong level."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nalu import verdicts as V
+from nalu.metrics import wilson_interval
+
+
+def test_three_of_three_failures_never_reproduce_fourteen_percent():
+    v = V.rate_verdict(0, 3, 0.14)
+    assert v.level == V.UNDERPOWERED and "3 seeds" in v.reason
+
+
+def test_zero_of_twentyfive_contradicts_ninetyeight_percent():
+    v = V.rate_verdict(0, 25, 0.98, budget=2e6, published_solved_at=1.4e6)
+    assert v.level == V.CONTRADICTED
+
+
+def test_twentyfour_of_twentyfive_is_consistent_with_ninetyeight_percent():
+    v = V.rate_verdict(24, 25, 0.98, budget=2e6, published_solved_at=1.4e6)
+    assert v.level == V.CONSISTENT
+    assert (v.lo, v.hi) == wilson_interval(24, 25)
+
+
+def test_a_budget_below_the_published_solved_at_step_decides_nothing():
+    for k in (0, 24):
+        v = V.rate_verdict(k, 25, 0.98, budget=5_000, published_solved_at=1.4e6)
+        assert v.level == V.UNDERPOWERED and "solved-at" in v.reason
+
+
+def test_failure_claims_need_the_published_training_length():
+    assert V.rate_verdict(0, 25, 0.0, budget=5_000, published_steps=5e6).level == V.UNDERPOWERED
+    assert V.rate_verdict(0, 25, 0.0, budget=5e6, published_steps=5e6).level == V.CONSISTENT
+    # no budget bar published at all: the seeds decide
+    assert V.rate_verdict(0, 25, 0.0).level == V.CONSISTENT
+
+
+def test_a_wide_interval_cannot_be_consistent_but_can_contradict():
+    # 10/20: Wilson width ≈ 0.40 > 0.35
+    lo, hi = wilson_interval(10, 20)
+    assert hi - lo > V.MAX_WIDTH
+    assert V.rate_verdict(10, 20, 0.5).level == V.UNDERPOWERED
+    assert V.rate_verdict(10, 20, 0.98).level == V.CONTRADICTED
+
+
+def test_a_claimed_range_is_met_by_any_overlap():
+    assert V.rate_verdict(20, 20, (0.9, 1.0)).level == V.CONSISTENT
+    assert V.rate_verdict(5, 25, (0.9, 1.0)).level == V.CONTRADICTED
+
+
+def test_bad_rates_and_budgets_are_refused_with_a_message():
+    with pytest.raises(ValueError, match="fraction"):
+        V.rate_verdict(3, 25, 14)
+    with pytest.raises(ValueError, match="budget"):
+        V.rate_verdict(3, 25, 0.14, published_solved_at=1.5e6)
+    with pytest.raises(ValueError, match="successes"):
+        V.rate_verdict(3.5, 25, 0.14)
+
+
+def test_median_interval_is_the_order_statistic_interval():
+    x = np.arange(1, 21, dtype=float)  # n = 20: ranks 6 and 15 (coverage 95.9%)
+    med, lo, hi = V.median_interval(x[::-1])
+    assert (med, lo, hi) == (10.5, 6.0, 15.0)
+    med, lo, hi = V.median_interval([1.0, 2.0, 3.0])
+    assert lo == -math.inf and hi == math.inf
+
+
+def test_median_verdicts():
+    rng = np.random.default_rng(0)
+    tight = 0.005 * np.exp(rng.normal(0, 0.2, size=25))  # errors around 0.005
+    assert V.median_verdict(tight, 0.005).level == V.CONSISTENT
+    assert V.median_verdict(tight, 4.55).level == V.CONTRADICTED
+    assert V.median_verdict(tight[:5], 0.005).level == V.UNDERPOWERED
+    spread = np.logspace(-6, 2, 25)  # eight decades of spread: the interval is too wide to agree
+    assert V.median_verdict(spread, 0.01).level == V.UNDERPOWERED
+    # ... unless it lies inside a claimed range ("0.0" to one decimal is [0, 0.05])
+    small = np.logspace(-6, -3, 25)
+    assert V.median_verdict(small, (0.0, 0.05)).level == V.CONSISTENT
+    assert V.median_verdict(tight, 0.005, budget=5_000, published_steps=20_000).level == V.UNDERPOWERED
+
+
+def test_checks():
+    assert V.check_verdict(True, 25).level == V.CONSISTENT
+    assert V.check_verdict(False, 25).level == V.CONTRADICTED
+    assert V.check_verdict(True, 4).level == V.UNDERPOWERED
+    assert V.check_verdict(False, None, exact=True).level == V.CONTRADICTED
+    with pytest.raises(ValueError, match="seeds"):
+        V.check_verdict(True, None)
+
+
+def test_rule_text_states_the_numbers():
+    text = V.rule_text()
+    assert str(V.MIN_SEEDS) in text and f"{V.MAX_WIDTH:.2f}" in text
