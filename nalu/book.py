@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from pathlib import Path
 
@@ -27,28 +26,19 @@ def mode_banner(quick: bool, **settings) -> "IPython.display.Markdown":
     )
 
 
-def save_results(results_dir: str | Path, chapter: str, results: dict) -> Path:
-    """Store a chapter's headline figures (JSON) for the conclusions chapter."""
-    path = Path(results_dir) / f"{chapter}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, default=_jsonable))
-    return path
+def save_results(results_dir: str | Path, chapter: str, results: dict, findings=None) -> Path:
+    """Store a chapter's figures and findings for the conclusions (``nalu.results.save``: validated;
+    a chapter without its own ``findings`` gets them from its figures, and a missing figure fails here)."""
+    from .results import save
+
+    return save(results_dir, chapter, results, findings)
 
 
 def load_results(results_dir: str | Path) -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))}
+    """Every chapter's figures (validated files, ``nalu.results.load_all``), by chapter name."""
+    from .results import load_all
 
-
-def _jsonable(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (np.bool_,)):
-        return bool(o)
-    raise TypeError(f"cannot store {type(o).__name__} in a results file")
+    return {name: r.figures for name, r in load_all(results_dir).items()}
 
 
 def fmt_rate(rate: dict) -> str:
@@ -78,8 +68,7 @@ def setup_plotting() -> None:
 
 # --- formatting helpers for the sentences chapters generate from their results ---
 
-MIN_SEEDS = 20  # fewer seeds than this cannot decide a claim about a success rate
-MAX_WIDTH = 0.35  # nor can a Wilson 95% interval wider than this
+from .verdicts import MAX_WIDTH, MIN_SEEDS  # noqa: E402  (the three-level rule's numbers, one place)
 
 
 def underpowered(rate: dict) -> bool:

@@ -54,13 +54,13 @@ import pandas as pd
 import seaborn as sns
 
 import nalu
-from nalu.benchmark import BENCHMARK_UNITS, SIGNED_RANGES, STATIC_OPS, Protocol, run_unit
+from nalu.grid import BENCHMARK_UNITS, SIGNED_RANGES, STATIC_OPS, GridProtocol, run_unit
 from nalu.book import fmt_rate, mode_banner, rate_table, save_results, setup_plotting
 
 setup_plotting()
 N_SEEDS = 3 if quick else 25
-STATIC = Protocol("static", steps=500 if quick else 5_000, n_seeds=N_SEEDS)
-SIGNED = Protocol("signed", steps=2_000 if quick else 20_000, n_seeds=N_SEEDS)
+STATIC = GridProtocol("static", steps=500 if quick else 5_000, n_seeds=N_SEEDS)
+SIGNED = GridProtocol("signed", steps=2_000 if quick else 20_000, n_seeds=N_SEEDS)
 mode_banner(quick, seeds_per_cell=N_SEEDS, static_steps=STATIC.steps, signed_steps=SIGNED.steps)
 
 # %% [markdown]

@@ -24,6 +24,7 @@ def load_claims(results: Path) -> list[dict]:
     if not path.exists():
         raise SystemExit(f"{path} does not exist: execute the conclusions first (make build/<mode>/99_conclusions.ipynb)")
     data = json.loads(path.read_text())
+    data = data.get("figures", data)  # the results schema (nalu.results) keeps a chapter's numbers under figures
     claims = data.get("claims")
     if not isinstance(claims, list) or not claims:
         raise SystemExit(f"{path} has no 'claims' list (one record per claim with {', '.join(FIELDS)}); "
@@ -41,7 +42,7 @@ def _chapter_link(chapter: str) -> str:
 
 def summary(claims: list[dict], mode: str) -> str:
     verdicts = list(dict.fromkeys(c["verdict"] for c in claims))  # in the order the conclusions use them
-    order = [v for v in ("reproduced", "not reproduced", "underpowered") if v in verdicts]
+    order = [v for v in ("consistent", "contradicted", "underpowered") if v in verdicts]
     verdicts = order + [v for v in verdicts if v not in order]
     total = Counter(c["verdict"] for c in claims)
     by_source: dict[str, Counter] = {}
@@ -62,10 +63,10 @@ def summary(claims: list[dict], mode: str) -> str:
     for source, cnt in by_source.items():
         lines.append(f"| {source} | " + " | ".join(str(cnt[v]) for v in verdicts) + " |")
     lines.append("")
-    failed = [c for c in claims if c["verdict"] == "not reproduced"]
+    failed = [c for c in claims if c["verdict"] == "contradicted"]
     if failed:
         items = "; ".join(f"{c['claim']} ({c['source']}, chapter {_chapter_link(c['chapter'])})" for c in failed)
-        lines += [f"Not reproduced: {items}.", ""]
+        lines += [f"Contradicted by our runs: {items}.", ""]
     lines += ["The last chapter, *Conclusions*, lists every claim with its evidence.", ""]
     return "\n".join(lines)
 

@@ -1,0 +1,245 @@
+"""The unit × operation grid of the benchmark chapter: every unit on every operation, each unit on
+its own paper's protocol, cells run in parallel on every core and cached on disk.
+
+A *cell* is (unit, task family, operation, input range). A job is one unit on a set of cells of
+one family (``GridProtocol``); its seeds train together in one ``nalu.train`` call (the trainer
+takes a task per seed). ``run_grid`` runs jobs in a process pool, one single-threaded worker per
+core. Results are cached per configuration and package code (``cache_dir/<hash>.json``), so an
+interrupted or repeated build only computes what is missing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from .data import FreshSamples
+from .metrics import sparsity_error, success_table
+from .models import Stack, make_unit
+from .tasks import ArithmeticTask, rng_for, static_arithmetic, two_input
+from .training import Warmup, train
+from .units import MLP
+
+__all__ = ["UnitSpec", "GridProtocol", "BENCHMARK_UNITS", "SIGNED_RANGES", "STATIC_OPS", "SIGNED_OPS",
+           "REFERENCE_STEPS", "run_unit", "run_grid", "split_by_op", "CACHE_VERSION"]
+
+CACHE_VERSION = 2
+REFERENCE_STEPS = 50_000  # the NALM benchmark's budget, at which the schedules below hold as published
+
+STATIC_OPS = ("add", "sub", "mul", "div", "square", "sqrt")
+SIGNED_OPS = ("add", "sub", "mul", "div")
+# the single-layer ranges after the NALM benchmark (Mistry et al. 2022): interpolation → extrapolation
+SIGNED_RANGES: dict[str, tuple] = {
+    "[1,2]→[2,6]": ((1.0, 2.0), (2.0, 6.0)),
+    "[−2,2]→±[2,6]": ((-2.0, 2.0), [(-6.0, -2.0), (2.0, 6.0)]),
+    "[−2,−1]→[−6,−2]": ((-2.0, -1.0), (-6.0, -2.0)),
+    "[0.1,0.2]→[0.2,2]": ((0.1, 0.2), (0.2, 2.0)),
+}
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """A benchmark unit and its own paper's protocol: first/second layer names (or an MLP), Adam
+    learning rate, regulariser λ_t = Warmup(reg_scale, reg_start, reg_end) with the steps given at a
+    budget of ``REFERENCE_STEPS`` and scaled linearly to the run's budget, elementwise gradient clip;
+    ``protocol`` says where the numbers come from."""
+
+    label: str
+    first: str
+    second: str | None = None
+    lr: float = 1e-3
+    reg_scale: float = 0.0
+    reg_start: int = 0
+    reg_end: int = 1
+    grad_clip: float | None = None
+    protocol: str = "Adam 1e-3, no regulariser"
+
+    def factory(self, in_dim: int, hidden: int, out_dim: int, two_layers: bool) -> Callable[[], nn.Module]:
+        if self.first == "mlp":
+            return partial(MLP, in_dim, out_dim, hidden=(64,), activation="relu")
+        if two_layers or self.second is not None:
+            second = self.second or self.first
+            return lambda: Stack(make_unit(self.first, in_dim, hidden), make_unit(second, hidden, out_dim))
+        return partial(make_unit, self.first, in_dim, out_dim)
+
+    def reg(self, steps: int) -> Warmup | None:
+        """The regulariser schedule at a budget of ``steps``: start and end scaled by steps / REFERENCE_STEPS."""
+        if self.reg_scale <= 0:
+            return None
+        start = int(round(self.reg_start * steps / REFERENCE_STEPS))
+        end = max(int(round(self.reg_end * steps / REFERENCE_STEPS)), start + 1)
+        return Warmup(self.reg_scale, start, end)
+
+
+_NMU_PROTOCOL = "λ̂ = 10, warm-up 2·10⁴ → 3.5·10⁴ of 5·10⁴ steps (NALM benchmark; Madsen: 10⁶ → 2·10⁶ of 5·10⁶)"
+BENCHMARK_UNITS: tuple[UnitSpec, ...] = (
+    UnitSpec("MLP (ReLU)", "mlp"),
+    UnitSpec("Linear", "linear"),
+    UnitSpec("NAC", "nac"),
+    UnitSpec("NALU (shared)", "nalu"),
+    UnitSpec("NALU (separate)", "nalu_separate"),
+    UnitSpec("SignedNALU", "signed_nalu"),
+    UnitSpec("iNALU", "inalu", reg_scale=1.0, reg_start=20_000, reg_end=35_000, grad_clip=0.1,
+             protocol="saturation regulariser, gradient clipping 0.1 (Schlör et al.); no re-initialisation "
+                      "of stuck runs"),
+    UnitSpec("NAU", "nau", reg_scale=0.01, reg_start=5_000, reg_end=50_000,
+             protocol="λ̂ = 0.01, warm-up 5·10³ → 5·10⁴ steps (Madsen & Johansen)"),
+    UnitSpec("NMU", "nmu", reg_scale=10.0, reg_start=20_000, reg_end=35_000, protocol=_NMU_PROTOCOL),
+    UnitSpec("NAU→NMU", "nau", "nmu", reg_scale=10.0, reg_start=20_000, reg_end=35_000, protocol=_NMU_PROTOCOL),
+    UnitSpec("RealNPU", "realnpu", lr=5e-3, reg_scale=1e-5, reg_start=0, reg_end=20_000,
+             protocol="Adam 5e-3, L1 penalty β ramped linearly to 1e-5 over 2·10⁴ steps (NALM benchmark: "
+                      "grown geometrically from 1e-7 to 1e-5)"),
+)
+
+
+@dataclass(frozen=True)
+class GridProtocol:
+    """One task family's run: steps, seeds per cell, batch, evaluation; optionally a subset of cells."""
+
+    family: str  # "static" or "signed"
+    steps: int
+    n_seeds: int
+    batch_size: int = 128
+    eval_size: int = 2000
+    n_evals: int = 25
+    ops: tuple[str, ...] | None = None  # a subset of the family's operations (None: all)
+    ranges: tuple[str, ...] | None = None  # a subset of the signed family's ranges (None: all)
+
+
+def _all_cells(family: str) -> list[tuple[str, str]]:
+    if family == "static":
+        return [(op, "[1,2]→[2,6]") for op in STATIC_OPS]
+    if family == "signed":
+        return [(op, r) for r in SIGNED_RANGES for op in SIGNED_OPS]
+    raise ValueError(f"unknown task family {family!r}; choose 'static' or 'signed'")
+
+
+def _cells(proto: GridProtocol) -> list[tuple[str, str]]:
+    cells = _all_cells(proto.family)
+    for name, chosen, known in (("ops", proto.ops, {c[0] for c in cells}), ("ranges", proto.ranges, {c[1] for c in cells})):
+        if chosen is not None and not set(chosen) <= known:
+            raise ValueError(f"unknown {name} {sorted(set(chosen) - known)!r}; choose from {sorted(known)}")
+    return [c for c in cells if (proto.ops is None or c[0] in proto.ops) and
+            (proto.ranges is None or c[1] in proto.ranges)]
+
+
+def _task(family: str, op: str, range_name: str, seed: int) -> ArithmeticTask:
+    if family == "static":
+        return static_arithmetic(op, rng_for(seed, 1))
+    interp, extrap = SIGNED_RANGES[range_name]
+    return two_input(op, interp, extrap)
+
+
+@functools.lru_cache(maxsize=None)
+def _code_fingerprint() -> str:
+    """Hash of the package code a cached result depends on, so that changing it invalidates the cache
+    (read once per process: the code that runs is the code that was imported)."""
+    here = Path(__file__).parent
+    digest = hashlib.sha1()
+    for name in ("units.py", "models.py", "tasks.py", "data.py", "training.py", "metrics.py", "grid.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _key(spec: UnitSpec, proto: GridProtocol) -> str:
+    blob = json.dumps(dict(v=CACHE_VERSION, code=_code_fingerprint(), spec=asdict(spec), proto=asdict(proto)),
+                      sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def run_unit(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None = None, device: str = "cpu",
+             progress: bool = False) -> pd.DataFrame:
+    """Train ``spec`` on every cell of ``proto.family`` with ``proto.n_seeds`` seeds per cell.
+
+    Returns one row per (cell, seed): op, range, replicate, success, solved_at, test_mse,
+    threshold, sparsity (final weights), diverged. Cached under ``cache_dir`` when given.
+    """
+    path = Path(cache_dir) / f"{_key(spec, proto)}.json" if cache_dir is not None else None
+    if path is not None and path.exists():
+        return pd.DataFrame(json.loads(path.read_text())["rows"])
+    every = _all_cells(proto.family)
+    cells = dict(enumerate(every))
+    chosen = set(_cells(proto))
+    # seed = cell index (in the whole family) * 1000 + replicate: every (cell, replicate) is its own
+    # seed, the same whichever subset of cells a job runs
+    seeds = [c * 1000 + r for c, cell in cells.items() if cell in chosen for r in range(proto.n_seeds)]
+    tasks = {s: _task(proto.family, *cells[s // 1000], seed=s) for s in seeds}
+    in_dim = next(iter(tasks.values())).in_dim
+    two_layers = proto.family == "static"
+    factory = spec.factory(in_dim, 2, 1, two_layers)
+    reg = spec.reg(proto.steps)
+    eval_every = max(1, proto.steps // proto.n_evals)
+    result = train(factory, FreshSamples(tasks.__getitem__, proto.batch_size, eval_size=proto.eval_size), seeds,
+                   steps=proto.steps, lr=spec.lr, reg=reg, grad_clip=spec.grad_clip, eval_every=eval_every,
+                   device=device, progress=progress, desc=f"{spec.label} / {proto.family}")
+    table = success_table(result.log, result.threshold).set_index("seed")
+    try:
+        sparsity = dict(zip(seeds, np.atleast_1d(sparsity_error(result.model))))
+    except ValueError:  # MLP and Linear have no arithmetic-unit weights
+        sparsity = {}
+    rows = []
+    for s in seeds:
+        op, range_name = cells[s // 1000]
+        t = table.loc[s]
+        rows.append(dict(unit=spec.label, family=proto.family, op=op, range=range_name, replicate=s % 1000,
+                         success=bool(t.success), solved_at=float(t.solved_at), test_mse=float(t.test_mse),
+                         threshold=float(t.threshold), best_step=int(t.best_step),
+                         sparsity=float(sparsity.get(s, np.nan)), diverged=s in result.diverged_at,
+                         steps=proto.steps))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dict(spec=asdict(spec), proto=asdict(proto), rows=rows)))
+    return pd.DataFrame(rows)
+
+
+def split_by_op(proto: GridProtocol) -> list[GridProtocol]:
+    """One protocol per operation of ``proto`` (same seeds per cell): finer jobs for ``run_grid``."""
+    ops = list(dict.fromkeys(op for op, _ in _cells(proto)))
+    return [replace(proto, ops=(op,)) for op in ops]
+
+
+def _cached(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None) -> pd.DataFrame | None:
+    path = Path(cache_dir) / f"{_key(spec, proto)}.json" if cache_dir is not None else None
+    if path is not None and path.exists():
+        return pd.DataFrame(json.loads(path.read_text())["rows"])
+    return None
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Path | None = None,
+             device: str = "cpu", workers: int | None = None) -> list[pd.DataFrame]:
+    """``run_unit`` for every (spec, protocol) job, in a pool of ``workers`` processes (default: every
+    core, ``os.cpu_count()``), each single-threaded; cached jobs are read, not rerun. Same rows, in
+    the order of ``jobs``, as running them one by one. ``workers=1`` runs in this process."""
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer or None (every core), got {workers!r}")
+    out: list[pd.DataFrame | None] = [_cached(spec, proto, cache_dir) for spec, proto in jobs]
+    todo = [i for i, r in enumerate(out) if r is None]
+    n = min(workers or os.cpu_count() or 1, len(todo))
+    if n <= 1 or device != "cpu":
+        for i in todo:
+            out[i] = run_unit(*jobs[i], cache_dir=cache_dir, device=device)
+        return out
+    ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
+    with cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init) as pool:
+        futures = {pool.submit(run_unit, *jobs[i], cache_dir=cache_dir, device=device): i for i in todo}
+        for fut in cf.as_completed(futures):
+            out[futures[fut]] = fut.result()
+    return out
