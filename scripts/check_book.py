@@ -2,7 +2,10 @@
 
 * no executed notebook has an error output or a traceback in any output;
 * every page of the table of contents was rendered, with its title and no traceback text;
-* every chapter notebook that makes figures has them as <img> in its page.
+* every chapter notebook that makes figures has them as <img> in its page;
+* no summary or conclusion section ("Summary", "What it shows", "Conclusions", ...) holds a
+  hand-typed percentage or rate in a Markdown cell of the notebook's source: a result stated there
+  must be generated from the runs (a code cell's Markdown output), not typed.
 """
 
 import re
@@ -31,6 +34,33 @@ def toc_files(book: Path) -> list[str]:
     return files
 
 
+SUMMARY_HEADING = re.compile(r"^#{1,6}\s*(summary|what it shows|conclusions?\b|in short|takeaways?|what we found)",
+                             re.IGNORECASE)
+HEADING = re.compile(r"^#{1,6}\s")
+# a typed result: "35%", "35 %", "7/20", "7 of 20 seeds", "a rate of 0.35"
+TYPED_RATE = re.compile(r"\d+(?:\.\d+)?\s?(?:%|\\%|percent)|\b\d+\s*/\s*\d+\b(?!\s*\))|\b\d+ of (?:the )?\d+ (?:seeds|runs|models)"
+                        r"|\brate of \d", re.IGNORECASE)
+
+
+def typed_rates_in_summaries(cells) -> list[str]:
+    """Hand-typed percentages or rates in Markdown cells under a summary/conclusion heading.
+
+    ``cells``: (cell_type, source) pairs in notebook order. A heading of any level opens or closes a
+    summary section; code cells (whose outputs are generated) are not inspected.
+    """
+    found, in_summary = [], False
+    for cell_type, source in cells:
+        if cell_type != "markdown":
+            continue
+        for line in source.splitlines():
+            if HEADING.match(line):
+                in_summary = bool(SUMMARY_HEADING.match(line))
+                continue
+            if in_summary and (m := TYPED_RATE.search(line)):
+                found.append(f"typed {m.group(0)!r} in: {line.strip()[:100]}")
+    return found
+
+
 def main(book: Path) -> int:
     problems = []
     html = book / "_build" / "html"
@@ -48,6 +78,9 @@ def main(book: Path) -> int:
         nb_path = book / f"{stem}.ipynb"
         if nb_path.exists():
             nb = nbformat.read(nb_path, as_version=4)
+            for problem in typed_rates_in_summaries((c.cell_type, c.source) for c in nb.cells):
+                problems.append(f"{nb_path}: summary section holds a hand-typed result ({problem}); generate it "
+                                "from the runs (an f-string Markdown cell) or state no number")
             n_fig = 0
             for cell in nb.cells:
                 for out in cell.get("outputs", []):
