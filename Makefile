@@ -35,6 +35,7 @@ CONCLUSIONS := build/$(MODE)/99_conclusions.ipynb
 SPEED := build/$(MODE)/A1_speed.ipynb
 SUMMARY := build/$(MODE)/intro_summary.md
 PKG_SRC := $(wildcard nalu/*.py)
+PAPER_RESULTS := $(wildcard results/paper-scale/*.csv results/paper-scale/*.json)
 
 .PHONY: all setup test unit build book execute check check-browser bench paper clean
 
@@ -66,7 +67,9 @@ build/$(MODE)/%.ipynb: notebooks/%.py $(PKG_SRC) | $(STAMP)
 # The speed appendix measures throughput, so it runs after the chapters, with nothing beside it;
 # the conclusions read every other chapter's results (the appendix's too).
 $(SPEED): $(filter-out $(SPEED) $(CONCLUSIONS),$(EXECUTED))
-$(CONCLUSIONS): $(filter-out $(CONCLUSIONS),$(EXECUTED))
+$(CONCLUSIONS): $(filter-out $(CONCLUSIONS),$(EXECUTED)) $(PAPER_RESULTS)
+# The paper-scale chapter reads the committed results of the long runs (make paper), not a new run.
+build/$(MODE)/10_paper_scale.ipynb: $(PAPER_RESULTS)
 
 # The intro's first screen: the headline results, generated from the executed results after the
 # conclusions (scripts/intro_summary.py; nothing in it is typed).
@@ -99,7 +102,7 @@ test: $(STAMP)
 	$(MAKE) check
 
 bench: $(STAMP)
-	$(BIN)/python -m nalu.bench --device $(DEVICE)
+	$(BIN)/python -m nalu.speed --device $(DEVICE)
 
 # Madsen & Johansen's static table at the paper's scale (hours of CPU; resumable: run it again to
 # continue). Choose with CELLS, SEEDS, STEPS; RAY_ADDRESS=host:port sends it to a Ray cluster.

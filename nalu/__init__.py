@@ -4,7 +4,7 @@ from .metrics import (effective_weights, mse, normalised_error, sparsity_error, 
                       wilson_interval)
 from .models import UNITS, Stack, build, clamp_weights_, make_unit, regularizer, stack_models, two_layer, unstack_model
 from .tasks import (ArithmeticTask, Dataset, IdentityTask, Interval, MysteryConfig, Operation, Ranges,
-                    mystery_configuration, mystery_dataset, rng_for, signed_task, solve_mystery, solve_mystery_loop,
+                    mystery_configuration, mystery_dataset, rng_for, signed_task, solve_mystery,
                     static_arithmetic, sum_split, two_input)
 from .data import DataSource, FixedData, FreshSamples
 from .training import Checkpoint, TrainingPaused, TrainResult, Warmup, evaluate_mse, train

@@ -34,7 +34,7 @@ from .data import FreshSamples
 from .metrics import sparsity_error, success_table
 from .models import two_layer
 from .tasks import rng_for, static_arithmetic
-from .training import Checkpoint, TrainingPaused, Warmup, train
+from .training import Checkpoint, TrainingPaused, Warmup, cpu_model, train
 
 __all__ = ["PaperUnit", "PAPER_UNITS", "PaperProtocol", "Published", "MADSEN_STATIC", "Block", "blocks_for",
            "run_block", "run", "collect", "interim", "load_static", "main"]
@@ -218,13 +218,7 @@ def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_
 
 
 def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    info = dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version(), torch=torch.__version__,
+    info = dict(cpu=cpu_model(), cores=os.cpu_count(), python=platform.python_version(), torch=torch.__version__,
                 numpy=np.__version__, node=platform.node())
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
@@ -294,10 +288,27 @@ def collect(out_dir: str | Path = DEFAULT_DIR) -> pd.DataFrame:
         description="Madsen & Johansen (2020) static task at the paper's protocol; one entry per block of seeds",
         blocks=[dict(block=d["block"], steps=d["protocol"]["steps"], code=d["code"], machine=d["machine"],
                      wall_seconds=round(sum(s["seconds"] or 0.0 for s in d["segments"]), 1), segments=d["segments"],
-                     protocol=d["protocol"]) for d in done])
+                     protocol=d["protocol"]) for d in done],
+        running=[dict(block=dict(unit=unit, op=op, seeds=sorted(set(state["rows"]["seed"].tolist()))),
+                      steps=steps, step=int(state["step"]), segments=state.get("segments") or [])
+                 for path, state in _checkpoints(out_dir) for unit, op, steps in [_cell_of(path)]])
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False))
     interim(out_dir)
     return table
+
+
+def _checkpoints(out_dir: Path):
+    """(path, state) of every block still running, oldest name first."""
+    for path in sorted((Path(out_dir) / "checkpoints").glob("*.pt")):
+        yield path, torch.load(path, weights_only=False)
+
+
+def _cell_of(checkpoint: Path) -> tuple[str, str, int]:
+    """(unit, op, budget) of a block's checkpoint, from its name (``Block.name`` + _steps)."""
+    name, _, steps = checkpoint.stem.rpartition("_")
+    slug, op, _ = name.rsplit("_", 2)
+    unit = next(u for u in PAPER_UNITS if Block(u, op, (0,)).name.startswith(slug + "_"))
+    return unit, op, int(steps)
 
 
 def interim(out_dir: str | Path = DEFAULT_DIR, proto: PaperProtocol | None = None) -> pd.DataFrame:
@@ -305,12 +316,9 @@ def interim(out_dir: str | Path = DEFAULT_DIR, proto: PaperProtocol | None = Non
     first logged step whose test error was below the seed's threshold (NaN: not yet). Written to
     ``interim.csv``; no success verdict is drawn from these (the model is not selected yet)."""
     out_dir, rows = Path(out_dir), []
-    for path in sorted((out_dir / "checkpoints").glob("*.pt")):
-        state = torch.load(path, weights_only=False)
-        name, _, steps = path.stem.rpartition("_")
-        slug, op, seed_range = name.rsplit("_", 2)
-        unit = next(u for u in PAPER_UNITS if Block(u, op, (0,)).name.startswith(slug + "_"))
-        p = PaperProtocol(steps=int(steps)) if proto is None else proto
+    for path, state in _checkpoints(out_dir):
+        unit, op, steps = _cell_of(path)
+        p = PaperProtocol(steps=steps) if proto is None else proto
         packed = state["rows"]
         log = pd.DataFrame(dict(seed=packed["seed"], step=packed["step"], mse=packed["mse"],
                                 split=np.array(packed["splits"])[packed["split"]]))

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from .data import DataSource, HasThresholds, Resumable
+from .fast import accelerate
 from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
 
 __all__ = ["Warmup", "Checkpoint", "TrainingPaused", "TrainResult", "train", "evaluate_mse"]
@@ -221,6 +222,7 @@ def train(
     fast: bool = True,
     keep_best: str | None = None,
     checkpoint: Checkpoint | None = None,
+    observe: Callable[[int, nn.Module], None] | None = None,
     progress: bool = True,
     desc: str | None = None,
 ) -> TrainResult:
@@ -233,9 +235,13 @@ def train(
     ``diverged_at``. ``fast`` runs the units through ``nalu.fast`` (same results up to float
     rounding). ``threads``: torch's intra-op threads during this call (restored afterwards; None
     leaves them alone; 1 suits these small models and leaves a core to the batch-drawing thread).
+    ``observe(step, model)`` is called before each step's update with the stacked model (all seeds),
+    to record something about it (e.g. its weights); it must not change the model.
     """
     seeds = _check_arguments(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip,
                              eval_every, threads, keep_best, checkpoint)
+    if observe is not None and not callable(observe):
+        raise TypeError(f"observe must be a function (step, model) -> None, got {type(observe).__name__}")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r} requested but CUDA is not available; pass device='cpu'")
@@ -245,7 +251,7 @@ def train(
     try:
         data.setup(seeds, device)
         return _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, eps,
-                      device, fast, keep_best, checkpoint, progress, desc)
+                      device, fast, keep_best, checkpoint, observe, progress, desc)
     finally:
         if hasattr(data, "close"):
             data.close()
@@ -253,7 +259,7 @@ def train(
 
 
 def _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, eps, device,
-           fast, keep_best, checkpoint, progress, desc) -> TrainResult:
+           fast, keep_best, checkpoint, observe, progress, desc) -> TrainResult:
     model = stack_models([build(model_factory, s) for s in seeds]).to(device)
     per_epoch = data.steps_per_epoch()
     total_steps = steps if steps is not None else epochs * per_epoch
@@ -261,7 +267,7 @@ def _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_c
     params = list(model.parameters())
     opt = (torch.optim.Adam(params, lr=lr, fused=device.type in ("cpu", "cuda")) if optimizer == "adam"
            else torch.optim.SGD(params, lr=lr, foreach=True))
-    run = _accelerate(model) if fast else model
+    run = accelerate(model) if fast else model
     evals = data.eval_sets()
     if keep_best is not None and keep_best not in evals:
         raise ValueError(f"keep_best={keep_best!r} is not an evaluation split; the data has {sorted(evals)}")
@@ -286,6 +292,8 @@ def _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_c
     for step in range(start, total_steps):
         if saver is not None and saver.due(step, data):
             saver.save(step, model, opt, data, guard, best, rows)
+        if observe is not None:
+            observe(step, model)
         x, y = data.batch(step)
         loss_per_seed = ((run(x) - y) ** 2).mean(dim=(-2, -1))
         lam = reg(step) if reg is not None else 0.0
@@ -324,14 +332,6 @@ def _result(model, data, seeds, evals, eps, rows, guard, best, total_steps, step
     config = {k: v for k, v in config.items() if k not in ("seeds", "model")} | dict(n_seeds=len(seeds))
     return TrainResult(seeds, model.cpu(), frame, guard.diverged_at, threshold, total_steps, config,
                        best_model=None if best is None else best.model.cpu())
-
-
-def _accelerate(model: nn.Module) -> nn.Module:
-    try:  # TEMPORARY until nalu.fast lands
-        from .fast import accelerate
-    except ImportError:
-        return model
-    return accelerate(model)
 
 
 class _Saver:
@@ -385,8 +385,8 @@ class _Saver:
             raise TrainingPaused(step, self.path)
 
     def _segments_until(self, step: int) -> list[dict]:
-        here = dict(node=platform.node(), cpu=platform.processor() or platform.machine(), threads=torch.get_num_threads(),
-                    torch=torch.__version__, from_step=self.first_step, to_step=step,
+        here = dict(node=platform.node(), cpu=cpu_model(), cores=os.cpu_count(),
+                    threads=torch.get_num_threads(), torch=torch.__version__, from_step=self.first_step, to_step=step,
                     seconds=round(time.monotonic() - self.started, 1))
         return self.segments + [here]
 
@@ -395,6 +395,18 @@ class _Saver:
         run's segments (machine, steps, seconds of each stretch between resumptions)."""
         self.path.unlink(missing_ok=True)
         return self._segments_until(step)
+
+
+def cpu_model() -> str:
+    """The processor's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        if names:
+            return names[0]
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _pack_rows(rows: list[tuple[int, int, str, float]]) -> dict[str, np.ndarray | list[str]]:

@@ -247,35 +247,29 @@ TASKS = {op: nalu.ArithmeticTask(op, one_hot[I], one_hot[J], interpolation=(-2.0
 TASKS["add"]
 
 # %% [markdown]
-# To follow the weights during training we use a NAC that keeps a copy of $W$ at about 150
-# log-spaced steps. It is the package's `NAC`, unchanged in its arithmetic, with a forward pass that,
-# when gradients are on (training, not evaluation), first appends the current $W$ — all seeds at
-# once — to a list. The training call itself is the last loop of the cell.
+# To follow the weights during training we pass `nalu.train` an observer: a function it calls
+# before every step's update with the model of all seeds, which here keeps a copy of $W$ at about
+# 150 log-spaced steps. It only reads the model; the NAC trained is the package's, unchanged.
 
 # %%
 TRACE_STEPS = set(np.unique(np.geomspace(1, STEPS, 150).astype(int)).tolist()) | {0}
+traces = {}  # op -> [(step, W of all seeds)]
 
 
-class TracedNAC(nalu.NAC):
-    """nalu.NAC that records (step, W) before the training steps in TRACE_STEPS."""
+def record_weights(op):
+    traces[op] = []
 
-    def __init__(self, in_dim, out_dim):
-        super().__init__(in_dim, out_dim)
-        self.trace, self.calls = [], 0
-
-    def forward(self, x):
-        if torch.is_grad_enabled():
-            if self.calls in TRACE_STEPS:
-                self.trace.append((self.calls, self.W.detach().clone()))
-            self.calls += 1
-        return super().forward(x)
+    def observe(step, model):
+        if step in TRACE_STEPS:
+            traces[op].append((step, model.W.detach().clone()))
+    return observe
 
 
 results, tables = {}, []
 for op, task in TASKS.items():
-    res = nalu.train(partial(TracedNAC, IN_DIM, 1), nalu.FreshSamples(task, batch_size=64, eval_size=5000),
+    res = nalu.train(partial(nalu.NAC, IN_DIM, 1), nalu.FreshSamples(task, batch_size=64, eval_size=5000),
                      SEEDS, steps=STEPS, lr=LR, eval_every=max(1, STEPS // 30), device=device,
-                     progress=not quick, desc=f"NAC {op}")
+                     observe=record_weights(op), progress=not quick, desc=f"NAC {op}")
     results[op] = res
     tab = nalu.success_table(res.log, res.threshold)
     tab["op"] = op
@@ -349,8 +343,8 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 4))
 for op, ls in (("add", "-"), ("sub", "--")):
     res = results[op]
     model = res.model
-    trace = torch.stack([w for _, w in model.trace] + [model.W.detach()]).squeeze(-2)  # (snapshots, seeds, in)
-    steps = np.array([k for k, _ in model.trace] + [res.steps])
+    trace = torch.stack([w for _, w in traces[op]] + [model.W.detach()]).squeeze(-2)  # (snapshots, seeds, in)
+    steps = np.array([k for k, _ in traces[op]] + [res.steps])
     for s in range(trace.shape[1]):
         for i in range(IN_DIM):
             colour = "C0" if i == I else ("C1" if i == J else "grey")
@@ -366,7 +360,7 @@ plt.show()
 # %% tags=["hide-input"]
 lines, latent = [], {}
 for op, res in results.items():
-    trace0 = res.model.trace[0][1]
+    trace0 = traces[op][0][1]
     err0 = torch.minimum(trace0.abs(), (1 - trace0.abs()).abs()).amax(dim=(-2, -1))
     t = table[table.op == op]
     latent[op] = (np.median(np.abs(res.final_weights["W_hat"].squeeze(-2)[:, [I, J]])),

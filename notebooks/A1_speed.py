@@ -28,27 +28,33 @@
 # the time went (the breakdown below is measured on every build), and these changes each removed
 # a piece of it; the section "What each change buys" measures each against what it replaced.
 #
+# The equations live in `nalu.units`, written plainly; the speed lives in a separate layer,
+# `nalu.fast`, which `nalu.train` uses by default (`fast=True`). Its twin of each unit shares the
+# unit's parameters and computes the same function up to float rounding, and a unit test runs every
+# unit and every option forward and backward through both and compares them.
+#
 # - **Contiguous batches.** Fresh samples are drawn a chunk of steps at a time on a background
 #   thread. Stored seed-major, one step's batch was 100 scattered pieces of the chunk; stored
 #   step-major, it is one contiguous block. The numbers are the same, the training is faster.
 # - **Bulk random numbers.** numpy turns each 32-bit draw d into the float (d >> 8) · 2⁻²⁴.
-#   `nalu.tasks.uniform_float32` takes the same 32-bit draws from the generator in bulk and converts
+#   `nalu.fast.uniform_float32` takes the same 32-bit draws from the generator in bulk and converts
 #   them in two whole-array passes: bit-identical to `Generator.random` (a unit test checks it), and
 #   cheaper for the thread that draws the batches.
 # - **One product for two.** The NALU's additive path W x and its gate G x read the same x, so
-#   `nalu.units.matvecs` multiplies x by the stacked [W; G] once, forward and backward.
-# - **A faster log.** On the CPU in float32, `log_abs` uses numpy's vectorised log.
-# - **Memory kept for reuse.** glibc's malloc hands large freed blocks back to the system, and
-#   each page taken back on the next step costs a page fault. `nalu.train` raises malloc's
-#   thresholds once per process (`nalu.trainer.keep_freed_memory`), so a step reuses the memory of
-#   the step before; the memory section below counts the faults with and without.
+#   `nalu.fast.matvecs` multiplies x by the stacked [W; G] once, forward and backward.
+# - **A faster log.** On the CPU in float32, `nalu.fast.log_abs` uses numpy's vectorised log.
+# - **Memory kept for reuse (opt-in).** glibc's malloc hands large freed blocks back to the system,
+#   and each page taken back on the next step costs a page fault. `nalu.speed.keep_freed_memory()`
+#   raises malloc's thresholds for the whole process, so a step reuses the memory of the step
+#   before. Because it changes the process, nothing in `nalu` calls it for you; a long run may call
+#   it first. The memory section below counts the faults with and without.
 # - **Less bookkeeping per step.** The trainer sets gradients to None directly and looks for
 #   diverged seeds only when some loss is not finite.
 #
 # What is left is mostly the arithmetic itself: the products with x and the log of 1.28 million
 # numbers, on one core, while the other draws the next batches.
 #
-# This page runs the benchmark of `make bench` (`python -m nalu.bench`, which prints the same
+# This page runs the benchmark of `make bench` (`python -m nalu.speed`, which prints the same
 # figures) and shows its results; every figure below was measured when the page was built, on the
 # machine named in the table.
 #
@@ -70,14 +76,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from nalu import bench
+from nalu import speed
 from nalu.book import mode_banner, save_results, setup_plotting
 
 setup_plotting()
 mode_banner(quick, device=device, measurement="shortened" if quick else "full")
 
 # %%
-results = bench.run_all(quick=quick, device=device, log=lambda line: None)  # the tables below show it all
+results = speed.run_all(quick=quick, device=device, log=lambda line: None)  # the tables below show it all
 
 # %% [markdown]
 # ## The machine
@@ -89,7 +95,7 @@ pd.Series(results["machine"]).to_frame("value")
 # ## Many seeds at once against one at a time
 #
 # NALU 100 → 2 → 1 on the static arithmetic task, batch 128, a fresh batch every step, Adam. The
-# per-seed loop is the way seed 000 trains: one module, one optimiser, a Python loop over steps,
+# per-seed loop is the way the PyTorch blog post trains: one module, one optimiser, a Python loop over steps,
 # repeated for each seed. Both draw the same data from the same generators. Each is measured with one
 # and with two intra-op threads, and compared at its better setting: the trainer defaults to one
 # thread and leaves the second core to the thread that draws the next batches.
@@ -203,7 +209,7 @@ mem = results["memory"]
 print(f"peak resident memory of a process training 100 seeds: {mem['peak_rss_mb']:.0f} MB "
       f"(a process that only imports nalu and torch: {mem['import_only_rss_mb']:.0f} MB)")
 print(f"minor page faults per training step: {mem['faults_per_step']:.0f} with malloc tuned, "
-      f"{mem['faults_per_step_untuned']:.0f} with malloc left alone (NALU_MALLOC_TUNING=0; peak memory "
+      f"{mem['faults_per_step_untuned']:.0f} with malloc left alone (peak memory "
       f"then {mem['peak_rss_mb_untuned']:.0f} MB)")
 
 # %%

@@ -30,11 +30,11 @@ def test_vectorised_mystery_solver_equals_the_reference_loop():
         assert all(i != j for i, j in zip(config.i, config.j))
         x = rng.uniform(-10, 10, (257, in_dim))
         x[3, config.j[0]] = 0.0  # a division by zero must agree too
-        fast, slow = nalu.solve_mystery(x, config), nalu.solve_mystery_loop(x, config)
+        fast, slow = nalu.solve_mystery(x, config), nalu.tasks.solve_mystery_loop(x, config)
         assert fast.shape == (257, out_dim)
         np.testing.assert_array_equal(fast, slow)
         x32 = x.astype(np.float32)
-        np.testing.assert_array_equal(nalu.solve_mystery(x32, config), nalu.solve_mystery_loop(x32, config))
+        np.testing.assert_array_equal(nalu.solve_mystery(x32, config), nalu.tasks.solve_mystery_loop(x32, config))
 
 
 def test_mystery_solution_by_hand():

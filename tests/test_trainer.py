@@ -18,7 +18,7 @@ def sum_task(seed):
 
 
 def plain_loop(model, batches, lr, clamp=False):
-    """One model, one Adam, a Python loop — the way seed 000 trains."""
+    """One model, one Adam, a Python loop — the way the PyTorch blog post trains."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     for x, y in batches:
@@ -252,3 +252,21 @@ def test_warmup_needs_its_schedule_spelled_out():
         nalu.Warmup(10)
     assert nalu.Warmup(10, 0, 1)(0) == 0 and nalu.Warmup(10, 0, 1)(1) == 10
     assert nalu.Warmup(2.0, 10, 20)(15) == pytest.approx(1.0)
+
+
+def test_observe_sees_every_step_before_its_update_and_changes_nothing():
+    def run(observe=None):
+        data = nalu.FreshSamples(lambda s: nalu.static_arithmetic("add", nalu.rng_for(s, 1)), batch_size=16,
+                                 eval_size=50)
+        return nalu.train(partial(nalu.NAC, 100, 1), data, range(3), steps=12, eval_every=6, progress=False,
+                          observe=observe)
+    seen = []
+    watched = run(lambda step, model: seen.append((step, model.W.detach().clone())))
+    plain = run()
+    assert [s for s, _ in seen] == list(range(12))
+    assert seen[0][1].shape == (3, 1, 100)  # all seeds at once
+    assert not torch.equal(seen[0][1], seen[-1][1])  # weights before step 0 differ from before step 11
+    assert torch.equal(watched.model.W, plain.model.W) and watched.log.equals(plain.log)
+    with pytest.raises(TypeError, match="observe must be a function"):
+        nalu.train(partial(nalu.NAC, 100, 1), nalu.FreshSamples(lambda s: nalu.sum_split()), [0], steps=2,
+                   observe="W")

@@ -1,4 +1,4 @@
-"""Throughput benchmark (``make bench``; ``python -m nalu.bench --help``).
+"""Throughput benchmark (``make bench``; ``python -m nalu.speed --help``).
 
 Every ratio is measured side by side in one run, on the machine it runs on. Rates are steady-state
 seed-steps per second (the extra steps of a longer run over its extra time), so one-off set-up costs
@@ -35,7 +35,7 @@ from .models import build, stack_models, two_layer
 from .fast import uniform_float32
 from .tasks import mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic
 from .data import DATA_STREAM, FreshSamples
-from .training import train
+from .training import cpu_model, train
 
 BATCH = 128
 
@@ -275,7 +275,7 @@ def peak_memory_mb(n_seeds: int, steps: int, in_dim: int = 100, device: str = "c
     without ``keep_freed_memory``."""
     # VmHWM (the peak of this process's own address space) rather than ru_maxrss, which Linux
     # carries over from the parent through fork and exec.
-    code = ("import sys, nalu.bench as b\n"
+    code = ("import sys, nalu.speed as b\n"
             "n, steps, in_dim, device = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]\n"
             "if sys.argv[5] == 'tuned': b.keep_freed_memory()\n"
             "faults = b.faults_per_step(n, steps, in_dim, device) if n else 0.0\n"
@@ -333,14 +333,7 @@ def keep_freed_memory() -> bool:
 
 
 def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    info = dict(cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(), torch=torch.__version__,
+    info = dict(cpu=cpu_model(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), torch=torch.__version__,
                 python=platform.python_version())
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)

@@ -1,0 +1,294 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-kernelspec
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+# ---
+
+# %% [markdown]
+# # The static table at the paper's scale
+#
+# The benchmark chapter trains every unit for a few thousand steps, so that the whole grid can be
+# re-executed in one build. That is far too short to test the central table of
+# {cite:t}`madsen2020nau`: their NMU solves multiplication at a median of $1.4 \cdot 10^6$ steps,
+# and every model is trained for $5 \cdot 10^6$. A budget hundreds of times below the published
+# median solved-at step cannot confirm or contradict a success rate; it can only be
+# *underpowered*.
+#
+# This chapter therefore reads a separate, long run: the headline cells of the static task
+# trained with the paper's own protocol and budget, on many seeds, by `nalu.scale` (see the end
+# of the chapter for how to re-run or extend it). The run takes hours of CPU time; it is
+# checkpointed and was spread over several sessions and machines, and the book re-reads its
+# stored results rather than recomputing them. Cells still running are shown with the step they
+# have reached, and no verdict is drawn from them.
+
+# %% tags=["parameters"]
+quick = True  # this chapter reads stored results: quick and full mode show the same data
+device = "cpu"
+results_dir = "../build/results"
+paper_dir = "../results/paper-scale"
+
+# %% tags=["hide-input"]
+import json
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+import nalu
+from nalu import results as R
+from nalu import scale
+from nalu.book import fmt_rate, save_results, setup_plotting
+
+setup_plotting()
+paper = Path(paper_dir)
+finished = scale.load_static(paper / "static.csv") if (paper / "static.csv").exists() else None
+running = pd.read_csv(paper / "interim.csv") if (paper / "interim.csv").exists() else None
+provenance = json.loads((paper / "provenance.json").read_text()) if (paper / "provenance.json").exists() else {}
+n_done = 0 if finished is None else len(finished)
+n_running = 0 if running is None else len(running)
+Markdown(f":::{{note}}\nThis chapter reads the stored results of the long runs, so the quick and the full build "
+         f"show the same data. Stored: {n_done} seed-runs that reached their budget, and {n_running} in blocks "
+         f"still running (shown with the step they have reached, without a verdict).\n:::")
+
+# %% [markdown]
+# ## The protocol, per unit
+#
+# Every unit gets the protocol its paper prescribes. The task is the NALU paper's static task as
+# Madsen & Johansen fixed it: 100 inputs, $a$ and $b$ sum two overlapping subsets of 25, fresh
+# batches of 128 from $U[1, 2]$ at every step, a fixed validation set of $10^4$ samples from
+# $U[1, 2]$ and a test set of $10^4$ from $U[2, 6]$. The model kept is the one at the step with the
+# lowest validation error, and it *succeeds* if its test error is below that of the exact solution
+# with every weight perturbed by $\varepsilon = 10^{-5}$. The regulariser weight is
+# $\lambda_t = \hat\lambda \cdot \mathrm{clip}((t - t_0) / (t_1 - t_0), 0, 1)$.
+
+# %% tags=["hide-input"]
+proto = scale.PaperProtocol()
+protocol_table = pd.DataFrame([
+    dict(network=f"{u.first.upper()} → {u.second.upper()} (100 → 2 → 1)", unit=u.label,
+         **{"λ̂": u.reg_scale or "–", "warm-up t₀ → t₁": f"{u.reg_start:,} → {u.reg_end:,}" if u.reg_scale else "–"},
+         optimiser=f"Adam, lr {proto.lr:g}", batch=proto.batch_size)
+    for u in scale.PAPER_UNITS.values()
+]).set_index("unit")
+protocol_table
+
+# %% [markdown]
+# ## Our results beside the published table
+#
+# For each cell with finished seeds: the success rate with its Wilson 95% interval, the median
+# step at which the seeds that succeeded first reached the threshold, and the mean sparsity error
+# of the successful seeds (how far the weights are from exact 0 and ±1; Madsen & Johansen's
+# $\max_{ij} \min(|W_{ij}|, |1 - |W_{ij}||)$). The verdict follows the book's three-level rule
+# (stated on the conclusions page): *consistent* when the published rate lies inside our interval
+# and the comparison has the power to tell, *contradicted* when it lies outside, *underpowered*
+# otherwise (too few seeds, too wide an interval, or a budget below the published median
+# solved-at step).
+
+# %% tags=["hide-input"]
+published = {(p.op, p.unit): p for p in scale.MADSEN_STATIC}
+OPS = {"add": "+", "sub": "−", "mul": "×", "div": "÷"}
+
+
+def cell_rows(table: pd.DataFrame) -> list[dict]:
+    """One row per finished cell (op × unit × budget), judged by the same findings the conclusions use."""
+    rows = []
+    for (op, unit, steps), g in table.groupby(["op", "unit", "steps"], sort=False):
+        pub = published.get((op, unit))
+        rate = nalu.success_rate(g["success"])
+        solved = g.loc[g["success"], "solved_at"]
+        findings = R.madsen_static_findings(g, [pub], "10") if pub is not None else []
+        verdict = findings[0].verdict() if findings else None
+        rows.append(dict(
+            op=OPS[op], unit=unit, seeds=rate["n"], steps=int(steps), rate=rate,
+            ours=fmt_rate(rate),
+            published="–" if pub is None else f"{pub.success:.0%} (+{pub.plus:.0%}/−{pub.minus:.0%})",
+            median_solved=float(solved.median()) if len(solved) else math.nan,
+            published_solved=None if pub is None else pub.solved_at,
+            sparsity=float(g.loc[g["success"], "sparsity_error"].mean()) if len(solved) else math.nan,
+            published_sparsity=None if pub is None else pub.sparsity,
+            verdict=None if verdict is None else verdict.level, reason=None if verdict is None else verdict.reason,
+            finding=findings[0] if findings else None))
+    return rows
+
+
+def sci(v) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2g}"
+
+
+cells = cell_rows(finished) if finished is not None and len(finished) else []
+if cells:
+    view = pd.DataFrame([{
+        "op": c["op"], "unit": c["unit"], "steps": f"{c['steps']:.1e}", "success (ours)": c["ours"],
+        "success (M&J)": c["published"], "median solved at (ours / M&J)": f"{sci(c['median_solved'])} / {sci(c['published_solved'])}",
+        "sparsity error (ours / M&J)": f"{sci(c['sparsity'])} / {sci(c['published_sparsity'])}",
+        "verdict": c["verdict"] or "–"} for c in cells]).set_index(["op", "unit"])
+    display(view)
+else:
+    display(Markdown("No cell has finished seeds yet."))
+
+# %% tags=["hide-input"]
+def describe(c: dict) -> str:
+    rate = c["rate"]
+    solved = ("" if math.isnan(c["median_solved"]) else
+              f", with a median solved-at step of {c['median_solved']:,.0f}"
+              + (f" (published: {c['published_solved']:,.0f})" if c["published_solved"] else ""))
+    return (f"- **{c['unit']} on {c['op']}** ({c['steps']:,} steps): {rate['successes']} of {rate['n']} seeds "
+            f"succeeded, {fmt_rate(rate)}{solved}; Madsen & Johansen report {c['published']}. "
+            f"Verdict: **{c['verdict']}** — {c['reason']}.")
+
+
+if cells:
+    display(Markdown("\n".join(describe(c) for c in cells if c["verdict"] is not None)))
+
+# %% [markdown]
+# ## When the seeds solve the task
+#
+# The fraction of seeds whose test error has fallen below their threshold, against the training
+# step, with Madsen & Johansen's median solved-at step marked. Cells still running are drawn up to
+# the step they have reached (dashed). This counts a seed from the first step its test error is
+# below the threshold, whether or not the final, validation-selected model still is.
+
+# %% tags=["hide-input"]
+def solved_curves() -> list[tuple[str, str, np.ndarray, np.ndarray, int, bool]]:
+    curves = []
+    if finished is not None:
+        for (op, unit, steps), g in finished.groupby(["op", "unit", "steps"], sort=False):
+            first = np.sort(g["solved_at"].dropna().to_numpy())
+            curves.append((op, unit, first, np.arange(1, len(first) + 1) / len(g), int(steps), False))
+    if running is not None and len(running):
+        for (op, unit, steps), g in running.groupby(["op", "unit", "steps"], sort=False):
+            first = np.sort(g["solved_at_so_far"].dropna().to_numpy())
+            curves.append((op, unit, first, np.arange(1, len(first) + 1) / len(g), int(g["step_reached"].min()), True))
+    return curves
+
+
+curves = solved_curves()
+if curves:
+    keys = sorted({(op, unit) for op, unit, *_ in curves}, key=lambda k: (list(OPS).index(k[0]), k[1]))
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.2), sharey=True, squeeze=False)
+    for ax, (op, unit) in zip(axes[0], keys):
+        for c_op, c_unit, first, frac, end, is_running in curves:
+            if (c_op, c_unit) != (op, unit):
+                continue
+            xs = np.concatenate([[0], first, [end]])
+            ys = np.concatenate([[0], frac, [frac[-1] if len(frac) else 0]])
+            ax.step(xs, ys, where="post", ls="--" if is_running else "-",
+                    label=f"running (at {end:.1e})" if is_running else f"{end:.0e} steps")
+        pub = published.get((op, unit))
+        if pub is not None and pub.solved_at:
+            ax.axvline(pub.solved_at, color="0.4", lw=1, ls=":", label="M&J median")
+        ax.set_title(f"{unit}, {OPS[op]}")
+        ax.set_xlabel("step")
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+        ax.legend(fontsize=9, loc="lower right")
+    axes[0][0].set_ylabel("fraction of seeds solved")
+    fig.tight_layout()
+    plt.show()
+else:
+    display(Markdown("No stored run yet."))
+
+# %% [markdown]
+# ## Cells still running
+#
+# A long cell is trained in blocks of seeds and checkpointed every few minutes; a block that has not
+# reached its budget contributes no success verdict yet.
+
+# %% tags=["hide-input"]
+if running is not None and len(running):
+    progress = (running.groupby(["op", "unit", "steps"])
+                .agg(seeds=("seed", "size"), step_reached=("step_reached", "min"),
+                     solved_so_far=("solved_at_so_far", lambda s: int(s.notna().sum())))
+                .reset_index())
+    progress["op"] = progress["op"].map(OPS)
+    display(progress.rename(columns={"steps": "budget"}).set_index(["op", "unit"]))
+else:
+    display(Markdown("Every stored block has reached its budget."))
+
+# %% [markdown]
+# ## What it costs
+#
+# The wall time of each block, by machine, as recorded in its checkpoints, gives the training speed
+# in seed-steps per second (one seed trained for one step) for the cells above. From these we
+# project the cost of Madsen & Johansen's whole table at their scale.
+
+# %% tags=["hide-input"]
+blocks = provenance.get("blocks", []) + provenance.get("running", [])
+segments = pd.DataFrame([
+    dict(unit=b["block"]["unit"], op=b["block"]["op"], seeds=len(b["block"]["seeds"]), node=s.get("node"),
+         cpu=s.get("cpu"), cores=s.get("cores"), steps=s["to_step"] - s["from_step"], seconds=s["seconds"])
+    for b in blocks for s in b["segments"] if s.get("seconds")
+])
+if len(segments):
+    segments["cores"] = segments["cores"].fillna(0).astype(int)
+    speeds = segments.groupby(["unit", "op", "seeds", "cpu", "cores"])[["steps", "seconds"]].sum().reset_index()
+    speeds["seed-steps/s"] = (speeds["steps"] * speeds["seeds"] / speeds["seconds"]).round(0)
+    display(speeds.assign(op=speeds["op"].map(OPS)).set_index(["unit", "op"]))
+else:
+    display(Markdown("No timed segment stored yet."))
+
+# %% [markdown]
+# Each block ran on one core with one thread, beside other blocks on the machine's other cores, so
+# a rate is what one core delivers while the whole machine is busy. The projection below assumes
+# blocks of 25 seeds spread over every core (they are independent) at the same rate per core.
+# The GPU figure was measured once, on a lent machine, with the same protocol and 25 seeds per
+# process, run eagerly; it is a lower bound for a GPU, which could train far more seeds at once.
+
+# %% tags=["hide-input"]
+gpu_path = paper / "gpu_probe.json"
+gpu = json.loads(gpu_path.read_text()) if gpu_path.exists() else None
+TABLE_OPS, TABLE_SEEDS = 6, 100  # Madsen & Johansen's static table: +, −, ×, ÷, x², √x; 100 seeds each
+SEED_STEPS = TABLE_OPS * TABLE_SEEDS * proto.steps  # per unit
+
+
+def projection_rows() -> list[dict]:
+    """Wall time of the whole table per machine type, from that machine's measured rates per core."""
+    rows = []
+    for (cpu, cores), g in speeds.groupby(["cpu", "cores"]):
+        per_unit = g.groupby("unit")["seed-steps/s"].median()
+        proxy = per_unit.get("NAU", per_unit.max())
+        core_hours = sum(SEED_STEPS / per_unit.get(u, proxy) for u in scale.PAPER_UNITS) / 3600
+        rows.append({"machine": f"{cpu} ({cores} cores)", "core-hours": round(core_hours),
+                     "days on one machine": round(core_hours / cores / 24, 1),
+                     "days on ten (Ray cluster)": round(core_hours / (10 * cores) / 24, 2),
+                     "units costed at the NAU's rate": ", ".join(u for u in scale.PAPER_UNITS
+                                                                 if u not in per_unit.index) or "–"})
+    if gpu:
+        rate = float(np.mean([c["seed_steps_per_s"] for c in gpu["cells"]]))
+        days = len(scale.PAPER_UNITS) * SEED_STEPS / rate / 86400
+        rows.append({"machine": f"{gpu['gpu']} (one GPU, 25 seeds per run)", "core-hours": None,
+                     "days on one machine": round(days, 1), "days on ten (Ray cluster)": round(days / 10, 2),
+                     "units costed at the NAU's rate": "all, at the mean of the two measured cells"})
+    return rows
+
+
+projection = projection_rows() if len(segments) else []
+if projection:
+    display(Markdown(
+        f"Madsen & Johansen's whole static table for the {len(scale.PAPER_UNITS)} units above ({TABLE_OPS} "
+        f"operations × {TABLE_SEEDS} seeds × {proto.steps:,} steps) is "
+        f"{len(scale.PAPER_UNITS) * SEED_STEPS:.1e} seed-steps. Its projected wall time, per machine:"))
+    display(pd.DataFrame(projection).set_index("machine"))
+
+# %% [markdown]
+# ## Re-running or extending the run
+#
+# `make paper` runs the cells at the paper's protocol on every core of the machine through a local
+# Ray instance (each worker single-threaded); `make paper RAY_ADDRESS=host:port` sends the same
+# blocks to a Ray cluster, and `CELLS`, `SEEDS` and `STEPS` choose a subset, e.g.
+# `make paper CELLS='NAU:add,NAU:sub' SEEDS=0-99 STEPS=1000000`. Interrupted blocks resume from
+# their last checkpoint when the same command is run again.
+
+# %% tags=["hide-input"]
+_ = save_results(results_dir, "10_paper_scale", {
+    "cells": [dict(op=c["op"], unit=c["unit"], steps=c["steps"], successes=c["rate"]["successes"], n=c["rate"]["n"],
+                   verdict=c["verdict"]) for c in cells],
+    "projection": projection,
+}, findings=[c["finding"] for c in cells if c["finding"] is not None])
