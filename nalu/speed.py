@@ -156,8 +156,6 @@ def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repea
     seeds = list(range(n_seeds))
     model = stack_models([build(_factory(in_dim), s) for s in seeds]).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    data = FreshSamples(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16, chunk_steps=steps, prefetch=False)
-    data.setup(seeds, dev)
     first, second = accelerate(model)  # the trainer's fast twin (same parameters)
 
     def sync():
@@ -176,7 +174,10 @@ def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repea
             phases[name] = phases.get(name, 0.0) + (time.perf_counter() - start) / steps
             return out
 
-        data._chunk = None  # data.batch(0) draws a fresh chunk of `steps` steps
+        # a fresh stream per pass: batch(0) draws one chunk of `steps` steps, on this thread
+        data = FreshSamples(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16, chunk_steps=steps,
+                            prefetch=False)
+        data.setup(seeds, dev)
         first_batch = timed("draw the batches (background thread)", lambda: data.batch(0))
         for step in range(steps):
             x, y = first_batch if step == 0 else data.batch(step)
@@ -190,9 +191,9 @@ def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repea
                 W = first.nac.W
                 timed("  of which log(|x| + ε)", lambda: log_abs(x, first.eps))
                 timed("  of which W x, G x, W log|x|", lambda: (matvecs(x, W, first.G), matvec(W, x)))
+        data.close()
         for name, t in phases.items():
             best[name] = min(best.get(name, math.inf), 1e3 * t)
-    data.close()
     return best
 
 

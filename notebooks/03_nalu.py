@@ -356,4 +356,4 @@ for op in OPS:
     for v, key in short.items():
         out[f"{key}_{op}_final_step_success_rate"] = float(table[(table.op == op) & (table.variant == v)].final_success.mean())
 out["nosigmoid_worse_on_add"] = bool(rate_of("add", NO_SIGMOID)["rate"] < rate_of("add", "separate (PyTorch blog post)")["rate"])
-save_results(results_dir, "03_nalu", out)
+_ = save_results(results_dir, "03_nalu", out)

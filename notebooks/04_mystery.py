@@ -86,12 +86,12 @@ pd.DataFrame([dict(output=f"y{k}", target=f"x{i} {op.symbol} x{j}")
 # %% [markdown]
 # The post computes targets with a Python loop over rows and outputs, and remarks that a
 # vectorised version should exist. `nalu.solve_mystery` is that version (one NumPy expression per
-# operation); `nalu.solve_mystery_loop` re-implements the post's loop. They agree exactly on a batch
+# operation); `nalu.tasks.solve_mystery_loop` re-implements the post's loop. They agree exactly on a batch
 # of training rows. (How much faster the vectorised one is, the appendix on speed measures.)
 
 # %% tags=["hide-input"]
 x0 = datasets[SEEDS[0]][0].x_train[:256]
-assert np.array_equal(nalu.solve_mystery(x0, config0), nalu.solve_mystery_loop(x0, config0))
+assert np.array_equal(nalu.solve_mystery(x0, config0), nalu.tasks.solve_mystery_loop(x0, config0))
 print(f"solve_mystery and solve_mystery_loop agree exactly on {x0.shape[0]} rows × {config0.out_dim} outputs.")
 
 # %% [markdown]

@@ -486,7 +486,7 @@ def rd(unit, sym, criterion):
 
 
 trained = sorted({(u, s) for u, s in results})
-save_results(results_dir, "08_signed_fix", {
+_ = save_results(results_dir, "08_signed_fix", {
     "n_seeds": len(SEEDS), "steps_mul": STEPS_BY_OP["×"], "steps_div": STEPS_BY_OP["÷"],
     "success": {f"{u} {s}": {c: rd(u, s, c) for c in ["strict", "approximate"]} for u, s in trained},
     "median_test_mse": {f"{r.unit} {r.op}": float(r.median_test_mse) for r in closeness.itertuples()},

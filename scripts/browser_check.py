@@ -3,7 +3,8 @@ Playwright) at a desktop width (1280 px) and a phone width (390 px), and check w
 
 A page fails on
 * content wider than the viewport: the document scrolls sideways, or an element sticks out of
-  the content column without a scroll container of its own (overflow-x auto/scroll) around it;
+  the content column without a scroll container of its own (overflow-x auto/scroll) around it
+  (a cell tagged full-width may use the right margin, up to the viewport);
 * an error output cell or traceback text;
 * an image that did not load (naturalWidth 0), or math that was not typeset;
 * an error on the browser console (or an uncaught script error);
@@ -31,6 +32,7 @@ HEIGHT = {"desktop": 1000, "phone": 844}
 
 # Elements that stick out of the content column with no scroll container between them and the
 # column. Sidebars and margin notes are laid out beside the column on purpose; sr-only text is 1 px.
+# A cell tagged full-width may use the margin to the right of the column, up to the viewport.
 OVERFLOW_JS = r"""() => {
   const column = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
   const col = column.getBoundingClientRect();
@@ -44,7 +46,8 @@ OVERFLOW_JS = r"""() => {
     if (el.closest(skip)) continue;
     const r = el.getBoundingClientRect();
     if (r.width <= 1 || r.height <= 1) continue;
-    if (r.right <= right + 1 && r.left >= left - 1) continue;
+    const limit = el.closest('.tag_full-width') ? viewport : right;
+    if (r.right <= limit + 1 && r.left >= left - 1) continue;
     let contained = false, clipped = false;
     for (let a = el.parentElement; a && a !== column; a = a.parentElement) {
       if (scrolls(a)) { contained = true; break; }

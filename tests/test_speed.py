@@ -53,7 +53,7 @@ def test_design_choices_compare_like_with_like():
 
 
 def test_step_breakdown_times_every_phase():
-    phases = speed.step_breakdown(n_seeds=3, in_dim=8, steps=4, repeats=1)
+    phases = speed.step_breakdown(n_seeds=3, in_dim=8, steps=4, repeats=2)
     assert len(phases) == 7 and all(ms > 0 for ms in phases.values())
     assert any("log" in name for name in phases)
 
