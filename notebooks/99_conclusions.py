@@ -48,18 +48,20 @@ Markdown("## The rule\n\nEach claim gets one of three verdicts, decided in code 
 # %% tags=["hide-input"]
 # Madsen & Johansen's static table: the paper-scale runs stand in for the benchmark grid's rows
 # where they exist (the grid's budget is far below the published solved-at steps).
-replace = {}
-if Path(paper_scale).exists():
-    replace["09_benchmark"] = R.madsen_static_findings(scale.load_static(paper_scale), scale.MADSEN_STATIC,
-                                                       "10")
+paper_rows = (R.madsen_static_findings(scale.load_static(paper_scale), scale.MADSEN_STATIC, "10")
+              if Path(paper_scale).exists() else [])
+replace = {"09_benchmark": paper_rows} if paper_rows else {}
 table = R.claims_table(results, replace=replace)
 sources, own = table[~table.own], table[table.own]
 counts = sources.verdict.value_counts()
 build = ("**This is the quick build**: few seeds and short training, so almost every verdict is underpowered. "
          if quick else "")
-paper_note = ("Madsen & Johansen's static-table rows use the paper-scale runs. " if replace else
-              "Madsen & Johansen's static-table rows use the benchmark grid's short runs (no paper-scale runs "
-              "were found), so they are underpowered: their budget is below the published median solved-at step. ")
+paper_note = (f"{len(paper_rows)} of Madsen & Johansen's static-table rows ("
+              + "; ".join(f"{f.claim}, {f.n} seeds × {f.budget:,} steps" for f in paper_rows)
+              + ") are judged by the paper-scale runs; their other rows by the benchmark grid's short runs, "
+                "whose budget is below the published median solved-at step. " if paper_rows else
+              "Madsen & Johansen's static-table rows use the benchmark grid's short runs (no paper-scale run has "
+              "finished), so they are underpowered: their budget is below the published median solved-at step. ")
 Markdown(f"{build}Of the sources' {len(sources)} claims checked, "
          + ", ".join(f"**{counts.get(v, 0)} {v}**" for v in verdicts.LEVELS)
          + f". The book's own findings ({len(own)}) are listed apart below. " + paper_note)

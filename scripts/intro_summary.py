@@ -40,14 +40,21 @@ def _chapter_link(chapter: str) -> str:
     return str(chapter)
 
 
+def author(source: str) -> str:
+    """'Trask et al. 2018, Table 1' -> 'Trask et al. 2018'; 'the PyTorch blog post (its code)' -> 'the PyTorch blog post'."""
+    return source.split(",")[0].split(" (")[0].strip()
+
+
 def summary(claims: list[dict], mode: str) -> str:
     verdicts = list(dict.fromkeys(c["verdict"] for c in claims))  # in the order the conclusions use them
     order = [v for v in ("consistent", "contradicted", "underpowered") if v in verdicts]
     verdicts = order + [v for v in verdicts if v not in order]
-    total = Counter(c["verdict"] for c in claims)
-    by_source: dict[str, Counter] = {}
-    for c in claims:
-        by_source.setdefault(c["source"], Counter())[c["verdict"]] += 1
+    sources = [c for c in claims if not c.get("own")]
+    own = [c for c in claims if c.get("own")]
+    total, own_total = Counter(c["verdict"] for c in sources), Counter(c["verdict"] for c in own)
+    by_author: dict[str, Counter] = {}
+    for c in sorted(sources, key=lambda c: author(c["source"])):
+        by_author.setdefault(author(c["source"]), Counter())[c["verdict"]] += 1
 
     lines = []
     if mode == "quick":
@@ -55,19 +62,25 @@ def summary(claims: list[dict], mode: str) -> str:
                   "**This is the quick build**: every chapter ran with few seeds and short training, so the "
                   "verdicts below are provisional. `make build` runs the full reproduction.",
                   ":::", ""]
-    counts = ", ".join(f"{total[v]} {v}" for v in verdicts)
-    lines += [f"**At a glance** ({mode} build): the conclusions check {len(claims)} claims of the papers, "
-              f"the blog posts and this book against the runs: {counts}.", ""]
+    counts = ", ".join(f"**{total[v]} {v}**" for v in verdicts)
+    lines += [f"**At a glance** ({mode} build): of the {len(sources)} claims of the papers and the blog posts "
+              f"checked against our runs, {counts}.", ""]
     header = "| source | " + " | ".join(verdicts) + " |"
     lines += [header, "|" + "---|" * (len(verdicts) + 1)]
-    for source, cnt in by_source.items():
-        lines.append(f"| {source} | " + " | ".join(str(cnt[v]) for v in verdicts) + " |")
+    for name, cnt in by_author.items():
+        lines.append(f"| {name} | " + " | ".join(str(cnt[v]) for v in verdicts) + " |")
     lines.append("")
-    failed = [c for c in claims if c["verdict"] == "contradicted"]
-    if failed:
-        items = "; ".join(f"{c['claim']} ({c['source']}, chapter {_chapter_link(c['chapter'])})" for c in failed)
-        lines += [f"Contradicted by our runs: {items}.", ""]
-    lines += ["The last chapter, *Conclusions*, lists every claim with its evidence.", ""]
+    if own:
+        lines += [f"The book's own findings, judged by the same rule and kept apart: {len(own)} ("
+                  + ", ".join(f"{own_total[v]} {v}" for v in verdicts) + ").", ""]
+    for level, label in (("contradicted", "Contradicted by our runs"), ("consistent", "Consistent with our runs")):
+        hits = [c for c in sources if c["verdict"] == level]
+        if hits and len(hits) <= 12:
+            items = "; ".join(f"{c['claim']} ({c['source']}, chapter {_chapter_link(c['chapter'])})" for c in hits)
+            lines += [f"{label}: {items}.", ""]
+    lines += ["Every other claim is underpowered at this build's seeds and budget. The last chapter, "
+              "*Conclusions*, lists every claim with its evidence and the reason for its verdict." if
+              total.get("underpowered") else "The last chapter, *Conclusions*, lists every claim with its evidence.", ""]
     return "\n".join(lines)
 
 
