@@ -58,6 +58,7 @@ from torch.func import functional_call, grad, vmap
 
 import nalu
 from nalu.book import fmt_rate, mode_banner, provisional, save_results, setup_plotting, underpowered
+from nalu.results import Finding
 
 setup_plotting()
 SEEDS = list(range(6 if quick else 40))
@@ -619,6 +620,29 @@ pd.DataFrame(summary_rows, columns=["cause", "NALU (measured here)", "NAU / NMU 
     .style.hide(axis="index")
 
 # %% tags=["remove-cell"]
+ME = "This book (chapter 14)"
+n_seeds = len(SEEDS)
+findings = [
+    Finding("14", ME, "the log path's gradient is ∂m/∂W = m · log(|x| + ε)", "autograd against the formula",
+            "check", test="largest relative difference < 1e-4", own=True, passed=formula_err < 1e-4, exact=True,
+            note=f"largest relative difference {formula_err:.1e}"),
+    Finding("14", ME, "near zero the log path's gradient is at least ten times that on the training range",
+            "99th percentile of |∂m/∂W| at initialisation", "check", test="U[−0.001, 0.001] ≥ 10 × U[1, 2]",
+            own=True, n=n_seeds,
+            passed=bool(st.loc[(near, LOG), "p99"] >= 10 * st.loc[(far, LOG), "p99"]),
+            note=f"{st.loc[(near, LOG), 'p99']:.3g} vs {st.loc[(far, LOG), 'p99']:.3g}"),
+    Finding("14", ME, "the NALU's gate flips with the input's sign: g(−x) = 1 − g(x)", "the identity, evaluated",
+            "check", test="|g(x) + g(−x) − 1| < 1e-5", own=True, passed=flip_dev < 1e-5, exact=True,
+            note=f"largest deviation {flip_dev:.0e}"),
+    Finding("14", ME, "with exact weights the NALU loses the sign of a product of signed inputs",
+            "sign of the output against the target", "check", test="some signed inputs get the wrong sign",
+            own=True, passed=wrong_sign > 0, exact=True, note=f"wrong sign on {wrong_sign:.0%} of inputs"),
+    Finding("14", ME, "trained on a sum, the NAU reaches W = 1 exactly in more seeds than the NAC",
+            "weights after training", "check", test="fraction of seeds with W = 1 exactly, NAU > NAC", own=True,
+            n=n_seeds, budget=STEPS,
+            passed=bool(w_info.loc["NAU", "exact"] > w_info.loc["NAC", "exact"]),
+            note=f"NAU {w_info.loc['NAU', 'exact']:.0%}, NAC {w_info.loc['NAC', 'exact']:.0%}"),
+]
 _ = save_results(results_dir, "14_why_nalu_fails", {
     "n_seeds": len(SEEDS), "steps": STEPS, "lr": LR, "batch_size": BATCH, "quick": quick,
     "log_eps": float(np.log(eps)),
@@ -650,4 +674,4 @@ _ = save_results(results_dir, "14_why_nalu_fails", {
     "nac_accumulator_rel_error_T1000": float(err_T.loc["NAC"]),
     "nau_accumulator_rel_error_T1000": float(err_T.loc["NAU"]),
     "nmu_success_mul": mad_rates["mul"], "nau_success_add": mad_rates["add"],
-})
+}, findings=findings)
