@@ -65,6 +65,11 @@ def own_findings(n: int, steps: int) -> dict[str, list[R.Finding]]:
             R.Finding("9", "Madsen & Johansen 2020, Table 1", "NAU succeeds on + in 100% of seeds",
                       "Madsen's success criterion", "rate", successes=n, n=n, published=1.0, budget=steps,
                       published_solved_at=1.8e4)],
+        "14_why_nalu_fails": [
+            R.Finding("14", "This book (chapter 14)", "the NALU's gate flips with the input's sign",
+                      "the identity, evaluated", "check", own=True, passed=True, exact=True),
+            R.Finding("14", "This book (chapter 14)", "the NAU reaches W = 1 exactly in more seeds than the NAC",
+                      "weights after training", "check", own=True, passed=True, n=n, budget=steps)],
     }
 
 
