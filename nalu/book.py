@@ -13,8 +13,11 @@ __all__ = ["mode_banner", "save_results", "load_results", "fmt_rate", "rate_tabl
 
 
 def mode_banner(quick: bool, **settings) -> "IPython.display.Markdown":
-    """A note at the top of each chapter: which mode produced it, with which settings."""
+    """A chapter's header: sets the book's plotting style (``setup_plotting``) and returns the note
+    at the top of the chapter, saying which mode produced it, with which settings."""
     from IPython.display import Markdown
+
+    setup_plotting()
 
     mode = "quick" if quick else "full"
     items = ", ".join(f"{k} = {v}" for k, v in settings.items())

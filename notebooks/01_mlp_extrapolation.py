@@ -40,9 +40,8 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import mode_banner, provisional, save_results, setup_plotting
+from nalu.book import mode_banner, provisional, save_results
 
-setup_plotting()
 SEEDS = list(range(3 if quick else 20))
 STEPS = 1500 if quick else 10_000
 ACTIVATIONS = ["relu", "relu6", "elu", "selu", "leaky_relu", "softplus", "gelu", "silu", "mish",

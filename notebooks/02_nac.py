@@ -52,9 +52,8 @@ from IPython.display import Markdown
 from scipy.special import expit, logit
 
 import nalu
-from nalu.book import mode_banner, provisional, rate_table, save_results, setup_plotting, underpowered
+from nalu.book import mode_banner, provisional, rate_table, save_results, underpowered
 
-setup_plotting()
 N_DRAWS = 1_000 if quick else 100_000  # histogram draws (the PyTorch blog post uses 1000)
 WIDTH = 10.0  # u ~ U[-WIDTH, WIDTH], as in the PyTorch blog post
 SEEDS = list(range(4 if quick else 24))

@@ -38,16 +38,14 @@ import inspect
 from functools import partial
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, setup_plotting, underpowered
+from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, underpowered
 
-setup_plotting()
 SEEDS = list(range(4 if quick else 24))
 STEPS = 1_000 if quick else 30_000
 EVAL_SIZE = 2_000 if quick else 5_000

@@ -56,9 +56,8 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, setup_plotting
+from nalu.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results
 
-setup_plotting()
 SEEDS = list(range(3 if quick else 20))
 EPOCHS = 40 if quick else 250
 BATCH, LR, IN_DIM, OUT_DIM = 32, 1e-3, 100, 10

@@ -62,9 +62,8 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, setup_plotting, underpowered
+from nalu.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, underpowered
 
-setup_plotting()
 SEEDS = list(range(3 if quick else 20))
 STEPS = 1_000 if quick else 7_000
 EVAL_EVERY = 50 if quick else 250

@@ -56,11 +56,10 @@ import seaborn as sns
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, setup_plotting
+from nalu.book import mode_banner, provisional, rate_table, save_results
 from nalu.results import Finding
 from nalu.verdicts import LEVELS, MAX_WIDTH, MIN_SEEDS, rate_verdict
 
-setup_plotting()
 SEEDS = list(range(3 if quick else 20))
 STEPS = 200 if quick else 4000
 EVAL_EVERY = STEPS // (3 if quick else 20)

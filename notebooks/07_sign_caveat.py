@@ -34,14 +34,12 @@ from functools import partial
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, setup_plotting, underpowered
+from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, underpowered
 
-setup_plotting()
 SEEDS = list(range(4 if quick else 30))
 STEPS = 1500 if quick else 20_000
 EVAL_EVERY = STEPS // (3 if quick else 20)

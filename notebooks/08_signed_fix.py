@@ -43,14 +43,12 @@ from functools import partial
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, setup_plotting, underpowered
+from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, underpowered
 
-setup_plotting()
 SEEDS = list(range(4 if quick else 30))
 STEPS = 1000 if quick else 20_000
 STEPS_BY_OP = {"×": STEPS, "÷": STEPS // 2}  # division fails for a reason more steps do not fix (see below)

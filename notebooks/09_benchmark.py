@@ -48,12 +48,11 @@ from IPython.display import Markdown
 
 import nalu
 from nalu import scale
-from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, setup_plotting
+from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results
 from nalu.grid import BENCHMARK_UNITS, REFERENCE_STEPS, SIGNED_RANGES, GridProtocol, run_grid, split_by_op
 from nalu.results import Finding, madsen_static_findings
 from nalu.verdicts import MIN_SEEDS
 
-setup_plotting()
 N_SEEDS = 3 if quick else 25
 STATIC = GridProtocol("static", steps=500 if quick else 50_000, n_seeds=N_SEEDS)
 SIGNED = GridProtocol("signed", steps=2_000 if quick else 20_000, n_seeds=N_SEEDS)

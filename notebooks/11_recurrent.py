@@ -58,10 +58,9 @@ from IPython.display import Markdown
 
 import nalu
 from nalu import recurrent
-from nalu.book import (fmt_rate, median_range, mode_banner, provisional, rate_table, save_results, setup_plotting,
+from nalu.book import (median_range, mode_banner, provisional, rate_table, save_results,
                        underpowered)
 
-setup_plotting()
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
 SEEDS = list(range(3 if quick else 10))
 STEPS = 400 if quick else 3_000

@@ -58,9 +58,8 @@ from IPython.display import Markdown
 
 import nalu
 from nalu import applied, recurrent
-from nalu.book import MIN_SEEDS, mean_range, mode_banner, provisional, save_results, setup_plotting
+from nalu.book import MIN_SEEDS, mean_range, mode_banner, provisional, save_results
 
-setup_plotting()
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
 SEEDS = list(range(3 if quick else 10))
 STEPS = 300 if quick else 3_000

@@ -57,10 +57,9 @@ from IPython.display import Markdown
 from torch.func import functional_call, grad, vmap
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, provisional, save_results, setup_plotting, underpowered
+from nalu.book import fmt_rate, mode_banner, provisional, save_results, underpowered
 from nalu.results import Finding
 
-setup_plotting()
 SEEDS = list(range(6 if quick else 40))
 STEPS = 1_000 if quick else 10_000
 N_INPUTS = 500 if quick else 2_000  # inputs per seed for the gradient and initialisation measurements

@@ -74,12 +74,10 @@ results_dir = "../build/results"
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
 from nalu import speed
-from nalu.book import mode_banner, save_results, setup_plotting
+from nalu.book import mode_banner, save_results
 
-setup_plotting()
 mode_banner(quick, device=device, measurement="shortened" if quick else "full")
 
 # %%
