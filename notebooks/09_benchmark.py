@@ -54,7 +54,7 @@ from nalu.results import Finding, madsen_static_findings
 from nalu.verdicts import MIN_SEEDS
 
 N_SEEDS = 3 if quick else 25
-STATIC = GridProtocol("static", steps=500 if quick else 50_000, n_seeds=N_SEEDS)
+STATIC = GridProtocol("static", steps=500 if quick else 5_000, n_seeds=N_SEEDS)
 SIGNED = GridProtocol("signed", steps=2_000 if quick else 20_000, n_seeds=N_SEEDS)
 WORKERS = os.cpu_count() or 1
 mode_banner(quick, seeds_per_cell=N_SEEDS, static_steps=STATIC.steps, signed_steps=SIGNED.steps, workers=WORKERS)
