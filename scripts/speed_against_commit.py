@@ -21,11 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
-import sys
-try:
-    from nalu import speed as bench
-except ImportError:
-    from nalu import bench
+import importlib, pathlib, sys
+import nalu
+# the module by file, not by import fallback: the editable install's finder would otherwise serve
+# this checkout's nalu.speed to an old commit that has only nalu.bench
+name = "speed" if (pathlib.Path(nalu.__file__).parent / "speed.py").exists() else "bench"
+bench = importlib.import_module(f"nalu.{name}")
 if sys.argv[3] == "tuned":
     bench.keep_freed_memory()
 n, steps = int(sys.argv[1]), int(sys.argv[2])
@@ -36,7 +37,9 @@ print(bench.marginal_rates({"many": (bench.many_seed_timer(n, 100, "cpu", 1), n,
 def rate(src: Path, seeds: int, steps: int, tuned: bool) -> float:
     env = dict(os.environ, PYTHONPATH=str(src))
     out = subprocess.run([sys.executable, "-c", PROBE, str(seeds), str(steps), "tuned" if tuned else "plain"],
-                         capture_output=True, text=True, check=True, env=env, cwd=src)
+                         capture_output=True, text=True, env=env, cwd=src)
+    if out.returncode:
+        raise SystemExit(f"the probe failed in {src} (exit {out.returncode}):\n{out.stderr[-2000:]}")
     return float(out.stdout.strip().splitlines()[-1])
 
 

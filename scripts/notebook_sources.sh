@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# One content hash per executed notebook, from everything its output depends on: its text, the
+# package, the pins, the finalising script, and for the chapters that read them, the committed
+# paper-scale results. The Pages workflow keeps a cached executed notebook only when its hash is
+# unchanged (file times after a checkout say nothing).
+#   scripts/notebook_sources.sh NAME   prints the hash of notebooks/NAME.py's inputs
+set -euo pipefail
+name=$1
+[ -f "notebooks/$name.py" ] || { echo "no notebook notebooks/$name.py" >&2; exit 2; }
+inputs=("notebooks/$name.py" nalu/*.py constraints.txt pyproject.toml scripts/finalize_notebook.py)
+case $name in
+  10_paper_scale|99_conclusions) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json) ;;
+esac
+cat "${inputs[@]}" | sha256sum | cut -c1-32
