@@ -162,7 +162,7 @@ choices.style.format({"ms before": "{:.2f}", "ms after": "{:.2f}", "speed-up": "
 # %% [markdown]
 # ## Generating the mystery problem's targets
 #
-# Seed 000 computes the targets of its mystery arithmetic problem with a Python loop over rows and
+# The PyTorch blog post computes the targets of its mystery arithmetic problem with a Python loop over rows and
 # outputs; `nalu.solve_mystery` does it with one gather and one operation per kind of output.
 
 # %%

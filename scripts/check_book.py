@@ -42,6 +42,10 @@ TYPED_RATE = re.compile(r"\d+(?:\.\d+)?\s?(?:%|\\%|percent)|\b\d+\s*/\s*\d+\b(?!
                         r"|\brate of \d", re.IGNORECASE)
 
 
+# the sources named by their files instead of as readers know them ("the PyTorch blog post")
+SOURCE_FILE_NAME = re.compile(r"\bseed\s+00[01]\b|shared/seeds|\b00[01]_[0-9a-f]{16}\b", re.IGNORECASE)
+
+
 def typed_rates_in_summaries(cells) -> list[str]:
     """Hand-typed percentages or rates in Markdown cells under a summary/conclusion heading.
 
@@ -73,6 +77,10 @@ def main(book: Path) -> int:
         text = page.read_text(encoding="utf-8")
         if "Traceback (most recent call last)" in text or re.search(r'class="[^"]*\berror\b[^"]*output', text):
             problems.append(f"{page}: contains traceback or error output")
+        named = SOURCE_FILE_NAME.search(re.sub(r"<[^>]+>", " ", text))
+        if named:
+            problems.append(f"{page}: names a source by its file ({named.group(0)!r}); call it the PyTorch or "
+                            "the TensorFlow blog post")
         if not re.search(r"<h1[^>]*>", text):
             problems.append(f"{page}: has no title (<h1>)")
         nb_path = book / f"{stem}.ipynb"
