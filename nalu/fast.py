@@ -13,6 +13,9 @@ What is faster, and why (``make bench`` measures each):
   once, not once per weight (forward and backward); the NALU's additive path and gate use it.
 - ``log_abs(x, eps)``: log(|x| + ε) through numpy's vectorised log on the CPU in float32, about
   four times faster than torch's there (the largest elementwise cost of a NALU's first layer).
+- ``log_positive(t)``: the same numpy log for any positive t (the Real NPU's log(r + ε), iNALU's log(max(|x|, ε))).
+- ``sign_factor_fast(x, W)``: iNALU's sign factor ∏_i (sign(x_i)|W_ij| + 1 − |W_ij|) is 1 when no input is
+  negative or zero (the static task's inputs), so it skips the (seeds, batch, out, in) tensor of factors.
 - ``uniform_float32(rng, shape)``: numpy's own float32 uniform draws, bit for bit, made from the
   generator's raw 64-bit output in bulk.
 
@@ -32,7 +35,8 @@ from torch import Tensor, nn
 
 from .units import INALU, NAC, NALU, NAU, Linear, RealNPU, SignedNALU, sign_factor
 
-__all__ = ["accelerate", "is_accelerated", "FAST_FORWARDS", "matvec", "matvecs", "log_abs", "uniform_float32"]
+__all__ = ["accelerate", "is_accelerated", "FAST_FORWARDS", "matvec", "matvecs", "log_abs", "log_positive", "sign_factor_fast",
+           "uniform_float32"]
 
 
 # --- kernels ------------------------------------------------------------------------------------
@@ -73,6 +77,37 @@ class _LogAbs(torch.autograd.Function):
 def log_abs(x: Tensor, eps: float) -> Tensor:
     """log(|x| + ε): the log-space input of the NALU family (numpy's log for float32 on the CPU)."""
     return _LogAbs.apply(x, eps)
+
+
+class _Log(torch.autograd.Function):
+    """log(t) for t > 0, with d/dt = 1 / t (torch.log's gradient); numpy's log on the CPU in float32."""
+
+    @staticmethod
+    def forward(ctx, t: Tensor) -> Tensor:
+        ctx.save_for_backward(t)
+        if t.device.type != "cpu" or t.dtype != torch.float32:
+            return torch.log(t)
+        return torch.from_numpy(np.log(t.detach().numpy()))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (t,) = ctx.saved_tensors
+        return grad / t
+
+
+def log_positive(t: Tensor) -> Tensor:
+    """log(t), elementwise: torch.log's value and gradient, with numpy's faster log for float32 on the CPU."""
+    return _Log.apply(t)
+
+
+def sign_factor_fast(x: Tensor, w: Tensor) -> Tensor:
+    """``units.sign_factor`` without the (..., batch, out, in) tensor of factors when every input is
+    positive: then each factor sign(x_i) |W_ij| + 1 − |W_ij| is 1 (up to rounding), so s = 1 and
+    ∂s/∂W = 0. Returned as 1 + 0·Σ_i W_ij, shape (..., 1, out), so W stays in the graph with the zero
+    gradient the plain form gives it (Adam then treats W exactly as in the plain run)."""
+    if x.device.type != "cpu" or not bool((x > 0).all()):
+        return sign_factor(x, w)
+    return (0 * w).sum(dim=-1).unsqueeze(-2) + 1
 
 
 def uniform_float32(rng: np.random.Generator, shape: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
@@ -121,14 +156,14 @@ def _signed_nalu(unit: SignedNALU, x: Tensor) -> Tensor:
         a, logit = matvecs(x, unit.nac.W, unit.G)
     else:
         a, logit = matvec(unit.nac.W, x), unit.g_hat.unsqueeze(-2)
-    m = torch.exp(matvec(unit.log_path_weight(), log_abs(x, unit.eps))) * sign_factor(x, unit.sign_weight())
+    m = torch.exp(matvec(unit.log_path_weight(), log_abs(x, unit.eps))) * sign_factor_fast(x, unit.sign_weight())
     return torch.sigmoid(logit) * a + torch.sigmoid(-logit) * m
 
 
 def _inalu(unit: INALU, x: Tensor) -> Tensor:
     w_m = unit.nac_mul.W
-    log_m = matvec(w_m, torch.log(x.abs().clamp_min(unit.eps)))
-    m = torch.exp(log_m.clamp_max(unit.omega)) * sign_factor(x, w_m)
+    log_m = matvec(w_m, log_positive(x.abs().clamp_min(unit.eps)))
+    m = torch.exp(log_m.clamp_max(unit.omega)) * sign_factor_fast(x, w_m)
     g_hat = unit.g_hat.unsqueeze(-2)
     return torch.sigmoid(g_hat) * matvec(unit.nac_add.W, x) + torch.sigmoid(-g_hat) * m
 
@@ -137,7 +172,7 @@ def _real_npu(unit: RealNPU, x: Tensor) -> Tensor:
     g = unit.g_hat.unsqueeze(-2)
     r = g * x.abs() + 1 - g
     k = g * (x < 0).to(x.dtype)
-    return torch.exp(matvec(unit.W, torch.log(r + unit.eps))) * torch.cos(torch.pi * matvec(unit.W, k))
+    return torch.exp(matvec(unit.W, log_positive(r + unit.eps))) * torch.cos(torch.pi * matvec(unit.W, k))
 
 
 FAST_FORWARDS: dict[type, Callable[[nn.Module, Tensor], Tensor]] = {

@@ -220,7 +220,10 @@ def _cached(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None) -
 def _worker_init() -> None:
     import torch
 
+    from .speed import keep_freed_memory
+
     torch.set_num_threads(1)
+    keep_freed_memory()  # the pool's processes are the package's own: tune their allocator (no numeric change)
 
 
 def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Path | None = None,

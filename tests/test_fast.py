@@ -8,7 +8,9 @@ import pytest
 import torch
 
 import nalu
-from nalu.fast import accelerate, is_accelerated, log_abs, matvec, matvecs, uniform_float32
+from nalu.fast import (accelerate, is_accelerated, log_abs, log_positive, matvec, matvecs, sign_factor_fast,
+                       uniform_float32)
+from nalu.units import sign_factor
 
 UNIT_VARIANTS = {
     "Linear": partial(nalu.Linear, 3, 2),
@@ -48,8 +50,10 @@ def randomise_(model, seed):
             p.add_(0.3 * torch.randn(p.shape, generator=g))
 
 
-def inputs(shape, seed):
+def inputs(shape, seed, positive=False):
     g = torch.Generator().manual_seed(seed)
+    if positive:  # the static task's inputs: U[1, 2] (the fast sign factor's shortcut)
+        return 1 + torch.rand(shape, generator=g)
     x = 4 * torch.rand(shape, generator=g) - 2  # signed, some near zero
     x[..., 0, 0] = 0.0  # an exact zero too
     return x
@@ -67,7 +71,7 @@ def assert_same_function(model, x):
     y_plain, g_plain = forward_backward(model, x)
     twin = accelerate(model)
     y_fast, g_fast = forward_backward(twin, x)
-    torch.testing.assert_close(y_fast, y_plain, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(y_fast, y_plain, rtol=3e-5, atol=1e-5)  # rounding, amplified by exp in two layers
     assert g_fast.keys() == g_plain.keys()
     for name in g_plain:
         scale = g_plain[name].abs().max().item() + 1e-6
@@ -83,10 +87,11 @@ def test_fast_and_plain_agree_on_a_single_model(variant):
 
 @pytest.mark.parametrize("variant", list(UNIT_VARIANTS))
 @pytest.mark.parametrize("shared_input", [False, True])
-def test_fast_and_plain_agree_on_a_stacked_model(variant, shared_input):
+@pytest.mark.parametrize("positive", [False, True], ids=["signed inputs", "positive inputs"])
+def test_fast_and_plain_agree_on_a_stacked_model(variant, shared_input, positive):
     model = nalu.stack_models([nalu.build(UNIT_VARIANTS[variant], s) for s in range(3)])
     randomise_(model, 4)
-    assert_same_function(model, inputs((16, 3) if shared_input else (3, 16, 3), 5))
+    assert_same_function(model, inputs((16, 3) if shared_input else (3, 16, 3), 5, positive))
 
 
 def test_the_twin_shares_parameters_and_state_dict_keys():
@@ -145,6 +150,31 @@ def test_log_abs_matches_torch_and_has_the_right_gradient():
     torch.testing.assert_close(x.grad, torch.sign(xd) / (xd.abs() + 1e-7))
     xd64 = torch.tensor([[-2.5, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: log_abs(t, 1e-7), (xd64,))
+
+
+def test_log_positive_is_torch_log_in_value_and_gradient():
+    t = torch.tensor([[2.5, 0.3, 4.0], [1e-3, 7.0, 1e-7]], requires_grad=True)
+    y = log_positive(t)
+    torch.testing.assert_close(y.detach(), torch.log(t.detach()), rtol=1e-6, atol=1e-6)
+    y.sum().backward()
+    torch.testing.assert_close(t.grad, 1 / t.detach())
+    t64 = torch.tensor([[2.5, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(log_positive, (t64,))
+
+
+@pytest.mark.parametrize("positive", [False, True], ids=["signed inputs", "positive inputs"])
+def test_fast_sign_factor_is_the_plain_one_in_value_and_gradient(positive):
+    x = inputs((4, 16, 5), 7, positive)
+    w_fast = (torch.rand(4, 3, 5, generator=torch.Generator().manual_seed(8)) * 2 - 1).requires_grad_()
+    w_plain = w_fast.detach().clone().requires_grad_()
+    s_fast, s_plain = sign_factor_fast(x, w_fast), sign_factor(x, w_plain)
+    torch.testing.assert_close(s_fast.expand_as(s_plain), s_plain, rtol=1e-6, atol=1e-6)
+    (s_fast * torch.linspace(0.5, 1.5, 3)).sum().backward()
+    (s_plain * torch.linspace(0.5, 1.5, 3)).sum().backward()
+    assert w_fast.grad is not None  # W stays in the graph, so Adam sees a zero gradient, as in the plain run
+    torch.testing.assert_close(w_fast.grad, w_plain.grad, rtol=1e-5, atol=1e-6)
+    if positive:
+        assert torch.equal(w_fast.grad, torch.zeros_like(w_fast))
 
 
 @pytest.mark.parametrize("bitgen", [np.random.SFC64, np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937,
