@@ -13,7 +13,6 @@ What is faster, and why (``make bench`` measures each):
   once, not once per weight (forward and backward); the NALU's additive path and gate use it.
 - ``log_abs(x, eps)``: log(|x| + ε) through numpy's vectorised log on the CPU in float32, about
   four times faster than torch's there (the largest elementwise cost of a NALU's first layer).
-- ``log_positive(t)``: the same numpy log for any positive t (the Real NPU's log(r + ε), iNALU's log(max(|x|, ε))).
 - ``sign_factor_fast(x, W)``: iNALU's sign factor ∏_i (sign(x_i)|W_ij| + 1 − |W_ij|) is 1 when no input is
   negative or zero (the static task's inputs), so it skips the (seeds, batch, out, in) tensor of factors.
 - ``uniform_float32(rng, shape)``: numpy's own float32 uniform draws, bit for bit, made from the
@@ -35,8 +34,7 @@ from torch import Tensor, nn
 
 from .units import INALU, NAC, NALU, NAU, Linear, RealNPU, SignedNALU, sign_factor
 
-__all__ = ["accelerate", "is_accelerated", "FAST_FORWARDS", "matvec", "matvecs", "log_abs", "log_positive", "sign_factor_fast",
-           "uniform_float32"]
+__all__ = ["accelerate", "is_accelerated", "FAST_FORWARDS", "matvec", "matvecs", "log_abs", "sign_factor_fast", "uniform_float32"]
 
 
 # --- kernels ------------------------------------------------------------------------------------
@@ -77,27 +75,6 @@ class _LogAbs(torch.autograd.Function):
 def log_abs(x: Tensor, eps: float) -> Tensor:
     """log(|x| + ε): the log-space input of the NALU family (numpy's log for float32 on the CPU)."""
     return _LogAbs.apply(x, eps)
-
-
-class _Log(torch.autograd.Function):
-    """log(t) for t > 0, with d/dt = 1 / t (torch.log's gradient); numpy's log on the CPU in float32."""
-
-    @staticmethod
-    def forward(ctx, t: Tensor) -> Tensor:
-        ctx.save_for_backward(t)
-        if t.device.type != "cpu" or t.dtype != torch.float32:
-            return torch.log(t)
-        return torch.from_numpy(np.log(t.detach().numpy()))
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        (t,) = ctx.saved_tensors
-        return grad / t
-
-
-def log_positive(t: Tensor) -> Tensor:
-    """log(t), elementwise: torch.log's value and gradient, with numpy's faster log for float32 on the CPU."""
-    return _Log.apply(t)
 
 
 def sign_factor_fast(x: Tensor, w: Tensor) -> Tensor:
@@ -162,7 +139,7 @@ def _signed_nalu(unit: SignedNALU, x: Tensor) -> Tensor:
 
 def _inalu(unit: INALU, x: Tensor) -> Tensor:
     w_m = unit.nac_mul.W
-    log_m = matvec(w_m, log_positive(x.abs().clamp_min(unit.eps)))
+    log_m = matvec(w_m, torch.log(x.abs().clamp_min(unit.eps)))
     m = torch.exp(log_m.clamp_max(unit.omega)) * sign_factor_fast(x, w_m)
     g_hat = unit.g_hat.unsqueeze(-2)
     return torch.sigmoid(g_hat) * matvec(unit.nac_add.W, x) + torch.sigmoid(-g_hat) * m
@@ -172,7 +149,7 @@ def _real_npu(unit: RealNPU, x: Tensor) -> Tensor:
     g = unit.g_hat.unsqueeze(-2)
     r = g * x.abs() + 1 - g
     k = g * (x < 0).to(x.dtype)
-    return torch.exp(matvec(unit.W, log_positive(r + unit.eps))) * torch.cos(torch.pi * matvec(unit.W, k))
+    return torch.exp(matvec(unit.W, torch.log(r + unit.eps))) * torch.cos(torch.pi * matvec(unit.W, k))
 
 
 FAST_FORWARDS: dict[type, Callable[[nn.Module, Tensor], Tensor]] = {

@@ -213,8 +213,8 @@ def _best_time(f: Callable[[], object], number: int, repeats: int) -> tuple[floa
 def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> list[dict]:
     """Each speed-up of the many-seed step against what it replaced, on one step's worth of data
     (n_seeds × 128 × in_dim): seconds per call of each side (best of ``repeats``), single-threaded."""
-    from .fast import log_abs, matvec, matvecs
-    from .units import NALU
+    from .fast import log_abs, matvec, matvecs, sign_factor_fast
+    from .units import NALU, sign_factor
 
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -253,6 +253,18 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
                    for p, q in zip((matvec(W, x), matvec(G, x)), matvecs(x, W, G)))
         compare("W x and G x, forward and backward", "two products", two_products, "one stacked product",
                 one_product, same)
+
+        W_m = W.detach().clone().requires_grad_()  # iNALU's sign factor on the static task's positive inputs
+
+        def sign_plain():
+            sign_factor(x, W_m).sum().backward()
+
+        def sign_fast():
+            sign_factor_fast(x, W_m).sum().backward()
+
+        same = torch.allclose(sign_factor_fast(x, W_m).expand(n_seeds, BATCH, 2), sign_factor(x, W_m))
+        compare("sign factor on positive inputs, forward and backward", "product over inputs", sign_plain,
+                "sign_factor_fast", sign_fast, same)
 
         return rows
     finally:
@@ -318,8 +330,9 @@ def faults_per_step(n_seeds: int, steps: int, in_dim: int = 100, device: str = "
 def keep_freed_memory() -> bool:
     """Opt-in allocator tuning for a long training process: ask glibc's malloc to keep large freed
     blocks for reuse (mmap threshold 32 MB, trim threshold 256 MB). Process-wide and permanent,
-    so nothing in ``nalu`` calls it for you; the speed appendix measures the page faults per step
-    with and without it. Returns whether the settings are in effect (False off glibc)."""
+    so nothing in ``nalu`` calls it in your process (only in the package's own worker processes:
+    the grid's pool and the paper-scale runs); the speed appendix measures the page faults per
+    step with and without it. Returns whether the settings are in effect (False off glibc)."""
     if not sys.platform.startswith("linux"):
         return False
     try:

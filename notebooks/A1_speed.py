@@ -42,12 +42,20 @@
 #   cheaper for the thread that draws the batches.
 # - **One product for two.** The NALU's additive path W x and its gate G x read the same x, so
 #   `nalu.fast.matvecs` multiplies x by the stacked [W; G] once, forward and backward.
-# - **A faster log.** On the CPU in float32, `nalu.fast.log_abs` uses numpy's vectorised log.
+# - **A faster log.** On the CPU in float32, `nalu.fast.log_abs` computes log(|x| + ε) with numpy in
+#   one buffer, in place, where torch makes a new tensor for each of |x|, + ε and log. (For a
+#   plain log of a positive tensor, numpy's log is no faster than torch's on this machine's CPUs.)
+# - **No sign factor where there is no sign.** iNALU's sign factor ∏ᵢ (sign(xᵢ)|Wᵢⱼ| + 1 − |Wᵢⱼ|)
+#   builds a (seeds, batch, out, in) tensor; when every input is positive, as on the static task,
+#   each factor is 1 and so is the product, with zero gradient. `nalu.fast.sign_factor_fast`
+#   returns that 1 directly (keeping W in the graph with its zero gradient) and the plain product
+#   otherwise; a unit test compares both, value and gradient, on positive and on signed inputs.
 # - **Memory kept for reuse (opt-in).** glibc's malloc hands large freed blocks back to the system,
 #   and each page taken back on the next step costs a page fault. `nalu.speed.keep_freed_memory()`
 #   raises malloc's thresholds for the whole process, so a step reuses the memory of the step
-#   before. Because it changes the process, nothing in `nalu` calls it for you; a long run may call
-#   it first. The memory section below counts the faults with and without.
+#   before. Because it changes the process, nothing in `nalu` calls it in yours; a long run may call
+#   it first, and the package's own worker processes (the benchmark grid's pool, the paper-scale
+#   runs) do. The memory section below counts the faults with and without.
 # - **Less bookkeeping per step.** The trainer sets gradients to None directly and looks for
 #   diverged seeds only when some loss is not finite.
 #

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import nalu
-from nalu.fast import (accelerate, is_accelerated, log_abs, log_positive, matvec, matvecs, sign_factor_fast,
+from nalu.fast import (accelerate, is_accelerated, log_abs, matvec, matvecs, sign_factor_fast,
                        uniform_float32)
 from nalu.units import sign_factor
 
@@ -150,16 +150,6 @@ def test_log_abs_matches_torch_and_has_the_right_gradient():
     torch.testing.assert_close(x.grad, torch.sign(xd) / (xd.abs() + 1e-7))
     xd64 = torch.tensor([[-2.5, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: log_abs(t, 1e-7), (xd64,))
-
-
-def test_log_positive_is_torch_log_in_value_and_gradient():
-    t = torch.tensor([[2.5, 0.3, 4.0], [1e-3, 7.0, 1e-7]], requires_grad=True)
-    y = log_positive(t)
-    torch.testing.assert_close(y.detach(), torch.log(t.detach()), rtol=1e-6, atol=1e-6)
-    y.sum().backward()
-    torch.testing.assert_close(t.grad, 1 / t.detach())
-    t64 = torch.tensor([[2.5, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(log_positive, (t64,))
 
 
 @pytest.mark.parametrize("positive", [False, True], ids=["signed inputs", "positive inputs"])
