@@ -67,11 +67,11 @@ def forward_backward(model, x):
     return y.detach().clone(), {n: p.grad.clone() for n, p in model.named_parameters()}
 
 
-def assert_same_function(model, x):
+def assert_same_function(model, x, rtol=1e-5):
     y_plain, g_plain = forward_backward(model, x)
     twin = accelerate(model)
     y_fast, g_fast = forward_backward(twin, x)
-    torch.testing.assert_close(y_fast, y_plain, rtol=3e-5, atol=1e-5)  # rounding, amplified by exp in two layers
+    torch.testing.assert_close(y_fast, y_plain, rtol=rtol, atol=1e-5)
     assert g_fast.keys() == g_plain.keys()
     for name in g_plain:
         scale = g_plain[name].abs().max().item() + 1e-6
@@ -91,7 +91,10 @@ def test_fast_and_plain_agree_on_a_single_model(variant):
 def test_fast_and_plain_agree_on_a_stacked_model(variant, shared_input, positive):
     model = nalu.stack_models([nalu.build(UNIT_VARIANTS[variant], s) for s in range(3)])
     randomise_(model, 4)
-    assert_same_function(model, inputs((16, 3) if shared_input else (3, 16, 3), 5, positive))
+    # on positive inputs the fast sign factor is exactly 1 where the plain product rounds each factor
+    # |W| + 1 − |W|; two layers of exp(W log|x|) amplify that rounding to about 1e-5 relative
+    assert_same_function(model, inputs((16, 3) if shared_input else (3, 16, 3), 5, positive),
+                         rtol=3e-5 if positive else 1e-5)
 
 
 def test_the_twin_shares_parameters_and_state_dict_keys():
