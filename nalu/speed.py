@@ -359,6 +359,14 @@ def keep_freed_memory() -> bool:
         return False
 
 
+def setup_worker_process() -> None:
+    """What each of the package's own worker processes (the benchmark grid's pool, the paper-scale
+    runs) does first: one intra-op thread (the workers are the parallelism) and malloc tuned to keep
+    freed memory (``keep_freed_memory``; no numeric change)."""
+    torch.set_num_threads(1)
+    keep_freed_memory()
+
+
 def machine() -> dict:
     info = dict(cpu=cpu_model(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), torch=torch.__version__,
                 python=platform.python_version())
