@@ -12,6 +12,15 @@ import torch
 __all__ = ["mode_banner", "save_results", "load_results", "fmt_rate", "rate_table", "setup_plotting"]
 
 
+# settings named in words for the banner (others: their keyword with spaces for underscores)
+_LABELS = {"lr": "learning rate", "eval_every": "evaluation every (steps)", "eval_size": "evaluation rows",
+           "steps_mul": "steps (×)", "steps_div": "steps (÷)", "lstm_units": "LSTM units", "batch_size": "batch size"}
+
+
+def _label(key: str) -> str:
+    return _LABELS.get(key, key.replace("_", " "))
+
+
 def mode_banner(quick: bool, **settings) -> "IPython.display.Markdown":
     """A chapter's header: sets the book's plotting style (``setup_plotting``) and returns the note
     at the top of the chapter, saying which mode produced it, with which settings."""
@@ -20,7 +29,8 @@ def mode_banner(quick: bool, **settings) -> "IPython.display.Markdown":
     setup_plotting()
 
     mode = "quick" if quick else "full"
-    items = ", ".join(f"{k} = {v}" for k, v in settings.items())
+    items = "; ".join(f"{_label(k)}: {v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{_label(k)}: {v}"
+                      for k, v in settings.items())
     extra = (" Quick mode is the continuous-integration check: few seeds and short training, so its "
              "intervals are wide. Run `make build` for the full reproduction.") if quick else ""
     return Markdown(

@@ -253,10 +253,16 @@ class FixedData:
         if k == 0:
             order = np.stack([rng.permutation(self.n) for rng in self.rngs])
             self._order = torch.from_numpy(order).to(self.device)
-        idx = self._order[:, lo:hi].unsqueeze(-1)
-        x = torch.gather(self.x, 1, idx.expand(-1, -1, self.x.shape[-1]))
-        y = torch.gather(self.y, 1, idx.expand(-1, -1, self.y.shape[-1]))
-        return x, y
+            self._offsets = torch.arange(len(self.rngs), device=self.device).unsqueeze(-1) * self.n
+        return self._rows(self.x, lo, hi), self._rows(self.y, lo, hi)
+
+    def _rows(self, t: Tensor, lo: int, hi: int) -> Tensor:
+        """Seed s's rows order[s, lo:hi] of t (S, n, d): t[s, order[s, lo:hi]] for every s, as one
+        index_select over the flattened (S·n, d) rows (the same values as torch.gather along the
+        row axis, several times faster on the CPU)."""
+        S, n, d = t.shape
+        flat = (self._order[:, lo:hi] + self._offsets).reshape(-1)
+        return t.reshape(S * n, d).index_select(0, flat).view(S, hi - lo, d)
 
     def can_checkpoint(self, step: int) -> bool:
         return step % self.steps_per_epoch() == 0

@@ -217,15 +217,6 @@ def _cached(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None) -
     return None
 
 
-def _worker_init() -> None:
-    import torch
-
-    from .speed import keep_freed_memory
-
-    torch.set_num_threads(1)
-    keep_freed_memory()  # the pool's processes are the package's own: tune their allocator (no numeric change)
-
-
 def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Path | None = None,
              device: str = "cpu", workers: int | None = None) -> list[pd.DataFrame]:
     """``run_unit`` for every (spec, protocol) job, in a pool of ``workers`` processes (default: every
@@ -240,8 +231,10 @@ def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Pat
         for i in todo:
             out[i] = run_unit(*jobs[i], cache_dir=cache_dir, device=device)
         return out
+    from .speed import setup_worker_process  # each worker: one thread, malloc tuned
+
     ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
-    with cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init) as pool:
+    with cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=setup_worker_process) as pool:
         futures = {pool.submit(run_unit, *jobs[i], cache_dir=cache_dir, device=device): i for i in todo}
         for fut in cf.as_completed(futures):
             out[futures[fut]] = fut.result()

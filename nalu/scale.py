@@ -227,10 +227,9 @@ def machine() -> dict:
 
 def _worker(block: Block, proto: PaperProtocol, out_dir: str, device: str, checkpoint_every: float,
             stop_after_seconds: float | None) -> dict:
-    from .speed import keep_freed_memory
+    from .speed import setup_worker_process
 
-    torch.set_num_threads(1)  # one core per block: the blocks are the parallelism
-    keep_freed_memory()  # this process is the package's own and trains for hours: tune its allocator
+    setup_worker_process()  # one thread per block (the blocks are the parallelism), malloc tuned
     return run_block(block, proto, out_dir, device, checkpoint_every, stop_after_seconds)
 
 

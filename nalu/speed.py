@@ -33,8 +33,8 @@ import torch
 
 from .models import build, stack_models, two_layer
 from .fast import uniform_float32
-from .tasks import mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic
-from .data import DATA_STREAM, FreshSamples
+from .tasks import Dataset, mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic
+from .data import DATA_STREAM, FixedData, FreshSamples
 from .training import cpu_model, train
 
 BATCH = 128
@@ -267,6 +267,18 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
         compare("sign factor on positive inputs, forward and backward", "product over inputs", sign_plain,
                 "sign_factor_fast", sign_fast, same)
 
+        # a full-batch epoch: each seed's rows in its own order (the sum-split chapter: 20 × 10,000 × 10)
+        gen = torch.Generator().manual_seed(0)
+        full = FixedData(lambda s: Dataset(torch.rand(10_000, 10, generator=gen).numpy(), np.zeros((10_000, 1), np.float32),
+                                           {}), batch_size=None)
+        full.setup(list(range(20)), torch.device("cpu"))
+        full.batch(0)  # draws the epoch's order
+        index = full._order.unsqueeze(-1).expand(-1, -1, full.x.shape[-1])
+        same = torch.equal(torch.gather(full.x, 1, index), full._rows(full.x, 0, full.n))
+        compare("a full batch's rows in each seed's order (20 seeds × 10,000 rows × 10)", "torch.gather",
+                lambda: torch.gather(full.x, 1, index), "index_select on the flattened rows",
+                lambda: full._rows(full.x, 0, full.n), same, number=5)
+
         return rows
     finally:
         torch.set_num_threads(previous)
@@ -345,6 +357,14 @@ def keep_freed_memory() -> bool:
         return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 256 << 20))
     except AttributeError:  # not glibc
         return False
+
+
+def setup_worker_process() -> None:
+    """What each of the package's own worker processes (the benchmark grid's pool, the paper-scale
+    runs) does first: one intra-op thread (the workers are the parallelism) and malloc tuned to keep
+    freed memory (``keep_freed_memory``; no numeric change)."""
+    torch.set_num_threads(1)
+    keep_freed_memory()
 
 
 def machine() -> dict:

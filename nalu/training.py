@@ -114,9 +114,19 @@ class TrainResult:
         return unstack_model(self.model, self.seeds.index(seed))
 
 
+EVAL_ROWS_PER_PASS = 65_536  # seeds × rows evaluated in one pass by evaluate_mse
+
+
 @torch.no_grad()
-def evaluate_mse(model: nn.Module, x: Tensor, y: Tensor, chunk: int = 2048) -> Tensor:
-    """Per-seed MSE of a stacked model on (x, y); x is (N, in) shared or (S, N, in). Float64 sums."""
+def evaluate_mse(model: nn.Module, x: Tensor, y: Tensor, chunk: int | None = None) -> Tensor:
+    """Per-seed MSE of a stacked model on (x, y); x is (N, in) shared or (S, N, in). Float64 sums.
+
+    ``chunk`` rows per pass (default: 65,536 / S, so that one pass's activations over every seed
+    stay a few MB: larger passes are slower, not faster, on the CPU)."""
+    if chunk is None:
+        chunk = max(1, EVAL_ROWS_PER_PASS // y.shape[0])
+    elif not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive number of rows or None (automatic), got {chunk!r}")
     n = x.shape[-2]
     total = torch.zeros(y.shape[0], dtype=torch.float64, device=y.device)
     for lo in range(0, n, chunk):

@@ -50,6 +50,15 @@
 #   each factor is 1 and so is the product, with zero gradient. `nalu.fast.sign_factor_fast`
 #   returns that 1 directly (keeping W in the graph with its zero gradient) and the plain product
 #   otherwise; a unit test compares both, value and gradient, on positive and on signed inputs.
+# - **Rows by index, not by gather.** A full-batch epoch (the sum-split chapter trains on all
+#   10,000 rows of every seed at each step) takes each seed's rows in its own shuffled order.
+#   `torch.gather` along the row axis did that one number at a time; `nalu.FixedData` now takes
+#   whole rows with one `index_select` over the rows of all seeds laid end to end. The values are
+#   identical (a unit test compares them with the plain x[s][order[s]], seed by seed).
+# - **Evaluation in small passes.** `nalu.evaluate_mse` runs a model over an evaluation set in
+#   passes of 65,536 / seeds rows rather than a fixed 2,048, so that a pass's activations stay a
+#   few MB: a 100-seed MLP with 64 hidden units made blocks of tens of MB, which malloc hands back to the
+#   system after every pass. Only the float64 sums' grouping changes.
 # - **Memory kept for reuse (opt-in).** glibc's malloc hands large freed blocks back to the system,
 #   and each page taken back on the next step costs a page fault. `nalu.speed.keep_freed_memory()`
 #   raises malloc's thresholds for the whole process, so a step reuses the memory of the step
@@ -151,8 +160,9 @@ breakdown.style.format("{:.2f}")
 # The chunk layout can only be judged in training, where a background thread writes the next
 # chunk while the model reads the current one: the trainer, 100 seeds, one thread, once with each
 # layout (timed in interleaved rounds, as above). The other changes are measured on one step's
-# worth of data (100 × 128 × 100 numbers), single-threaded, against what they replaced; "same
-# result" is exact equality for the draws, and agreement to float32 rounding for the others.
+# worth of data (100 × 128 × 100 numbers; the rows by index on the sum-split chapter's full batch),
+# single-threaded, against what they replaced; "same result" is exact equality for the draws and
+# the rows, and agreement to float32 rounding for the others.
 
 # %%
 lay = results["layout_us_per_seed_step"]

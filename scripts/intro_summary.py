@@ -40,6 +40,12 @@ def _chapter_link(chapter: str) -> str:
     return str(chapter)
 
 
+MAX_LISTED = 12  # a verdict's claims are listed by name on the first screen up to this many
+# the verdicts as column headings, with soft hyphens (U+00AD) where a phone-width table may break them
+HEADINGS = {"consistent": "consis\u00adtent", "contradicted": "contra\u00addicted",
+            "underpowered": "under\u00adpowered"}
+
+
 def author(source: str) -> str:
     """'Trask et al. 2018, Table 1' -> 'Trask et al. 2018'; 'the PyTorch blog post (its code)' -> 'the PyTorch blog post'."""
     return source.split(",")[0].split(" (")[0].strip()
@@ -65,7 +71,7 @@ def summary(claims: list[dict], mode: str) -> str:
     counts = ", ".join(f"**{total[v]} {v}**" for v in verdicts)
     lines += [f"**At a glance** ({mode} build): of the {len(sources)} claims of the papers and the blog posts "
               f"checked against our runs, {counts}.", ""]
-    header = "| source | " + " | ".join(verdicts) + " |"
+    header = "| source | " + " | ".join(HEADINGS.get(v, v) for v in verdicts) + " |"
     lines += [header, "|" + "---|" * (len(verdicts) + 1)]
     for name, cnt in by_author.items():
         lines.append(f"| {name} | " + " | ".join(str(cnt[v]) for v in verdicts) + " |")
@@ -73,14 +79,23 @@ def summary(claims: list[dict], mode: str) -> str:
     if own:
         lines += [f"The book's own findings, judged by the same rule and kept apart: {len(own)} ("
                   + ", ".join(f"{own_total[v]} {v}" for v in verdicts) + ").", ""]
+    all_listed = True  # whether every decided claim is listed by name below
     for level, label in (("contradicted", "Contradicted by our runs"), ("consistent", "Consistent with our runs")):
         hits = [c for c in sources if c["verdict"] == level]
-        if hits and len(hits) <= 12:
+        if hits and len(hits) <= MAX_LISTED:
             items = "; ".join(f"{c['claim']} ({c['source']}, chapter {_chapter_link(c['chapter'])})" for c in hits)
             lines += [f"{label}: {items}.", ""]
-    lines += ["Every other claim is underpowered at this build's seeds and budget. The last chapter, "
-              "*Conclusions*, lists every claim with its evidence and the reason for its verdict." if
-              total.get("underpowered") else "The last chapter, *Conclusions*, lists every claim with its evidence.", ""]
+        elif hits:
+            all_listed = False
+    undecided = total.get("underpowered", 0)
+    if not undecided:
+        closing = "The last chapter, *Conclusions*, lists every claim with its evidence."
+    else:
+        closing = ("Every other claim is underpowered" if all_listed else
+                   f"The {undecided} underpowered claim{'s' if undecided > 1 else ''} cannot be decided")
+        closing += (" at this build's seeds and budget. The last chapter, *Conclusions*, lists every claim with "
+                    "its evidence and the reason for its verdict.")
+    lines += [closing, ""]
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ def _claim(source: str, verdict: str, own: bool = False) -> dict:
 
 def _run(tmp_path: Path, claims: list[dict], mode: str) -> str:
     results = tmp_path / "results"
-    results.mkdir()
+    results.mkdir(parents=True)
     (results / "99_conclusions.json").write_text(json.dumps({"schema": 2, "figures": {"claims": claims}}))
     out = tmp_path / "summary.md"
     subprocess.run([sys.executable, str(SCRIPT), str(results), "--mode", mode, "-o", str(out)], check=True,
@@ -48,3 +48,20 @@ def test_no_claims_is_a_clear_error(tmp_path):
     run = subprocess.run([sys.executable, str(SCRIPT), str(results), "--mode", "full", "-o", str(tmp_path / "s.md")],
                          capture_output=True, text=True)
     assert run.returncode != 0 and "claims" in run.stderr
+
+
+def test_every_other_claim_only_when_every_decided_claim_is_listed(tmp_path):
+    few = _run(tmp_path / "few", CLAIMS, "full")
+    assert "Every other claim is underpowered" in few and "Contradicted by our runs: claim Trask" in few
+    many = [_claim(f"Trask et al. 2018, Table {k}", "contradicted") for k in range(13)] + \
+        [_claim("Madsen & Johansen 2020", "underpowered"), _claim("Madsen & Johansen 2020", "underpowered")]
+    text = _run(tmp_path / "many", many, "full")
+    assert "Contradicted by our runs" not in text  # 13 are too many to list on the first screen
+    assert "Every other claim" not in text and "The 2 underpowered claims cannot be decided" in text
+
+
+def test_column_headings_are_the_verdicts_breakable_only_at_soft_hyphens(tmp_path):
+    header = next(line for line in _run(tmp_path, CLAIMS, "full").splitlines() if line.startswith("| source"))
+    cells = [c.strip() for c in header.split("|")[2:-1]]
+    assert [c.replace("\u00ad", "") for c in cells] == ["consistent", "contradicted", "underpowered"]
+    assert all("\u00ad" in c for c in cells)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import nalu
+from nalu.models import build, stack_models
 
 
 def nalu_net():
@@ -121,6 +122,21 @@ def test_fixed_data_shuffles_per_seed_and_visits_every_row():
         got = sorted(map(tuple, xs[s].numpy().round(5)))
         want = sorted(map(tuple, data.x[s].numpy().round(5)))
         assert got == want
+
+
+def test_fixed_data_batch_is_each_seeds_own_permuted_rows():
+    # the plain definition, seed by seed: batch k is x[s][order[s, lo:hi]] (the last batch smaller)
+    data = nalu.FixedData(lambda s: nalu.mystery_dataset(s, in_dim=3, out_dim=2, n_train=11, n_test=5)[0],
+                          batch_size=4, shuffle=True)
+    data.setup([0, 1, 2], torch.device("cpu"))
+    for k in range(2 * data.steps_per_epoch()):
+        x, y = data.batch(k)
+        j = k % data.steps_per_epoch()
+        lo, hi = 4 * j, min(4 * j + 4, 11)
+        for s in range(3):
+            rows = data._order[s, lo:hi]
+            assert torch.equal(x[s], data.x[s][rows]) and torch.equal(y[s], data.y[s][rows])
+        assert x.shape == (3, hi - lo, 3) and y.shape == (3, hi - lo, 2)
 
 
 def test_a_diverging_seed_is_frozen_and_the_others_carry_on():
@@ -270,3 +286,22 @@ def test_observe_sees_every_step_before_its_update_and_changes_nothing():
     with pytest.raises(TypeError, match="observe must be a function"):
         nalu.train(partial(nalu.NAC, 100, 1), nalu.FreshSamples(lambda s: nalu.sum_split()), [0], steps=2,
                    observe="W")
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7, 10_000])
+def test_evaluate_mse_is_each_seeds_mean_squared_error_whatever_the_chunk(chunk):
+    model = stack_models([build(partial(nalu.MLP, 3, 2, hidden=(5,)), s) for s in range(4)])
+    x, y = torch.rand(4, 50, 3), torch.rand(4, 50, 2)
+    with torch.no_grad():
+        want = ((model(x).double() - y.double()) ** 2).mean(dim=(-2, -1))
+    torch.testing.assert_close(nalu.evaluate_mse(model, x, y, chunk=chunk), want, rtol=1e-12, atol=0)
+    shared = x[0]  # one input set for every seed
+    with torch.no_grad():
+        want = ((model(shared).double() - y.double()) ** 2).mean(dim=(-2, -1))
+    torch.testing.assert_close(nalu.evaluate_mse(model, shared, y, chunk=chunk), want, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("chunk", [0, -3, 2.5])
+def test_evaluate_mse_rejects_a_bad_chunk(chunk):
+    with pytest.raises(ValueError, match="chunk must be a positive number of rows"):
+        nalu.evaluate_mse(torch.nn.Identity(), torch.rand(2, 4, 1), torch.rand(2, 4, 1), chunk=chunk)
