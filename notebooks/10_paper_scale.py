@@ -23,7 +23,7 @@
 # This chapter therefore reads a separate, long run: the headline cells of the static task
 # trained with the paper's own protocol and budget, on many seeds, by `nalu.scale` (see the end
 # of the chapter for how to re-run or extend it). The run takes hours of CPU time; it is
-# checkpointed and was spread over several sessions and machines, and the book re-reads its
+# checkpointed and was spread over several stretches and machines, and the book re-reads its
 # stored results rather than recomputing them. Cells still running are shown with the step they
 # have reached, and no verdict is drawn from them.
 
@@ -55,9 +55,11 @@ running = pd.read_csv(paper / "interim.csv") if (paper / "interim.csv").exists()
 provenance = json.loads((paper / "provenance.json").read_text()) if (paper / "provenance.json").exists() else {}
 n_done = 0 if finished is None else len(finished)
 n_running = 0 if running is None else len(running)
+stored = (f"{n_done} seed-runs that reached their budget, and {n_running} in blocks still running (shown with "
+          f"the step they have reached, without a verdict)" if n_running else
+          f"{n_done} seed-runs, every one at its budget")
 Markdown(f":::{{note}}\nThis chapter reads the stored results of the long runs, so the quick and the full build "
-         f"show the same data. Stored: {n_done} seed-runs that reached their budget, and {n_running} in blocks "
-         f"still running (shown with the step they have reached, without a verdict).\n:::")
+         f"show the same data. Stored: {stored}.\n:::")
 
 # %% [markdown]
 # ## The protocol, per unit
