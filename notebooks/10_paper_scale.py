@@ -124,6 +124,13 @@ def cell_rows(table: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def power_of_ten(n: float) -> str:
+    """3000000 -> '3·10⁶', 1000000 -> '10⁶', 1500000 -> '1.5·10⁶'."""
+    e = int(math.floor(math.log10(n)))
+    m = f"{n / 10 ** e:.2g}"
+    return ("" if m == "1" else f"{m}·") + "10" + str(e).translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"))
+
+
 def sci(v) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2g}"
 
@@ -131,7 +138,8 @@ def sci(v) -> str:
 cells = cell_rows(finished) if finished is not None and len(finished) else []
 if cells:
     view = pd.DataFrame([{
-        "op": c["op"], "unit": c["unit"], "steps": f"{c['steps']:.1e}", "success (ours)": c["ours"],
+        "op": c["op"], "unit": c["unit"], "seeds × steps": f"{c['seeds']} × {power_of_ten(c['steps'])}",
+        "success (ours)": f"{100 * c['rate']['rate']:.0f}% [{100 * c['rate']['lo']:.0f}, {100 * c['rate']['hi']:.0f}]",
         "success (M&J)": c["published"], "median solved at (ours / M&J)": f"{sci(c['median_solved'])} / {sci(c['published_solved'])}",
         "sparsity error (ours / M&J)": f"{sci(c['sparsity'])} / {sci(c['published_sparsity'])}",
         "verdict": c["verdict"] or "–"} for c in cells]).set_index(["op", "unit"])
