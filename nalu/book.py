@@ -54,8 +54,11 @@ def load_results(results_dir: str | Path) -> dict[str, dict]:
     return {name: r.figures for name, r in load_all(results_dir).items()}
 
 
-def fmt_rate(rate: dict) -> str:
-    """'35% [18%, 57%] (7/20)' from ``metrics.success_rate``'s dict."""
+def fmt_rate(rate: dict, compact: bool = False) -> str:
+    """'35% [18%, 57%] (7/20)' from ``metrics.success_rate``'s dict; ``compact``: '35% [18, 57]'
+    (for a table that gives the seeds elsewhere)."""
+    if compact:
+        return f"{100 * rate['rate']:.0f}% [{100 * rate['lo']:.0f}, {100 * rate['hi']:.0f}]"
     return f"{100 * rate['rate']:.0f}% [{100 * rate['lo']:.0f}%, {100 * rate['hi']:.0f}%] ({rate['successes']}/{rate['n']})"
 
 

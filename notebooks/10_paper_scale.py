@@ -113,7 +113,7 @@ def cell_rows(table: pd.DataFrame) -> list[dict]:
         verdict = findings[0].verdict() if findings else None
         rows.append(dict(
             op=OPS[op], unit=unit, seeds=rate["n"], steps=int(steps), rate=rate,
-            ours=fmt_rate(rate),
+            ours=fmt_rate(rate, compact=True),
             published="–" if pub is None else f"{pub.success:.0%} (+{pub.plus:.0%}/−{pub.minus:.0%})",
             median_solved=float(solved.median()) if len(solved) else math.nan,
             published_solved=None if pub is None else pub.solved_at,
@@ -139,7 +139,7 @@ cells = cell_rows(finished) if finished is not None and len(finished) else []
 if cells:
     view = pd.DataFrame([{
         "op": c["op"], "unit": c["unit"], "seeds × steps": f"{c['seeds']} × {power_of_ten(c['steps'])}",
-        "success (ours)": f"{100 * c['rate']['rate']:.0f}% [{100 * c['rate']['lo']:.0f}, {100 * c['rate']['hi']:.0f}]",
+        "success (ours)": c["ours"],
         "success (M&J)": c["published"], "median solved at (ours / M&J)": f"{sci(c['median_solved'])} / {sci(c['published_solved'])}",
         "sparsity error (ours / M&J)": f"{sci(c['sparsity'])} / {sci(c['published_sparsity'])}",
         "verdict": c["verdict"] or "–"} for c in cells]).set_index(["op", "unit"])

@@ -10,3 +10,11 @@ def test_mode_banner_names_the_mode_and_its_settings_in_words():
     assert "_" not in text.split("(", 1)[1].split(")")[0]  # no keyword names in the settings
     full = mode_banner(False, chapters_read=15).data
     assert "**full mode**" in full and "chapters read: 15" in full and "make build" not in full
+
+
+def test_fmt_rate_full_and_compact():
+    from nalu.book import fmt_rate
+
+    rate = dict(rate=0.35, lo=0.181, hi=0.567, successes=7, n=20)
+    assert fmt_rate(rate) == "35% [18%, 57%] (7/20)"
+    assert fmt_rate(rate, compact=True) == "35% [18, 57]"
