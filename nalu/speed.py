@@ -213,8 +213,8 @@ def _best_time(f: Callable[[], object], number: int, repeats: int) -> tuple[floa
 def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> list[dict]:
     """Each speed-up of the many-seed step against what it replaced, on one step's worth of data
     (n_seeds × 128 × in_dim): seconds per call of each side (best of ``repeats``), single-threaded."""
-    from .fast import log_abs, matvec, matvecs, sign_factor_fast
-    from .units import NALU, sign_factor
+    from .fast import accelerate, log_abs, matvec, matvecs, sign_factor_fast
+    from .units import NALU, NMU, sign_factor
 
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -266,6 +266,20 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
         same = torch.allclose(sign_factor_fast(x, W_m).expand_as(plain), plain)
         compare("sign factor on positive inputs, forward and backward", "product over inputs", sign_plain,
                 "sign_factor_fast", sign_fast, same)
+
+        # the NMU's factors W_ij x_i + 1 − W_ij over (seeds, batch, out, in), as its first layer on this data
+        nmu = stack_models([build(lambda: NMU(in_dim, 2), s) for s in range(n_seeds)])
+        nmu_fast = accelerate(nmu)
+
+        def nmu_step(model):
+            for p in model.parameters():
+                p.grad = None
+            model(x).sum().backward()
+
+        same = torch.allclose(nmu(x), nmu_fast(x), rtol=1e-5)
+        compare("the NMU's product of factors, forward and backward", "W x + 1 − W, then the product",
+                lambda: nmu_step(nmu), "1 + W (x − 1) in one pass (addcmul)", lambda: nmu_step(nmu_fast), same,
+                number=5)
 
         # a full-batch epoch: each seed's rows in its own order (the sum-split chapter: 20 × 10,000 × 10)
         gen = torch.Generator().manual_seed(0)
