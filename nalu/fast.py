@@ -11,8 +11,10 @@ What is faster, and why (``make bench`` measures each):
   pass of this form is about three times faster on CPUs (MKL's batched product for xᵀ g is slow).
 - ``matvecs(x, W, G)``: W x and G x in one product with the stacked [W; G], so a large x is read
   once, not once per weight (forward and backward); the NALU's additive path and gate use it.
-- ``log_abs(x, eps)``: log(|x| + ε) through numpy's vectorised log on the CPU in float32, about
-  four times faster than torch's there (the largest elementwise cost of a NALU's first layer).
+- ``log_abs(x, eps)``: log(|x| + ε) in one float32 buffer through numpy's vectorised log on the CPU
+  (the largest elementwise cost of a NALU's first layer). Its gain over torch.log(|x| + ε) depends
+  on the CPU's numpy and torch builds: the speed appendix measures it side by side, and on the
+  book's 2-core machine it ranges from slightly slower to slightly faster.
 - ``sign_factor_fast(x, W)``: iNALU's sign factor ∏_i (sign(x_i)|W_ij| + 1 − |W_ij|) is 1 when no input is
   negative or zero (the static task's inputs), so it skips the (seeds, batch, out, in) tensor of factors.
 - the NMU's factors W_ij x_i + 1 − W_ij as 1 + W_ij (x_i − 1), one fused multiply-add over the
