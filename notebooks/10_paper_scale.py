@@ -137,15 +137,13 @@ def sci(v) -> str:
 
 cells = cell_rows(finished) if finished is not None and len(finished) else []
 if cells:
-    # Ours and Madsen & Johansen's side by side under one heading per measure (two header rows).
     view = pd.DataFrame([{
-        ("", "op"): c["op"], ("", "unit"): c["unit"], ("", "seeds × steps"): f"{c['seeds']} × {power_of_ten(c['steps'])}",
-        ("success", "ours"): c["ours"], ("success", "M&J"): c["published"],
-        ("median solved at", "ours"): sci(c["median_solved"]), ("median solved at", "M&J"): sci(c["published_solved"]),
-        ("sparsity error", "ours"): sci(c["sparsity"]), ("sparsity error", "M&J"): sci(c["published_sparsity"]),
-        ("", "verdict"): c["verdict"] or "–"} for c in cells])
-    view.columns = pd.MultiIndex.from_tuples(view.columns)
-    display(view.style.hide(axis="index"))
+        "op": c["op"], "unit": c["unit"], "seeds × steps": f"{c['seeds']} × {power_of_ten(c['steps'])}",
+        "success (ours)": c["ours"],
+        "success (M&J)": c["published"], "median solved at (ours / M&J)": f"{sci(c['median_solved'])} / {sci(c['published_solved'])}",
+        "sparsity error (ours / M&J)": f"{sci(c['sparsity'])} / {sci(c['published_sparsity'])}",
+        "verdict": c["verdict"] or "–"} for c in cells]).set_index(["op", "unit"])
+    display(view)
 else:
     display(Markdown("No cell has finished seeds yet."))
 
