@@ -74,12 +74,21 @@ class Resumable(Protocol):
 
 def stacked_targets(tasks: list, x: Tensor) -> Tensor:
     """Targets of each seed's task for its slice of x (..., S, n, in), the seed axis third from
-    the end. ArithmeticTasks of one operation differ only in their masks: one product for all."""
-    if all(isinstance(t, ArithmeticTask) for t in tasks) and len({t.op for t in tasks}) == 1:
-        masks = torch.from_numpy(np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])).to(x.device)
-        ab = x @ masks.mT  # (..., S, n, 2): the operands a and b
-        return tasks[0].op(ab[..., 0], ab[..., 1]).unsqueeze(-1)
-    return torch.stack([task.targets(x[..., s, :, :]) for s, task in enumerate(tasks)], dim=-3)
+    the end. ArithmeticTasks differ only in their masks and operation: one product x·[A B]ᵀ for
+    every seed, then each operation on the operands of its own seeds."""
+    if not all(isinstance(t, ArithmeticTask) for t in tasks):
+        return torch.stack([task.targets(x[..., s, :, :]) for s, task in enumerate(tasks)], dim=-3)
+    masks = torch.from_numpy(np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])).to(x.device)
+    ab = x @ masks.mT  # (..., S, n, 2): the operands a and b
+    ops = [t.op for t in tasks]
+    if len(set(ops)) == 1:
+        return ops[0](ab[..., 0], ab[..., 1]).unsqueeze(-1)
+    y = torch.empty(ab.shape[:-1] + (1,), dtype=ab.dtype, device=ab.device)
+    for op in dict.fromkeys(ops):  # each operation once, on its seeds' operands
+        seeds = torch.tensor([s for s, o in enumerate(ops) if o is op], device=x.device)
+        a_b = ab.index_select(-3, seeds)
+        y.index_copy_(y.dim() - 3, seeds, op(a_b[..., 0], a_b[..., 1]).unsqueeze(-1))
+    return y
 
 
 class FreshSamples:

@@ -305,3 +305,14 @@ def test_evaluate_mse_is_each_seeds_mean_squared_error_whatever_the_chunk(chunk)
 def test_evaluate_mse_rejects_a_bad_chunk(chunk):
     with pytest.raises(ValueError, match="chunk must be a positive number of rows"):
         nalu.evaluate_mse(torch.nn.Identity(), torch.rand(2, 4, 1), torch.rand(2, 4, 1), chunk=chunk)
+
+
+@pytest.mark.parametrize("ops", [("add",), ("mul", "div", "sqrt", "sub", "mul")])
+def test_stacked_targets_are_each_seeds_own_task_targets(ops):
+    from nalu.data import stacked_targets
+    tasks = [nalu.static_arithmetic(op, nalu.rng_for(s, 1), in_dim=20) for s, op in enumerate(ops)]
+    x = torch.rand(3, len(tasks), 7, 20) + 1  # (steps, seeds, batch, in)
+    y = stacked_targets(tasks, x)
+    assert y.shape == (3, len(tasks), 7, 1)
+    for s, task in enumerate(tasks):
+        torch.testing.assert_close(y[:, s], task.targets(x[:, s]), rtol=1e-6, atol=0)
