@@ -135,6 +135,24 @@ def test_accelerate_rejects_a_non_module():
         accelerate(lambda x: x)
 
 
+@pytest.mark.parametrize("in_dim, out_dim", [(1, 3), (2, 2), (100, 2), (2, 64)])
+@pytest.mark.parametrize("w_shape, x_shape", [((3,), (3, 7)), ((3,), (7,)), ((), (7,))],
+                         ids=["stacked", "stacked, shared x", "single"])
+def test_matvec_is_x_times_w_transposed_in_value_and_gradient(in_dim, out_dim, w_shape, x_shape):
+    g = torch.Generator().manual_seed(in_dim * 100 + out_dim)
+    W = torch.randn(*w_shape, out_dim, in_dim, generator=g, requires_grad=True)
+    x = torch.randn(*x_shape, in_dim, generator=g, requires_grad=True)
+    weights = torch.randn(out_dim, generator=g)
+    grads = []
+    for f in (lambda: x @ W.mT, lambda: matvec(W, x)):
+        y = f()
+        (y * weights).sum().backward()
+        grads.append((y.detach(), W.grad.clone(), x.grad.clone()))
+        W.grad = x.grad = None
+    for plain, fast in zip(*grads):
+        torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+
+
 def test_kernels_match_their_plain_forms():
     g = torch.Generator().manual_seed(0)
     W, G, x = torch.randn(3, 2, 5, generator=g), torch.randn(3, 4, 5, generator=g), torch.randn(3, 7, 5, generator=g)
