@@ -55,6 +55,11 @@
 #   `torch.gather` along the row axis did that one number at a time; `nalu.FixedData` now takes
 #   whole rows with one `index_select` over the rows of all seeds laid end to end. The values are
 #   identical (a unit test compares them with the plain x[s][order[s]], seed by seed).
+# - **One product for targets of many operations.** A job that stacks seeds of different
+#   operations (the benchmark grid's static job: six operations of one unit) computed each seed's
+#   targets with its own product. The operands a = A·x and b = B·x of every seed now come from one
+#   product with the stacked masks, and each operation is then applied to its own seeds' operands;
+#   a unit test compares the result seed by seed with each task's own targets.
 # - **Evaluation in small passes.** `nalu.evaluate_mse` runs a model over an evaluation set in
 #   passes of 65,536 / seeds rows rather than a fixed 2,048, so that a pass's activations stay a
 #   few MB: a 100-seed MLP with 64 hidden units made blocks of tens of MB, which malloc hands back to the

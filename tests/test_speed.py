@@ -51,6 +51,7 @@ def test_design_choices_compare_like_with_like():
     assert [r["change"] for r in rows] == ["uniform draws", "log(|x| + ε)", "W x and G x, forward and backward",
                                           "sign factor on positive inputs, forward and backward",
                                           "the NMU's product of factors, forward and backward",
+                                          "targets of seeds with six different operations",
                                           "a full batch's rows in each seed's order (20 seeds × 10,000 rows × 10)"]
     assert all(r["same_result"] and r["before_ms"] > 0 and r["after_ms"] > 0 for r in rows)
 
