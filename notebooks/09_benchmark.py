@@ -89,9 +89,9 @@ pd.DataFrame([dict(unit=u.label, layers=u.first if u.second is None else f"{u.fi
 #
 # One job per unit and task family: all of a family's cells stacked into one model, every seed-run
 # with its own seed whichever cells share its job. A job's step has a fixed cost (the Python and
-# autograd overhead of one update) that a larger stack shares; the MLP is the exception, its
-# 64-wide hidden layer makes a step cost in proportion to its seeds, so its signed jobs stay one
-# per operation. The jobs run in a pool of single-threaded processes, one per core, and each is
+# autograd overhead of one update) that a larger stack shares. The MLP's signed jobs stay one per
+# operation: most of its step is its 64-wide hidden layer, whose cost stacking does not share, and
+# four shorter jobs keep the pool evenly loaded. The jobs run in a pool of single-threaded processes, one per core, and each is
 # cached on disk under a hash of its configuration and of the package code, so an interrupted build
 # resumes where it stopped.
 
