@@ -72,12 +72,17 @@ class Resumable(Protocol):
         ...
 
 
+def per_seed_targets(tasks: list, x: Tensor) -> Tensor:
+    """Each seed's task's own ``targets`` on its slice of x (..., S, n, in): the plain form."""
+    return torch.stack([task.targets(x[..., s, :, :]) for s, task in enumerate(tasks)], dim=-3)
+
+
 def stacked_targets(tasks: list, x: Tensor) -> Tensor:
     """Targets of each seed's task for its slice of x (..., S, n, in), the seed axis third from
     the end. ArithmeticTasks differ only in their masks and operation: one product x·[A B]ᵀ for
     every seed, then each operation on the operands of its own seeds."""
     if not all(isinstance(t, ArithmeticTask) for t in tasks):
-        return torch.stack([task.targets(x[..., s, :, :]) for s, task in enumerate(tasks)], dim=-3)
+        return per_seed_targets(tasks, x)
     masks = torch.from_numpy(np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])).to(x.device)
     ab = x @ masks.mT  # (..., S, n, 2): the operands a and b
     ops = [t.op for t in tasks]

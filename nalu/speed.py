@@ -35,7 +35,8 @@ import torch
 from .models import build, stack_models, two_layer
 from .fast import uniform_float32
 from .tasks import Dataset, mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic
-from .data import DATA_STREAM, FixedData, FreshSamples, stacked_targets
+from .data import DATA_STREAM, FixedData, FreshSamples, per_seed_targets, stacked_targets
+from .grid import STATIC_OPS
 from .training import cpu_model, train
 
 BATCH = 128
@@ -284,15 +285,12 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
 
         # targets of a stack mixing operations (the benchmark grid's static job: six operations' seeds)
         mixed = [static_arithmetic(op, rng_for(s, 1), in_dim=in_dim)
-                 for s, op in zip(range(n_seeds), itertools.cycle(("add", "sub", "mul", "div", "square", "sqrt")))]
+                 for s, op in zip(range(n_seeds), itertools.cycle(STATIC_OPS))]
         xs = x.unsqueeze(0)  # (1 step, seeds, batch, in)
-
-        def per_seed():
-            return torch.stack([t.targets(xs[..., s, :, :]) for s, t in enumerate(mixed)], dim=-3)
-
         # up to float32 rounding of the operand sums (a − b keeps it as an absolute error when a ≈ b)
-        same = torch.allclose(per_seed(), stacked_targets(mixed, xs), rtol=1e-5, atol=1e-4)
-        compare("targets of seeds with six different operations", "one product per seed", per_seed,
+        same = torch.allclose(per_seed_targets(mixed, xs), stacked_targets(mixed, xs), rtol=1e-5, atol=1e-4)
+        compare("targets of seeds with six different operations", "one product per seed",
+                lambda: per_seed_targets(mixed, xs),
                 "one product, then each operation on its seeds", lambda: stacked_targets(mixed, xs), same, number=5)
 
         # a full-batch epoch: each seed's rows in its own order (the sum-split chapter: 20 × 10,000 × 10)

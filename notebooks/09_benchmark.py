@@ -91,13 +91,14 @@ pd.DataFrame([dict(unit=u.label, layers=u.first if u.second is None else f"{u.fi
 # with its own seed whichever cells share its job. A job's step has a fixed cost (the Python and
 # autograd overhead of one update) that a larger stack shares. The MLP's signed jobs stay one per
 # operation: most of its step is its 64-wide hidden layer, whose cost stacking does not share, and
-# four shorter jobs keep the pool evenly loaded. The jobs run in a pool of single-threaded processes, one per core, and each is
-# cached on disk under a hash of its configuration and of the package code, so an interrupted build
-# resumes where it stopped.
+# four shorter jobs keep the pool evenly loaded. The jobs run in a pool of single-threaded
+# processes, one per core, and each is cached on disk under a hash of its configuration and of the
+# package code, so an interrupted build resumes where it stopped.
 
 # %% tags=["hide-input"]
 jobs = ([(spec, STATIC) for spec in BENCHMARK_UNITS]
-        + [(spec, p) for spec in BENCHMARK_UNITS for p in (split_by_op(SIGNED) if spec.first == "mlp" else [SIGNED])])
+        + [(spec, p) for spec in BENCHMARK_UNITS
+           for p in (split_by_op(SIGNED) if spec.first == "mlp" else [SIGNED])])
 results = pd.concat(run_grid(jobs, cache_dir=cache_dir, device=device, workers=WORKERS), ignore_index=True)
 unit_order = [u.label for u in BENCHMARK_UNITS]
 print(f"{len(results):,} trained models: {results.unit.nunique()} units × "
