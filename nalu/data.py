@@ -77,14 +77,32 @@ def per_seed_targets(tasks: list, x: Tensor) -> Tensor:
     return torch.stack([task.targets(x[..., s, :, :]) for s, task in enumerate(tasks)], dim=-3)
 
 
+def operand_product(x: Tensor, masks: np.ndarray) -> Tensor:
+    """Each seed's operands [a b] = x·[A B]ᵀ, (..., S, n, in) → (..., S, n, 2); masks (S, 2, in)."""
+    return x @ torch.from_numpy(masks).to(x.device).mT
+
+
+def operands(x: Tensor, masks: np.ndarray) -> Tensor:
+    """``operand_product``, faster when every operand is a single input (0/1 masks with one 1 per
+    row, as in the two-input tasks): the product is then exactly that input, read out by index
+    (the same numbers, bit for bit)."""
+    if np.isin(masks, (0, 1)).all() and (masks.sum(axis=-1) == 1).all():
+        idx = torch.from_numpy(masks.argmax(axis=-1)).to(x.device)  # (S, 2): which input is a, which is b
+        if bool((idx == idx[0]).all()):
+            a, b = idx[0].tolist()
+            return x.narrow(-1, a, 2) if b == a + 1 else x.index_select(-1, idx[0])
+        return torch.gather(x, -1, idx.unsqueeze(-2).expand(*x.shape[:-1], 2))
+    return operand_product(x, masks)
+
+
 def stacked_targets(tasks: list, x: Tensor) -> Tensor:
     """Targets of each seed's task for its slice of x (..., S, n, in), the seed axis third from
     the end. ArithmeticTasks differ only in their masks and operation: one product x·[A B]ᵀ for
     every seed, then each operation on the operands of its own seeds."""
     if not all(isinstance(t, ArithmeticTask) for t in tasks):
         return per_seed_targets(tasks, x)
-    masks = torch.from_numpy(np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])).to(x.device)
-    ab = x @ masks.mT  # (..., S, n, 2): the operands a and b
+    masks = np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])  # (S, 2, in)
+    ab = operands(x, masks)  # (..., S, n, 2): the operands a and b
     ops = [t.op for t in tasks]
     if len(set(ops)) == 1:
         return ops[0](ab[..., 0], ab[..., 1]).unsqueeze(-1)
@@ -229,6 +247,8 @@ class FixedData:
     An epoch visits every training row once in minibatches of ``batch_size`` (None: full batch);
     with ``shuffle`` the order is a fresh permutation per seed and epoch, else the stored order
     (the PyTorch blog post's DataLoader does not shuffle). The last, smaller minibatch is kept.
+    A full batch is the training set itself, the same tensor every step, whatever ``shuffle`` says:
+    permuting it would only change the order in which the mean loss is summed.
     """
 
     def __init__(self, data_for_seed, batch_size: int | None = None, shuffle: bool = True):
@@ -260,6 +280,8 @@ class FixedData:
         return math.ceil(self.n / self.bs)
 
     def batch(self, step: int) -> tuple[Tensor, Tensor]:
+        if self.bs == self.n:
+            return self.x, self.y
         k = step % self.steps_per_epoch()
         lo, hi = k * self.bs, min((k + 1) * self.bs, self.n)
         if not self.shuffle:

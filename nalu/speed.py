@@ -34,9 +34,10 @@ import torch
 
 from .models import build, stack_models, two_layer
 from .fast import uniform_float32
-from .tasks import Dataset, mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic
-from .data import DATA_STREAM, FixedData, FreshSamples, per_seed_targets, stacked_targets
-from .grid import STATIC_OPS
+from .tasks import (Dataset, mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic,
+                    two_input)
+from .data import DATA_STREAM, FixedData, FreshSamples, operand_product, operands, per_seed_targets, stacked_targets
+from .grid import SIGNED_OPS, STATIC_OPS
 from .training import cpu_model, train
 
 BATCH = 128
@@ -191,7 +192,7 @@ def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repea
                 p.grad = None
             with torch.no_grad():
                 W = first.nac.W
-                timed("  of which log(|x| + ε)", lambda: log_abs(x, first.eps))
+                timed("  of which log(|x| + ε)", lambda: log_abs(x[:], first.eps))  # a new view: computed
                 timed("  of which W x, G x, W log|x|", lambda: (matvecs(x, W, first.G), matvec(W, x)))
         data.close()
         for name, t in phases.items():
@@ -238,8 +239,9 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
         x = torch.from_numpy(static_arithmetic("add", rng_for(0, 1), in_dim=in_dim).inputs(
             n_seeds * BATCH, "interpolation", rng_for(0, 2)).reshape(shape))
         same = torch.allclose(torch.log(x.abs() + 1e-7), log_abs(x, 1e-7))
+        # x[:] is a new view each call: log_abs computes, rather than returning the log it kept of x
         compare("log(|x| + ε)", "torch.log", lambda: torch.log(x.abs() + 1e-7), "numpy log (log_abs)",
-                lambda: log_abs(x, 1e-7), same)
+                lambda: log_abs(x[:], 1e-7), same)
 
         unit = stack_models([build(lambda: NALU(in_dim, 2), s) for s in range(n_seeds)])
         W, G = unit.nac.W.detach().requires_grad_(), unit.G.detach().requires_grad_()
@@ -293,17 +295,44 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
                 lambda: per_seed_targets(mixed, xs),
                 "one product, then each operation on its seeds", lambda: stacked_targets(mixed, xs), same, number=5)
 
-        # a full-batch epoch: each seed's rows in its own order (the sum-split chapter: 20 × 10,000 × 10)
+        # the operands of the benchmark's two-input tasks (each a single input): product or read-out
+        pair_masks = np.stack([np.stack([t.a_mask, t.b_mask]) for t in
+                               [two_input(op, (1.0, 2.0), (2.0, 6.0)) for op, _ in zip(itertools.cycle(SIGNED_OPS),
+                                                                                     range(n_seeds))]])
+        pairs = torch.rand(64, len(pair_masks), BATCH, 2, generator=torch.Generator().manual_seed(0))
+        same = torch.equal(operand_product(pairs, pair_masks), operands(pairs, pair_masks))
+        compare(f"operands of two-input tasks ({len(pair_masks)} seeds × 64 steps × {BATCH} × 2)",
+                "x·[A B]ᵀ (a product)", lambda: operand_product(pairs, pair_masks), "the inputs read by index",
+                lambda: operands(pairs, pair_masks), same, number=5)
+
+        # a minibatch: each seed's rows in its own shuffled order (20 seeds, 1,000 of 10,000 rows × 10)
         gen = torch.Generator().manual_seed(0)
-        full = FixedData(lambda s: Dataset(torch.rand(10_000, 10, generator=gen).numpy(), np.zeros((10_000, 1), np.float32),
-                                           {}), batch_size=None)
-        full.setup(list(range(20)), torch.device("cpu"))
-        full.batch(0)  # draws the epoch's order
-        index = full._order.unsqueeze(-1).expand(-1, -1, full.x.shape[-1])
-        same = torch.equal(torch.gather(full.x, 1, index), full._rows(full.x, 0, full.n))
-        compare("a full batch's rows in each seed's order (20 seeds × 10,000 rows × 10)", "torch.gather",
-                lambda: torch.gather(full.x, 1, index), "index_select on the flattened rows",
-                lambda: full._rows(full.x, 0, full.n), same, number=5)
+        sets = FixedData(lambda s: Dataset(torch.rand(10_000, 10, generator=gen).numpy(), np.zeros((10_000, 1), np.float32),
+                                           {}), batch_size=1_000)
+        sets.setup(list(range(20)), torch.device("cpu"))
+        sets.batch(0)  # draws the epoch's order
+        index = sets._order[:, :1_000].unsqueeze(-1).expand(-1, -1, sets.x.shape[-1])
+        same = torch.equal(torch.gather(sets.x, 1, index), sets._rows(sets.x, 0, 1_000))
+        compare("a minibatch's rows in each seed's order (20 seeds × 1,000 of 10,000 rows × 10)", "torch.gather",
+                lambda: torch.gather(sets.x, 1, index), "index_select on the flattened rows",
+                lambda: sets._rows(sets.x, 0, 1_000), same, number=5)
+
+        # a full-batch step of the sum-split chapter's two-layer NALU (20 seeds × 10,000 rows × 10):
+        # the same training set every step, whose log the first layer can keep
+        nalus = accelerate(stack_models([build(lambda: two_layer("nalu", None, 10, 2, 1), s) for s in range(20)]))
+        full = sets.x
+        copies = [full.clone(), full.clone()]  # the same rows as new tensors: the log is taken every time
+
+        def full_batch_step(inputs):
+            for p in nalus.parameters():
+                p.grad = None
+            nalus(inputs).sum().backward()
+
+        turn = itertools.cycle(copies)
+        same = torch.equal(nalus(full), nalus(copies[0]))
+        compare("a full-batch NALU step, forward and backward (20 seeds × 10,000 rows × 10)",
+                "log(|x| + ε) of the inputs every step", lambda: full_batch_step(next(turn)),
+                "the training set's log kept (log_abs)", lambda: full_batch_step(full), same, number=5)
 
         return rows
     finally:

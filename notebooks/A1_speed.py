@@ -50,11 +50,21 @@
 #   each factor is 1 and so is the product, with zero gradient. `nalu.fast.sign_factor_fast`
 #   returns that 1 directly (keeping W in the graph with its zero gradient) and the plain product
 #   otherwise; a unit test compares both, value and gradient, on positive and on signed inputs.
-# - **Rows by index, not by gather.** A full-batch epoch (the sum-split chapter trains on all
-#   10,000 rows of every seed at each step) takes each seed's rows in its own shuffled order.
-#   `torch.gather` along the row axis did that one number at a time; `nalu.FixedData` now takes
-#   whole rows with one `index_select` over the rows of all seeds laid end to end. The values are
-#   identical (a unit test compares them with the plain x[s][order[s]], seed by seed).
+# - **Rows by index, not by gather.** A minibatch of a fixed data set takes each seed's rows in
+#   its own shuffled order. `torch.gather` along the row axis did that one number at a time;
+#   `nalu.FixedData` takes whole rows with one `index_select` over the rows of all seeds laid end
+#   to end. The values are identical (a unit test compares them with the plain x[s][order[s]],
+#   seed by seed).
+# - **A full batch as it is, and its log once.** The sum-split chapter trains on all 10,000 rows
+#   of every seed at every step. Shuffling them each step would change nothing but the order in
+#   which the mean loss is summed, so `nalu.FixedData` hands the training set itself to every
+#   step. The NALU's first layer then receives the same unchanged tensor each time, and
+#   `nalu.fast.log_abs` keeps log(|x| + ε) of such an input (data, which needs no gradient)
+#   instead of recomputing it. A unit test trains with the log kept and with the same
+#   rows handed over as new tensors, and finds the two runs equal bit for bit.
+# - **Operands read, not multiplied.** In the two-input tasks each operand is one input, so the
+#   product x·[A B]ᵀ that forms a and b only copies x₁ and x₂; they are now read by index (the
+#   same numbers bit for bit, a unit test checks) on the thread that draws the batches.
 # - **One product for targets of many operations.** A job that stacks seeds of different
 #   operations (the benchmark grid's static job: six operations of one unit) computed each seed's
 #   targets with its own product. The operands a = A·x and b = B·x of every seed now come from one
@@ -165,9 +175,11 @@ breakdown.style.format("{:.2f}")
 # The chunk layout can only be judged in training, where a background thread writes the next
 # chunk while the model reads the current one: the trainer, 100 seeds, one thread, once with each
 # layout (timed in interleaved rounds, as above). The other changes are measured on one step's
-# worth of data (100 × 128 × 100 numbers; the rows by index on the sum-split chapter's full batch),
-# single-threaded, against what they replaced; "same result" is exact equality for the draws and
-# the rows, and agreement to float32 rounding for the others.
+# worth of data (100 × 128 × 100 numbers; the operands on a chunk of 64 steps of the two-input
+# tasks; the rows and the full-batch step on the sum-split chapter's 20 × 10,000 × 10),
+# single-threaded, against what they replaced; "same result" is exact equality for the draws, the
+# operands, the rows and the full-batch step's output, and agreement to float32 rounding for the
+# others.
 
 # %%
 lay = results["layout_us_per_seed_step"]

@@ -52,7 +52,9 @@ def test_design_choices_compare_like_with_like():
                                           "sign factor on positive inputs, forward and backward",
                                           "the NMU's product of factors, forward and backward",
                                           "targets of seeds with six different operations",
-                                          "a full batch's rows in each seed's order (20 seeds × 10,000 rows × 10)"]
+                                          "operands of two-input tasks (3 seeds × 64 steps × 128 × 2)",
+                                          "a minibatch's rows in each seed's order (20 seeds × 1,000 of 10,000 rows × 10)",
+                                          "a full-batch NALU step, forward and backward (20 seeds × 10,000 rows × 10)"]
     assert all(r["same_result"] and r["before_ms"] > 0 and r["after_ms"] > 0 for r in rows)
 
 

@@ -316,3 +316,36 @@ def test_stacked_targets_are_each_seeds_own_task_targets(ops):
     assert y.shape == (3, len(tasks), 7, 1)
     for s, task in enumerate(tasks):
         torch.testing.assert_close(y[:, s], task.targets(x[:, s]), rtol=1e-6, atol=1e-5)  # a − b: absolute
+
+
+@pytest.mark.parametrize("masks", [
+    [((1, 0), (0, 1))] * 4,  # the two-input tasks: a = x₁, b = x₂ for every seed (read as a view)
+    [((0, 0, 1), (1, 0, 0))] * 4,  # the same single inputs for every seed, not side by side
+    [((1, 0, 0), (0, 1, 0)), ((0, 0, 1), (1, 0, 0)), ((0, 1, 0), (0, 0, 1)), ((1, 0, 0), (0, 1, 0))],  # per seed
+    [((1, 1, 0), (0, 0, 1))] * 4,  # an operand summing two inputs: the product
+], ids=["shared, adjacent", "shared, apart", "per seed", "a sum"])
+def test_operands_read_by_index_are_exactly_the_products(masks):
+    from nalu.data import operand_product, operands, per_seed_targets, stacked_targets
+    ops = ["mul", "div", "sub", "add"]
+    tasks = [nalu.ArithmeticTask(op, np.array(a), np.array(b), (-2.0, 2.0), (2.0, 6.0)) for op, (a, b) in zip(ops, masks)]
+    x = torch.rand(5, 4, 9, len(masks[0][0]), generator=torch.Generator().manual_seed(3)) * 4 - 2
+    stacked = np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])
+    assert torch.equal(operands(x, stacked), operand_product(x, stacked))  # a 0/1 mask with one 1 copies its input
+    assert torch.equal(stacked_targets(tasks, x), per_seed_targets(tasks, x))
+    one_op = [nalu.ArithmeticTask("mul", np.array(a), np.array(b), (-2.0, 2.0), (2.0, 6.0)) for a, b in masks]
+    assert torch.equal(stacked_targets(one_op, x), per_seed_targets(one_op, x))
+
+
+def test_a_full_batch_is_the_training_set_itself_every_step():
+    data = nalu.FixedData(lambda s: nalu.mystery_dataset(s, in_dim=3, out_dim=2, n_train=11, n_test=5)[0],
+                          batch_size=None, shuffle=True)
+    data.setup([0, 1], torch.device("cpu"))
+    assert data.steps_per_epoch() == 1
+    for k in range(3):
+        x, y = data.batch(k)
+        assert x is data.x and y is data.y  # the same tensors: no copy, no reordering
+    for size in (11, 50):  # a batch as large as the set, or larger, is the full batch too
+        big = nalu.FixedData(lambda s: nalu.mystery_dataset(s, in_dim=3, out_dim=2, n_train=11, n_test=5)[0],
+                             batch_size=size)
+        big.setup([0], torch.device("cpu"))
+        assert big.batch(0)[0] is big.x
