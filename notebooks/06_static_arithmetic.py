@@ -329,7 +329,7 @@ for r in cmp.itertuples():
                             published_solved_at=r.solved_at if known else None,
                             published_steps=None if known else MADSEN_STEPS))
 
-save_results(results_dir, "06_static_arithmetic", {
+_ = save_results(results_dir, "06_static_arithmetic", {
     "n_seeds": len(SEEDS), "steps": STEPS, "madsen_steps": MADSEN_STEPS, "mlp_hidden": [16, 16],
     "success": {u: {op: cell(rates, u, op) for op in SYMBOLS} for u in UNITS},
     "trask_style_success": {u: {op: cell(trask_rates, u, op) for op in SYMBOLS} for u in UNITS},

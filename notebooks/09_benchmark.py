@@ -308,7 +308,7 @@ findings = madsen + [
             "Madsen's success criterion", "check", own=True, test="a fix ≥ 90% and the plain NALU ≤ 10%",
             passed=fix_ok, n=N_SEEDS, budget=SIGNED.steps, note=f"best fix {best_fix}: {ranked.iloc[0].text}"),
 ]
-save_results(results_dir, "09_benchmark", {
+_ = save_results(results_dir, "09_benchmark", {
     "n_seeds": N_SEEDS, "static_steps": STATIC.steps, "signed_steps": SIGNED.steps, "reference_steps": REFERENCE_STEPS,
     "static_rates": {f"{r.unit}|{r.op}": [r.rate, r.lo, r.hi] for r in static_rates.itertuples()},
     "signed_rates": {f"{r.unit}|{r.op}|{r.range}": [r.rate, r.lo, r.hi] for r in signed_rates.itertuples()},

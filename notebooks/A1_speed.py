@@ -141,9 +141,9 @@ by_threads.index.name = "intra-op threads"
 by_threads.style.format("{:,.0f}").set_caption("seed-steps per second; the ratio uses each side's better setting")
 
 # %% [markdown]
-# The issue that asked for this benchmark set targets for this comparison and for generating the
-# mystery problem's targets (measured further down); the check below is computed from the
-# measurements.
+# The package was written to three speed targets: this comparison, the time per seed-step, and
+# generating the mystery problem's targets (measured further down). The check below is computed
+# from the measurements.
 
 # %%
 mystery = results["mystery"]

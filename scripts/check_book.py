@@ -3,6 +3,8 @@
 * no executed notebook has an error output or a traceback in any output;
 * every page of the table of contents was rendered, with its title and no traceback text;
 * every chapter notebook that makes figures has them as <img> in its page;
+* no page speaks of how the project is built (the issue tracker, build paths, printed path
+  objects) in its Markdown or its outputs;
 * no summary or conclusion section ("Summary", "What it shows", "Conclusions", ...) holds a
   hand-typed percentage or rate in a Markdown cell of the notebook's source: a result stated there
   must be generated from the runs (a code cell's Markdown output), not typed.
@@ -46,6 +48,36 @@ TYPED_RATE = re.compile(r"\d+(?:\.\d+)?\s?(?:%|\\%|percent)|\b\d+\s*/\s*\d+\b(?!
 SOURCE_FILE_NAME = re.compile(r"\bseed\s+00[01]\b|shared/seeds|\b00[01]_[0-9a-f]{16}\b", re.IGNORECASE)
 
 
+# words about how the project is built rather than about the science: the issue tracker, build
+# paths, a path object printed by a cell
+INTERNAL_WORDS = re.compile(r"\b(?:the|this|that|our) issues? (?:that|which|asked|requested|above|below)\b"
+                            r"|\bissue #?\d+\b|PosixPath\(|/tmp/|\bbuild/(?:full|quick)/", re.IGNORECASE)
+
+
+def internal_words(cells) -> list[str]:
+    """Project-internal words in what a reader sees of a notebook: Markdown cells and text outputs.
+
+    ``cells``: (cell_type, source, output texts) triples; code sources are not inspected."""
+    found = []
+    for cell_type, source, outputs in cells:
+        for text in ([source] if cell_type == "markdown" else []) + list(outputs):
+            if m := INTERNAL_WORDS.search(text):
+                found.append(f"{m.group(0)!r} in: {text[max(0, m.start() - 40):m.end() + 40].strip()!r}")
+    return found
+
+
+def _output_texts(cell) -> list[str]:
+    texts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            texts.append(out.get("text", ""))
+        for kind in ("text/plain", "text/markdown", "text/html"):
+            value = out.get("data", {}).get(kind)
+            if value:
+                texts.append(value if isinstance(value, str) else "".join(value))
+    return texts
+
+
 def typed_rates_in_summaries(cells) -> list[str]:
     """Hand-typed percentages or rates in Markdown cells under a summary/conclusion heading.
 
@@ -86,6 +118,8 @@ def main(book: Path) -> int:
         nb_path = book / f"{stem}.ipynb"
         if nb_path.exists():
             nb = nbformat.read(nb_path, as_version=4)
+            for problem in internal_words((c.cell_type, c.source, _output_texts(c)) for c in nb.cells):
+                problems.append(f"{nb_path}: speaks of the project, not to the reader ({problem})")
             for problem in typed_rates_in_summaries((c.cell_type, c.source) for c in nb.cells):
                 problems.append(f"{nb_path}: summary section holds a hand-typed result ({problem}); generate it "
                                 "from the runs (an f-string Markdown cell) or state no number")
