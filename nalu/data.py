@@ -77,6 +77,11 @@ def per_seed_targets(tasks: list, x: Tensor) -> Tensor:
     return torch.stack([task.targets(x[..., s, :, :]) for s, task in enumerate(tasks)], dim=-3)
 
 
+def operand_masks(tasks: list[ArithmeticTask]) -> np.ndarray:
+    """The masks [A B] of each seed's task, stacked: (S, 2, in)."""
+    return np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])
+
+
 def operand_product(x: Tensor, masks: np.ndarray) -> Tensor:
     """Each seed's operands [a b] = x·[A B]ᵀ, (..., S, n, in) → (..., S, n, 2); masks (S, 2, in)."""
     return x @ torch.from_numpy(masks).to(x.device).mT
@@ -101,8 +106,7 @@ def stacked_targets(tasks: list, x: Tensor) -> Tensor:
     every seed, then each operation on the operands of its own seeds."""
     if not all(isinstance(t, ArithmeticTask) for t in tasks):
         return per_seed_targets(tasks, x)
-    masks = np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])  # (S, 2, in)
-    ab = operands(x, masks)  # (..., S, n, 2): the operands a and b
+    ab = operands(x, operand_masks(tasks))  # (..., S, n, 2): the operands a and b
     ops = [t.op for t in tasks]
     if len(set(ops)) == 1:
         return ops[0](ab[..., 0], ab[..., 1]).unsqueeze(-1)

@@ -36,7 +36,8 @@ from .models import build, stack_models, two_layer
 from .fast import uniform_float32
 from .tasks import (Dataset, mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic,
                     two_input)
-from .data import DATA_STREAM, FixedData, FreshSamples, operand_product, operands, per_seed_targets, stacked_targets
+from .data import (DATA_STREAM, FixedData, FreshSamples, operand_masks, operand_product, operands, per_seed_targets,
+                   stacked_targets)
 from .grid import SIGNED_OPS, STATIC_OPS
 from .training import cpu_model, train
 
@@ -296,9 +297,8 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
                 "one product, then each operation on its seeds", lambda: stacked_targets(mixed, xs), same, number=5)
 
         # the operands of the benchmark's two-input tasks (each a single input): product or read-out
-        pair_masks = np.stack([np.stack([t.a_mask, t.b_mask]) for t in
-                               [two_input(op, (1.0, 2.0), (2.0, 6.0)) for op, _ in zip(itertools.cycle(SIGNED_OPS),
-                                                                                     range(n_seeds))]])
+        pair_masks = operand_masks([two_input(op, (1.0, 2.0), (2.0, 6.0))
+                                    for op, _ in zip(itertools.cycle(SIGNED_OPS), range(n_seeds))])
         pairs = torch.rand(64, len(pair_masks), BATCH, 2, generator=torch.Generator().manual_seed(0))
         same = torch.equal(operand_product(pairs, pair_masks), operands(pairs, pair_masks))
         compare(f"operands of two-input tasks ({len(pair_masks)} seeds × 64 steps × {BATCH} × 2)",

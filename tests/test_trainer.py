@@ -325,11 +325,11 @@ def test_stacked_targets_are_each_seeds_own_task_targets(ops):
     [((1, 1, 0), (0, 0, 1))] * 4,  # an operand summing two inputs: the product
 ], ids=["shared, adjacent", "shared, apart", "per seed", "a sum"])
 def test_operands_read_by_index_are_exactly_the_products(masks):
-    from nalu.data import operand_product, operands, per_seed_targets, stacked_targets
+    from nalu.data import operand_masks, operand_product, operands, per_seed_targets, stacked_targets
     ops = ["mul", "div", "sub", "add"]
     tasks = [nalu.ArithmeticTask(op, np.array(a), np.array(b), (-2.0, 2.0), (2.0, 6.0)) for op, (a, b) in zip(ops, masks)]
     x = torch.rand(5, 4, 9, len(masks[0][0]), generator=torch.Generator().manual_seed(3)) * 4 - 2
-    stacked = np.stack([np.stack([t.a_mask, t.b_mask]) for t in tasks])
+    stacked = operand_masks(tasks)
     assert torch.equal(operands(x, stacked), operand_product(x, stacked))  # a 0/1 mask with one 1 copies its input
     assert torch.equal(stacked_targets(tasks, x), per_seed_targets(tasks, x))
     one_op = [nalu.ArithmeticTask("mul", np.array(a), np.array(b), (-2.0, 2.0), (2.0, 6.0)) for a, b in masks]
