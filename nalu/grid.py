@@ -29,11 +29,11 @@ from .data import FreshSamples
 from .metrics import sparsity_error, success_table
 from .models import Stack, make_unit
 from .tasks import ArithmeticTask, rng_for, static_arithmetic, two_input
-from .training import Warmup, train
+from .training import Learner, TrainResult, Warmup, train_together
 from .units import MLP
 
 __all__ = ["UnitSpec", "GridProtocol", "BENCHMARK_UNITS", "SIGNED_RANGES", "STATIC_OPS", "SIGNED_OPS",
-           "REFERENCE_STEPS", "run_unit", "run_grid", "split_by_op", "CACHE_VERSION"]
+           "REFERENCE_STEPS", "run_unit", "run_units", "run_grid", "split_by_op", "CACHE_VERSION"]
 
 CACHE_VERSION = 2
 REFERENCE_STEPS = 50_000  # the NALM benchmark's budget, at which the schedules below hold as published
@@ -166,9 +166,18 @@ def run_unit(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None =
     Returns one row per (cell, seed): op, range, replicate, success, solved_at, test_mse,
     threshold, sparsity (final weights), diverged. Cached under ``cache_dir`` when given.
     """
-    path = Path(cache_dir) / f"{_key(spec, proto)}.json" if cache_dir is not None else None
-    if path is not None and path.exists():
-        return pd.DataFrame(json.loads(path.read_text())["rows"])
+    return run_units([spec], proto, cache_dir, device, progress)[0]
+
+
+def run_units(specs: Sequence[UnitSpec], proto: GridProtocol, cache_dir: str | Path | None = None,
+              device: str = "cpu", progress: bool = False) -> list[pd.DataFrame]:
+    """``run_unit`` for each of ``specs`` on the same cells, the units side by side on one data stream
+    (``nalu.train_together``): every unit's seeds see the batches they would see alone, drawn once for
+    all the units. Same rows as one ``run_unit`` per spec; each is cached on its own."""
+    out = [_cached(spec, proto, cache_dir) for spec in specs]
+    todo = [i for i, r in enumerate(out) if r is None]
+    if not todo:
+        return out
     every = _all_cells(proto.family)
     cells = dict(enumerate(every))
     chosen = set(_cells(proto))
@@ -178,12 +187,24 @@ def run_unit(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None =
     tasks = {s: _task(proto.family, *cells[s // 1000], seed=s) for s in seeds}
     in_dim = next(iter(tasks.values())).in_dim
     two_layers = proto.family == "static"
-    factory = spec.factory(in_dim, 2, 1, two_layers)
-    reg = spec.reg(proto.steps)
+    learners = [Learner(specs[i].factory(in_dim, 2, 1, two_layers), lr=specs[i].lr, reg=specs[i].reg(proto.steps),
+                        grad_clip=specs[i].grad_clip) for i in todo]
+    data = FreshSamples(tasks.__getitem__, proto.batch_size, eval_size=proto.eval_size)
     eval_every = max(1, proto.steps // proto.n_evals)
-    result = train(factory, FreshSamples(tasks.__getitem__, proto.batch_size, eval_size=proto.eval_size), seeds,
-                   steps=proto.steps, lr=spec.lr, reg=reg, grad_clip=spec.grad_clip, eval_every=eval_every,
-                   device=device, progress=progress, desc=f"{spec.label} / {proto.family}")
+    results = train_together(learners, data, seeds, steps=proto.steps, eval_every=eval_every, device=device,
+                             progress=progress,
+                             desc=f"{' + '.join(specs[i].label for i in todo)} / {proto.family}")
+    for i, result in zip(todo, results):
+        rows = _rows(specs[i], proto, cells, seeds, result)
+        path = _path(specs[i], proto, cache_dir)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(dict(spec=asdict(specs[i]), proto=asdict(proto), rows=rows)))
+        out[i] = pd.DataFrame(rows)
+    return out
+
+
+def _rows(spec: UnitSpec, proto: GridProtocol, cells: dict, seeds: list[int], result: TrainResult) -> list[dict]:
     table = success_table(result.log, result.threshold).set_index("seed")
     try:
         sparsity = dict(zip(seeds, np.atleast_1d(sparsity_error(result.model))))
@@ -198,10 +219,7 @@ def run_unit(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None =
                          threshold=float(t.threshold), best_step=int(t.best_step),
                          sparsity=float(sparsity.get(s, np.nan)), diverged=s in result.diverged_at,
                          steps=proto.steps))
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(dict(spec=asdict(spec), proto=asdict(proto), rows=rows)))
-    return pd.DataFrame(rows)
+    return rows
 
 
 def split_by_op(proto: GridProtocol) -> list[GridProtocol]:
@@ -210,32 +228,57 @@ def split_by_op(proto: GridProtocol) -> list[GridProtocol]:
     return [replace(proto, ops=(op,)) for op in ops]
 
 
+def _path(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None) -> Path | None:
+    return Path(cache_dir) / f"{_key(spec, proto)}.json" if cache_dir is not None else None
+
+
 def _cached(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None) -> pd.DataFrame | None:
-    path = Path(cache_dir) / f"{_key(spec, proto)}.json" if cache_dir is not None else None
+    path = _path(spec, proto, cache_dir)
     if path is not None and path.exists():
         return pd.DataFrame(json.loads(path.read_text())["rows"])
     return None
 
 
 def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Path | None = None,
-             device: str = "cpu", workers: int | None = None) -> list[pd.DataFrame]:
+             device: str = "cpu", workers: int | None = None, side_by_side: int = 3) -> list[pd.DataFrame]:
     """``run_unit`` for every (spec, protocol) job, in a pool of ``workers`` processes (default: every
     core, ``os.cpu_count()``), each single-threaded; cached jobs are read, not rerun. Same rows, in
-    the order of ``jobs``, as running them one by one. ``workers=1`` runs in this process."""
+    the order of ``jobs``, as running them one by one. ``workers=1`` runs in this process.
+
+    Jobs with the same protocol run up to ``side_by_side`` units at a time on one data stream
+    (``run_units``: the batches drawn once for them all; 1 runs every job alone)."""
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive integer or None (every core), got {workers!r}")
+    if not isinstance(side_by_side, int) or side_by_side < 1:
+        raise ValueError(f"side_by_side must be a positive integer (1: every job alone), got {side_by_side!r}")
     out: list[pd.DataFrame | None] = [_cached(spec, proto, cache_dir) for spec, proto in jobs]
-    todo = [i for i, r in enumerate(out) if r is None]
-    n = min(workers or os.cpu_count() or 1, len(todo))
+    groups = _side_by_side([i for i, r in enumerate(out) if r is None], jobs, side_by_side)
+    n = min(workers or os.cpu_count() or 1, len(groups))
     if n <= 1 or device != "cpu":
-        for i in todo:
-            out[i] = run_unit(*jobs[i], cache_dir=cache_dir, device=device)
+        for group in groups:
+            for i, rows in zip(group, run_units([jobs[i][0] for i in group], jobs[group[0]][1], cache_dir, device)):
+                out[i] = rows
         return out
     from .speed import setup_worker_process  # each worker: one thread, malloc tuned
 
     ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
     with cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=setup_worker_process) as pool:
-        futures = {pool.submit(run_unit, *jobs[i], cache_dir=cache_dir, device=device): i for i in todo}
+        futures = {pool.submit(run_units, [jobs[i][0] for i in group], jobs[group[0]][1], cache_dir, device): group
+                   for group in groups}
         for fut in cf.as_completed(futures):
-            out[futures[fut]] = fut.result()
+            for i, rows in zip(futures[fut], fut.result()):
+                out[i] = rows
     return out
+
+
+def _side_by_side(todo: list[int], jobs: Sequence[tuple[UnitSpec, GridProtocol]], at_most: int) -> list[list[int]]:
+    """The jobs ``todo`` in groups of one protocol, at most ``at_most`` each: a protocol's k jobs dealt
+    in turn to ⌈k / at_most⌉ groups (so that neighbours in ``jobs``, often of like cost, part)."""
+    by_proto: dict[GridProtocol, list[int]] = {}
+    for i in todo:
+        by_proto.setdefault(jobs[i][1], []).append(i)
+    groups = []
+    for members in by_proto.values():
+        n_groups = -(-len(members) // at_most)
+        groups += [members[g::n_groups] for g in range(n_groups)]
+    return groups

@@ -39,7 +39,7 @@ from .tasks import (Dataset, mystery_configuration, rng_for, solve_mystery, solv
 from .data import (DATA_STREAM, FixedData, FreshSamples, operand_masks, operand_product, operands, per_seed_targets,
                    stacked_targets)
 from .grid import SIGNED_OPS, STATIC_OPS
-from .training import cpu_model, train
+from .training import Learner, cpu_model, train, train_together
 
 BATCH = 128
 
@@ -334,6 +334,27 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
                 "log(|x| + ε) of the inputs every step", lambda: full_batch_step(next(turn)),
                 "the training set's log kept (log_abs)", lambda: full_batch_step(full), same, number=5)
 
+        # three units of the static task on one stream of batches, or each on its own stream (the same
+        # batches, drawn three times); drawn on the training thread, so that the time counts the drawing
+        trio = [Learner(partial(two_layer, unit, None, in_dim, 2, 1)) for unit in ("nac", "nau", "nmu")]
+        static_seeds = list(range(n_seeds))
+
+        def stream():
+            return FreshSamples(_task_for_seed(in_dim), batch_size=BATCH, eval_size=16, prefetch=False)
+
+        def alone():
+            return [train(u.model_factory, stream(), static_seeds, steps=16, eval_every=10**9, progress=False)
+                    for u in trio]
+
+        def side_by_side():
+            return train_together(trio, stream(), static_seeds, steps=16, eval_every=10**9, progress=False)
+
+        same = all(torch.equal(p, q) for a, b in zip(alone(), side_by_side())
+                   for p, q in zip(a.model.parameters(), b.model.parameters()))
+        compare(f"three units on the static task, 16 steps ({n_seeds} seeds × {BATCH} × {in_dim} per batch)",
+                "each unit on its own stream of batches", alone, "side by side on one stream (train_together)",
+                side_by_side, same, number=1)
+
         return rows
     finally:
         torch.set_num_threads(previous)
@@ -434,7 +455,7 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
     """Every measurement; ``quick`` shortens them (used by the book's quick build)."""
     steps = 150 if quick else 300
     base_steps = 30 if quick else 100
-    repeats = 5 if quick else 7
+    repeats = 5
     results = dict(machine=machine(), device=device, quick=quick, batch=BATCH)
     # each side at its better thread setting (1 or 2 intra-op threads), so the ratio is fair;
     # all four are timed in the same interleaved rounds
@@ -455,11 +476,11 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
     log("   where a step's time goes (ms per step): "
         + "; ".join(f"{name.strip()} {ms:.2f}" for name, ms in results["breakdown_ms"].items()))
     layout = marginal_rates({lay: (many_seed_timer(100, 100, device, 1, lay), 100, steps) for lay in ("seed", "step")},
-                            repeats=3 if quick else 5)
+                            repeats=3)
     results["layout_us_per_seed_step"] = {lay: 1e6 / rate for lay, rate in layout.items()}
     log("   fresh-sample chunks stored seed-major vs step-major: "
         + ", ".join(f"{lay}-major {us:.1f} us" for lay, us in results["layout_us_per_seed_step"].items()))
-    results["design_choices"] = design_choices(repeats=3 if quick else 7)
+    results["design_choices"] = design_choices(repeats=3 if quick else 5)
     for row in results["design_choices"]:
         log(f"   {row['change']}: {row['before']} {row['before_ms']:.2f} ms -> {row['after']} {row['after_ms']:.2f} ms "
             f"({row['speedup']:.1f}x, same result: {row['same_result']})")

@@ -27,11 +27,12 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .data import DataSource, HasThresholds, Resumable
+from .data import DataSource, EvalSets, HasThresholds, Resumable
 from .fast import accelerate
 from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
 
-__all__ = ["Warmup", "Checkpoint", "TrainingPaused", "TrainResult", "train", "evaluate_mse"]
+__all__ = ["Warmup", "Checkpoint", "TrainingPaused", "TrainResult", "Learner", "train", "train_together",
+           "evaluate_mse"]
 
 
 @dataclass(frozen=True)
@@ -260,77 +261,152 @@ def train(
         torch.set_num_threads(threads)
     try:
         data.setup(seeds, device)
-        return _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, eps,
-                      device, fast, keep_best, checkpoint, observe, progress, desc)
+        return _train([Learner(model_factory, lr, reg, grad_clip)], data, seeds, steps, epochs, optimizer,
+                      eval_every, eps, device, fast, keep_best, checkpoint, observe, progress, desc)[0]
     finally:
         if hasattr(data, "close"):
             data.close()
         torch.set_num_threads(previous_threads)
 
 
-def _train(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip, eval_every, eps, device,
-           fast, keep_best, checkpoint, observe, progress, desc) -> TrainResult:
-    model = stack_models([build(model_factory, s) for s in seeds]).to(device)
+def train_together(
+    learners: Sequence[Learner],
+    data: DataSource,
+    seeds: Sequence[int],
+    steps: int | None = None,
+    *,
+    epochs: int | None = None,
+    optimizer: str = "adam",
+    eval_every: int = 1000,
+    eps: float = 1e-5,
+    device: str | torch.device = "cpu",
+    threads: int | None = 1,
+    fast: bool = True,
+    keep_best: str | None = None,
+    progress: bool = True,
+    desc: str | None = None,
+) -> list[TrainResult]:
+    """``train`` for several models on one data stream: each step's batch is drawn once and every
+    learner takes its step on it. Learner i's result is exactly ``train(learner.model_factory, data,
+    seeds, lr=learner.lr, reg=learner.reg, grad_clip=learner.grad_clip, ...)`` with the same data
+    source and arguments; only the drawing of the batches (and their evaluation sets) is shared.
+    No checkpoints or observers here: those belong to one model's run (``train``)."""
+    learners = list(learners)
+    if not learners or not all(isinstance(learner, Learner) for learner in learners):
+        raise TypeError(f"learners must be a non-empty sequence of nalu.Learner(model_factory, lr, reg, grad_clip), "
+                        f"got {learners!r}")
+    for learner in learners:
+        seeds_checked = _check_arguments(learner.model_factory, data, seeds, steps, epochs, learner.lr, optimizer,
+                                         learner.reg, learner.grad_clip, eval_every, threads, keep_best, None)
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} requested but CUDA is not available; pass device='cpu'")
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        data.setup(seeds_checked, device)
+        return _train(learners, data, seeds_checked, steps, epochs, optimizer, eval_every, eps, device, fast,
+                      keep_best, None, None, progress, desc)
+    finally:
+        if hasattr(data, "close"):
+            data.close()
+        torch.set_num_threads(previous_threads)
+
+
+@dataclass(frozen=True)
+class Learner:
+    """One model of ``train_together``: its factory and its own optimiser settings (as in ``train``)."""
+
+    model_factory: Callable[[], nn.Module]
+    lr: float = 1e-3
+    reg: Warmup | None = None
+    grad_clip: float | None = None
+
+
+class _Learning:
+    """One stacked model in training: its parameters, optimiser, divergence guard, best copy, log."""
+
+    def __init__(self, learner: Learner, seeds, optimizer, device, fast, keep_best, evals):
+        self.model = model = stack_models([build(learner.model_factory, s) for s in seeds]).to(device)
+        self.params = params = list(model.parameters())
+        self.opt = (torch.optim.Adam(params, lr=learner.lr, fused=device.type in ("cpu", "cuda")) if optimizer == "adam"
+                    else torch.optim.SGD(params, lr=learner.lr, foreach=True))
+        self.run = accelerate(model) if fast else model
+        self.reg, self.grad_clip, self.seeds = learner.reg, learner.grad_clip, seeds
+        if keep_best is not None and keep_best not in evals:
+            raise ValueError(f"keep_best={keep_best!r} is not an evaluation split; the data has {sorted(evals)}")
+        self.guard = DivergenceGuard(seeds, params)
+        self.best = BestKeeper(keep_best, model) if keep_best is not None else None
+        self.rows: list[tuple[int, int, str, float]] = []
+
+    def step(self, step: int, x: Tensor, y: Tensor) -> None:
+        """One optimiser step of every seed on its batch (x, y)."""
+        loss_per_seed = ((self.run(x) - y) ** 2).mean(dim=(-2, -1))
+        lam = self.reg(step) if self.reg is not None else 0.0
+        if lam > 0 and (r := regularizer(self.model)) is not None:
+            loss_per_seed = loss_per_seed + lam * r
+        for p in self.params:  # opt.zero_grad(set_to_none=True), without its overhead
+            p.grad = None
+        self.guard.loss_to_minimise(step, loss_per_seed).backward()
+        self.guard.zero_dead_grads()
+        if self.grad_clip is not None:
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad.clamp_(-self.grad_clip, self.grad_clip)
+        self.opt.step()
+        clamp_weights_(self.model)
+        self.guard.restore_dead()
+
+    def evaluate(self, step: int, evals: EvalSets) -> None:
+        mse = {split: evaluate_mse(self.run, x, y).cpu().numpy() for split, (x, y) in evals.items()}
+        n = len(self.seeds)
+        self.rows.extend((self.seeds[s], step, split, float(m[s])) for split, m in mse.items() for s in range(n))
+        if self.best is not None:
+            self.best.update(self.model, mse)
+
+
+def _train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, device, fast, keep_best, checkpoint,
+           observe, progress, desc) -> list[TrainResult]:
+    """Every learner on the same batches: each step draws one batch and steps each model on it."""
     per_epoch = data.steps_per_epoch()
     total_steps = steps if steps is not None else epochs * per_epoch
     log_every = eval_every if steps is not None else eval_every * per_epoch
-    params = list(model.parameters())
-    opt = (torch.optim.Adam(params, lr=lr, fused=device.type in ("cpu", "cuda")) if optimizer == "adam"
-           else torch.optim.SGD(params, lr=lr, foreach=True))
-    run = accelerate(model) if fast else model
     evals = data.eval_sets()
-    if keep_best is not None and keep_best not in evals:
-        raise ValueError(f"keep_best={keep_best!r} is not an evaluation split; the data has {sorted(evals)}")
-    guard = DivergenceGuard(seeds, params)
-    best = BestKeeper(keep_best, model) if keep_best is not None else None
-    rows: list[tuple[int, int, str, float]] = []
-    config = dict(seeds=seeds, lr=lr, optimizer=optimizer, steps=total_steps, epochs=epochs, eval_every=eval_every,
-                  reg=None if reg is None else (reg.scale, reg.start, reg.end), grad_clip=grad_clip,
-                  device=str(device), keep_best=keep_best, model=repr(model))
-    saver = _Saver(checkpoint, config) if checkpoint is not None else None
-    start = saver.resume(model, opt, data, guard, best, rows) if saver is not None else 0
-
-    def evaluate(step: int) -> None:
-        mse = {split: evaluate_mse(run, x, y).cpu().numpy() for split, (x, y) in evals.items()}
-        rows.extend((seeds[s], step, split, float(m[s])) for split, m in mse.items() for s in range(len(seeds)))
-        if best is not None:
-            best.update(model, mse)
+    runs = [_Learning(learner, seeds, optimizer, device, fast, keep_best, evals) for learner in learners]
+    configs = [dict(seeds=seeds, lr=learner.lr, optimizer=optimizer, steps=total_steps, epochs=epochs,
+                    eval_every=eval_every,
+                    reg=None if learner.reg is None else (learner.reg.scale, learner.reg.start, learner.reg.end),
+                    grad_clip=learner.grad_clip, device=str(device), keep_best=keep_best, model=repr(run.model))
+               for learner, run in zip(learners, runs)]
+    saver = _Saver(checkpoint, configs[0]) if checkpoint is not None else None  # train: one learner
+    start = saver.resume(runs[0], data) if saver is not None else 0
 
     if start == 0:
-        evaluate(0)
+        for run in runs:
+            run.evaluate(0, evals)
     bar = tqdm(total=total_steps, initial=start, desc=desc, disable=not progress, mininterval=1.0)
     for step in range(start, total_steps):
         if saver is not None and saver.due(step, data):
-            saver.save(step, model, opt, data, guard, best, rows)
+            saver.save(step, runs[0], data)
         if observe is not None:
-            observe(step, model)
+            observe(step, runs[0].model)
         x, y = data.batch(step)
-        loss_per_seed = ((run(x) - y) ** 2).mean(dim=(-2, -1))
-        lam = reg(step) if reg is not None else 0.0
-        if lam > 0 and (r := regularizer(model)) is not None:
-            loss_per_seed = loss_per_seed + lam * r
-        for p in params:  # opt.zero_grad(set_to_none=True), without its overhead
-            p.grad = None
-        guard.loss_to_minimise(step, loss_per_seed).backward()
-        guard.zero_dead_grads()
-        if grad_clip is not None:
-            for p in params:
-                if p.grad is not None:
-                    p.grad.clamp_(-grad_clip, grad_clip)
-        opt.step()
-        clamp_weights_(model)
-        guard.restore_dead()
+        for run in runs:
+            run.step(step, x, y)
         if (step + 1) % log_every == 0 or step + 1 == total_steps:
-            evaluate(step + 1)
+            for run in runs:
+                run.evaluate(step + 1, evals)
         bar.update(1)
     bar.close()
     if saver is not None:
-        config["segments"] = saver.finish(total_steps)
-    return _result(model, data, seeds, evals, eps, rows, guard, best, total_steps, steps, per_epoch, config)
+        configs[0]["segments"] = saver.finish(total_steps)
+    return [_result(run, data, seeds, evals, eps, total_steps, steps, per_epoch, config)
+            for run, config in zip(runs, configs)]
 
 
-def _result(model, data, seeds, evals, eps, rows, guard, best, total_steps, steps, per_epoch, config) -> TrainResult:
-    frame = pd.DataFrame(rows, columns=["seed", "step", "split", "mse"])
+def _result(run: _Learning, data, seeds, evals, eps, total_steps, steps, per_epoch, config) -> TrainResult:
+    frame = pd.DataFrame(run.rows, columns=["seed", "step", "split", "mse"])
     if steps is None:
         frame["epoch"] = frame["step"] // per_epoch
     threshold = None
@@ -340,8 +416,8 @@ def _result(model, data, seeds, evals, eps, rows, guard, best, total_steps, step
             threshold = pd.DataFrame([(seeds[s], split, float(v[s])) for split, v in by_split.items()
                                       for s in range(len(seeds))], columns=["seed", "split", "threshold"])
     config = {k: v for k, v in config.items() if k not in ("seeds", "model")} | dict(n_seeds=len(seeds))
-    return TrainResult(seeds, model.cpu(), frame, guard.diverged_at, threshold, total_steps, config,
-                       best_model=None if best is None else best.model.cpu())
+    return TrainResult(seeds, run.model.cpu(), frame, run.guard.diverged_at, threshold, total_steps, config,
+                       best_model=None if run.best is None else run.best.model.cpu())
 
 
 class _Saver:
@@ -354,20 +430,20 @@ class _Saver:
         self.last_step = self.first_step = 0
         self.segments: list[dict] = []  # where and how fast each stretch of the run went
 
-    def resume(self, model, opt, data, guard, best, rows) -> int:
+    def resume(self, run: _Learning, data) -> int:
         if not self.path.exists():
             return 0
         state = torch.load(self.path, weights_only=False)
         if state["fingerprint"] != self.fingerprint:
             raise ValueError(f"checkpoint {self.path} belongs to a different run (other seeds, steps, model or "
                              "settings); delete it or pass another path")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
+        run.model.load_state_dict(state["model"])
+        run.opt.load_state_dict(state["optimizer"])
         data.load_state_dict(state["data"], state["step"])
-        guard.load_state_dict(state["guard"])
-        if best is not None:
-            best.load_state_dict(state["best"])
-        rows.extend(_unpack_rows(state["rows"]))
+        run.guard.load_state_dict(state["guard"])
+        if run.best is not None:
+            run.best.load_state_dict(state["best"])
+        run.rows.extend(_unpack_rows(state["rows"]))
         self.segments = state.get("segments") or [dict(node="unrecorded", from_step=0, to_step=state["step"],
                                                        seconds=None)]
         self.last_step = self.first_step = state["step"]
@@ -382,10 +458,11 @@ class _Saver:
         return ((self.ck.every_seconds is not None and now - self.last_time >= self.ck.every_seconds)
                 or (self.ck.every_steps is not None and step - self.last_step >= self.ck.every_steps))
 
-    def save(self, step, model, opt, data, guard, best, rows) -> None:
-        state = dict(fingerprint=self.fingerprint, step=step, model=model.state_dict(), optimizer=opt.state_dict(),
-                     data=data.state_dict(step), guard=guard.state_dict(), rows=_pack_rows(rows),
-                     best=None if best is None else best.state_dict(), segments=self._segments_until(step))
+    def save(self, step: int, run: _Learning, data) -> None:
+        state = dict(fingerprint=self.fingerprint, step=step, model=run.model.state_dict(),
+                     optimizer=run.opt.state_dict(), data=data.state_dict(step), guard=run.guard.state_dict(),
+                     rows=_pack_rows(run.rows), best=None if run.best is None else run.best.state_dict(),
+                     segments=self._segments_until(step))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         torch.save(state, tmp)

@@ -94,28 +94,29 @@ print("Offsets of the other seeds:", [task_for("add")(s).offset for s in SEEDS[1
 # %% [markdown]
 # ## Training
 #
-# Every unit is trained on every operation, all seeds of one (unit, operation) pair at once.
+# Every unit is trained on every operation, all seeds of one (unit, operation) pair at once, and
+# the three units of one operation side by side on the same batches (`nalu.train_together`: each
+# unit's result is the one it gets trained alone; the batches are drawn once for the three).
 # The trainer evaluates at step 0, before any update: that is the randomly initialised model
 # of the same architecture and seed, the denominator of Trask's normalised error.
 
 # %%
 logs, successes, timings = [], [], []
-for unit, factory in UNITS.items():
-    for op in OPS:
-        start = time.perf_counter()
-        result = nalu.train(factory, nalu.FreshSamples(task_for(op), batch_size=128, eval_size=EVAL_SIZE),
-                            SEEDS, steps=STEPS, lr=1e-3, eval_every=EVAL_EVERY, device=device,
-                            progress=not quick, desc=f"{unit} {op.symbol}")
-        timings.append(dict(unit=unit, op=op.symbol, seconds=time.perf_counter() - start))
+learners = [nalu.Learner(factory, lr=1e-3) for factory in UNITS.values()]
+for op in OPS:
+    start = time.perf_counter()
+    results = nalu.train_together(learners, nalu.FreshSamples(task_for(op), batch_size=128, eval_size=EVAL_SIZE),
+                                  SEEDS, steps=STEPS, eval_every=EVAL_EVERY, device=device, progress=not quick,
+                                  desc=f"{' + '.join(UNITS)} {op.symbol}")
+    timings.append(dict(op=op.symbol, seconds=time.perf_counter() - start))
+    for unit, result in zip(UNITS, results):
         logs.append(result.log.assign(unit=unit, op=op.symbol))
         successes.append(nalu.success_table(result.log, result.threshold).assign(unit=unit, op=op.symbol))
 log = pd.concat(logs, ignore_index=True)
 success = pd.concat(successes, ignore_index=True)
 timings = pd.DataFrame(timings)
-per_step = timings.groupby("unit").seconds.sum() / (len(OPS) * STEPS)
-print("Training time per step (all seeds at once): "
-      + ", ".join(f"{u} {1000 * s:.1f} ms" for u, s in per_step.items())
-      + f"; {timings.seconds.sum():.0f} s in all.")
+print(f"Training time per step, the {len(UNITS)} units and all seeds together: "
+      f"{1000 * timings.seconds.sum() / (len(OPS) * STEPS):.1f} ms; {timings.seconds.sum():.0f} s in all.")
 
 # %% [markdown]
 # ## Trask's normalised error

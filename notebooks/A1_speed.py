@@ -70,6 +70,12 @@
 #   targets with its own product. The operands a = A·x and b = B·x of every seed now come from one
 #   product with the stacked masks, and each operation is then applied to its own seeds' operands;
 #   a unit test compares the result seed by seed with each task's own targets.
+# - **Several units on one stream of batches.** The benchmark grid trains every unit on the same
+#   cells with the same seeds, so each unit's seeds see the same batches. `nalu.train_together`
+#   draws each step's batch once and lets each of several models take its step on it; a job of the
+#   grid runs up to three units so, and the static-arithmetic chapter its three units of one
+#   operation. Each model's result is the one it gets trained alone (a unit test compares the
+#   weights and logs bit for bit); only the drawing of the batches is shared.
 # - **Evaluation in small passes.** `nalu.evaluate_mse` runs a model over an evaluation set in
 #   passes of 65,536 / seeds rows rather than a fixed 2,048, so that a pass's activations stay a
 #   few MB: a 100-seed MLP with 64 hidden units made blocks of tens of MB, which malloc hands back to the
@@ -176,10 +182,11 @@ breakdown.style.format("{:.2f}")
 # chunk while the model reads the current one: the trainer, 100 seeds, one thread, once with each
 # layout (timed in interleaved rounds, as above). The other changes are measured on one step's
 # worth of data (100 × 128 × 100 numbers; the operands on a chunk of 64 steps of the two-input
-# tasks; the rows and the full-batch step on the sum-split chapter's 20 × 10,000 × 10),
-# single-threaded, against what they replaced; "same result" is exact equality for the draws, the
-# operands, the rows and the full-batch step's output, and agreement to float32 rounding for the
-# others.
+# tasks; the rows and the full-batch step on the sum-split chapter's 20 × 10,000 × 10; the units
+# side by side on 16 steps of the static task, with the batches drawn on the training thread so that
+# the time includes the drawing), single-threaded, against what they replaced; "same result" is
+# exact equality for the draws, the operands, the rows, the full-batch step's output and the side-by-side
+# units' weights, and agreement to float32 rounding for the others.
 
 # %%
 lay = results["layout_us_per_seed_step"]

@@ -69,16 +69,21 @@ def test_each_unit_gets_its_own_papers_protocol():
 
 
 def test_the_protocol_reaches_the_trainer(monkeypatch):
-    seen = {}
+    seen = []
 
-    def fake_train(factory, data, seeds, **kw):
-        seen.update(kw)
+    def fake_train_together(learners, data, seeds, **kw):
+        seen.extend(learners)
         raise RuntimeError("stop")
 
-    monkeypatch.setattr(grid, "train", fake_train)
+    monkeypatch.setattr(grid, "train_together", fake_train_together)
     with pytest.raises(RuntimeError, match="stop"):
         run_unit(spec("RealNPU"), GridProtocol("signed", steps=1000, n_seeds=1, ops=("mul",)))
-    assert seen["lr"] == 5e-3 and seen["reg"] == nalu.Warmup(1e-5, 0, 400)
+    assert seen[0].lr == 5e-3 and seen[0].reg == nalu.Warmup(1e-5, 0, 400) and seen[0].grad_clip is None
+    seen.clear()
+    with pytest.raises(RuntimeError, match="stop"):
+        grid.run_units([spec("NAU"), spec("iNALU")], GridProtocol("signed", steps=50_000, n_seeds=1, ops=("mul",)))
+    assert [(u.lr, u.reg, u.grad_clip) for u in seen] == [(1e-3, nalu.Warmup(0.01, 5_000, 50_000), None),
+                                                          (1e-3, nalu.Warmup(1.0, 20_000, 35_000), 0.1)]
 
 
 def test_a_cells_seeds_do_not_depend_on_the_subset_a_job_runs():
@@ -101,3 +106,32 @@ def test_the_process_pool_gives_the_rows_of_the_plain_loop(tmp_path):
         assert np.allclose(a.test_mse, b.test_mse, rtol=1e-6)
     with pytest.raises(ValueError, match="workers"):
         run_grid(jobs, workers=0)
+
+
+def test_units_side_by_side_give_the_rows_of_each_unit_alone(tmp_path):
+    proto = GridProtocol("static", steps=30, n_seeds=2, eval_size=50, ops=("add", "mul"))
+    specs = [spec("NAU"), spec("NALU (shared)"), spec("iNALU"), spec("Linear")]
+    alone = [run_unit(u, proto) for u in specs]
+    together = grid.run_units(specs, proto, cache_dir=tmp_path)
+    for a, b in zip(alone, together):
+        pd.testing.assert_frame_equal(a, b)
+    assert len(list(tmp_path.glob("*.json"))) == 4  # each unit cached on its own
+    # a cached unit is read, the others trained: same rows again
+    for a, b in zip(alone, grid.run_units(specs, proto, cache_dir=tmp_path)):
+        pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(together[0].test_mse, together[1].test_mse)
+
+
+def test_the_grid_groups_jobs_of_one_protocol_and_keeps_the_plain_rows(tmp_path):
+    static = GridProtocol("static", steps=20, n_seeds=1, eval_size=50, ops=("sub",))
+    signed = GridProtocol("signed", steps=20, n_seeds=1, eval_size=50, ops=("mul",), ranges=("[1,2]→[2,6]",))
+    jobs = [(spec(u), static) for u in ("Linear", "NAC", "NAU", "NMU", "NALU (shared)")] + [(spec("NAU"), signed)]
+    groups = grid._side_by_side(list(range(len(jobs))), jobs, 3)
+    assert sorted(map(sorted, groups)) == [[0, 2, 4], [1, 3], [5]]
+    assert grid._side_by_side(list(range(len(jobs))), jobs, 1) == [[i] for i in range(len(jobs))]
+    plain = run_grid(jobs, workers=1, side_by_side=1)
+    grouped = run_grid(jobs, cache_dir=tmp_path, workers=2, side_by_side=3)
+    for a, b in zip(plain, grouped):
+        pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ValueError, match="side_by_side"):
+        run_grid(jobs, side_by_side=0)

@@ -3,6 +3,7 @@
 from functools import partial
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -349,3 +350,37 @@ def test_a_full_batch_is_the_training_set_itself_every_step():
                              batch_size=size)
         big.setup([0], torch.device("cpu"))
         assert big.batch(0)[0] is big.x
+
+
+def test_train_together_gives_each_learner_exactly_its_result_alone():
+    # three units with different learning rates, regularisers and clipping on the static task (the
+    # NALU's log of the shared batch is computed once per step for both log-path units)
+    task = lambda seed: nalu.static_arithmetic("mul", nalu.rng_for(seed, 1), in_dim=20)  # noqa: E731
+    learners = [nalu.Learner(lambda: nalu.two_layer("nalu", None, 20, 2, 1), lr=1e-2),
+                nalu.Learner(lambda: nalu.two_layer("nau", "nmu", 20, 2, 1), lr=3e-3,
+                             reg=nalu.Warmup(10.0, 5, 20)),
+                nalu.Learner(lambda: nalu.two_layer("nalu_separate", None, 20, 2, 1), grad_clip=0.1)]
+    seeds = [3, 1004, 2005]
+    kw = dict(steps=30, eval_every=10, progress=False)
+    together = nalu.train_together(learners, nalu.FreshSamples(task, 16, eval_size=50), seeds, **kw)
+    assert len(together) == 3
+    for learner, shared in zip(learners, together):
+        alone = nalu.train(learner.model_factory, nalu.FreshSamples(task, 16, eval_size=50), seeds, lr=learner.lr,
+                           reg=learner.reg, grad_clip=learner.grad_clip, **kw)
+        for (name, a), b in zip(alone.model.named_parameters(), shared.model.parameters()):
+            assert torch.equal(a, b), name
+        pd.testing.assert_frame_equal(alone.log, shared.log)
+        pd.testing.assert_frame_equal(alone.threshold, shared.threshold)
+        assert alone.config == shared.config
+    # the learners really differ: the same data, different weights
+    assert not torch.equal(next(together[0].model.parameters()), next(together[2].model.parameters()))
+
+
+def test_train_together_rejects_what_is_not_a_learner():
+    data = nalu.FreshSamples(nalu.two_input("add", (1.0, 2.0), (2.0, 6.0)), 8, eval_size=20)
+    with pytest.raises(TypeError, match="Learner"):
+        nalu.train_together([lambda: nalu.NAU(2, 1)], data, [0], steps=1)
+    with pytest.raises(TypeError, match="Learner"):
+        nalu.train_together([], data, [0], steps=1)
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        nalu.train_together([nalu.Learner(lambda: nalu.NAU(2, 1), lr=-1.0)], data, [0], steps=1)
