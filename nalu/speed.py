@@ -488,13 +488,19 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
     m = results["mystery"]
     log(f"2. mystery solver, {m['rows']:,} rows: loop {m['loop_s']:.2f} s, vectorised {1e3 * m['vectorised_s']:.2f} ms"
         f" -> {m['speedup']:,.0f}x, identical: {m['identical']}")
-    scaling = []
+    scaling, rates_by_size = [], {}
+
+    def rate(n: int, s: int, d: int) -> float:  # 100 seeds × 100 inputs is in both series: measured once
+        if (n, s, d) not in rates_by_size:
+            rates_by_size[n, s, d] = many_seed_rate(n, s, d, device)
+        return rates_by_size[n, s, d]
+
     for n in (1, 10, 100, 1000):
         s = max(10, (steps * 100) // max(n, 100)) if n >= 100 else steps
-        scaling.append(dict(kind="seeds", n_seeds=n, in_dim=100, seed_steps_per_s=many_seed_rate(n, s, 100, device)))
+        scaling.append(dict(kind="seeds", n_seeds=n, in_dim=100, seed_steps_per_s=rate(n, s, 100)))
     for d in (10, 100, 1000):
         s = steps if d <= 100 else max(10, steps // 5)
-        scaling.append(dict(kind="in_dim", n_seeds=100, in_dim=d, seed_steps_per_s=many_seed_rate(100, s, d, device)))
+        scaling.append(dict(kind="in_dim", n_seeds=100, in_dim=d, seed_steps_per_s=rate(100, s, d)))
     results["scaling"] = scaling
     for row in scaling:
         log(f"3. scaling: {row['n_seeds']:>5} seeds, in_dim {row['in_dim']:>5}: {row['seed_steps_per_s']:>10,.0f} seed-steps/s")
