@@ -6,6 +6,10 @@ instead of S small ones. The loss is the *sum over seeds* of each seed's own mea
 s's gradient is exactly its own and Adam (elementwise) keeps the seeds independent: seed s
 follows the trajectory of a plain single-seed loop on the same data.
 
+``train_together`` trains several such stacks (``Learner``: a model and its optimiser settings) on
+one stream of batches: each step's batch is drawn once, then every model takes its own step on it,
+so each ends exactly where it would have alone.
+
 A long run can be checkpointed (``Checkpoint``) and resumed bit for bit: parameters, Adam's
 state, the data stream's generator state, the log and the divergence record are saved.
 """
@@ -83,6 +87,16 @@ class TrainingPaused(Exception):
     def __init__(self, step: int, path: Path):
         super().__init__(f"training paused at step {step}; state saved to {path}")
         self.step, self.path = step, path
+
+
+@dataclass(frozen=True)
+class Learner:
+    """One model of ``train_together``: its factory and its own optimiser settings (as in ``train``)."""
+
+    model_factory: Callable[[], nn.Module]
+    lr: float = 1e-3
+    reg: Warmup | None = None
+    grad_clip: float | None = None
 
 
 @dataclass
@@ -253,20 +267,8 @@ def train(
                              eval_every, threads, keep_best, checkpoint)
     if observe is not None and not callable(observe):
         raise TypeError(f"observe must be a function (step, model) -> None, got {type(observe).__name__}")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} requested but CUDA is not available; pass device='cpu'")
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        data.setup(seeds, device)
-        return _train([Learner(model_factory, lr, reg, grad_clip)], data, seeds, steps, epochs, optimizer,
-                      eval_every, eps, device, fast, keep_best, checkpoint, observe, progress, desc)[0]
-    finally:
-        if hasattr(data, "close"):
-            data.close()
-        torch.set_num_threads(previous_threads)
+    return _set_up_and_train([Learner(model_factory, lr, reg, grad_clip)], data, seeds, steps, epochs, optimizer,
+                             eval_every, eps, device, threads, fast, keep_best, checkpoint, observe, progress, desc)[0]
 
 
 def train_together(
@@ -298,6 +300,13 @@ def train_together(
     for learner in learners:
         seeds_checked = _check_arguments(learner.model_factory, data, seeds, steps, epochs, learner.lr, optimizer,
                                          learner.reg, learner.grad_clip, eval_every, threads, keep_best, None)
+    return _set_up_and_train(learners, data, seeds_checked, steps, epochs, optimizer, eval_every, eps, device, threads,
+                             fast, keep_best, None, None, progress, desc)
+
+
+def _set_up_and_train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, device, threads, fast,
+                      keep_best, checkpoint, observe, progress, desc) -> list[TrainResult]:
+    """The device, torch's threads and the data source around ``_train`` (threads restored, data closed)."""
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r} requested but CUDA is not available; pass device='cpu'")
@@ -305,23 +314,13 @@ def train_together(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        data.setup(seeds_checked, device)
-        return _train(learners, data, seeds_checked, steps, epochs, optimizer, eval_every, eps, device, fast,
-                      keep_best, None, None, progress, desc)
+        data.setup(seeds, device)
+        return _train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, device, fast, keep_best,
+                      checkpoint, observe, progress, desc)
     finally:
         if hasattr(data, "close"):
             data.close()
         torch.set_num_threads(previous_threads)
-
-
-@dataclass(frozen=True)
-class Learner:
-    """One model of ``train_together``: its factory and its own optimiser settings (as in ``train``)."""
-
-    model_factory: Callable[[], nn.Module]
-    lr: float = 1e-3
-    reg: Warmup | None = None
-    grad_clip: float | None = None
 
 
 class _Learning:
