@@ -11,10 +11,11 @@ What is faster, and why (``make bench`` measures each):
   pass of this form is about three times faster on CPUs (MKL's batched product for xᵀ g is slow).
 - ``matvecs(x, W, G)``: W x and G x in one product with the stacked [W; G], so a large x is read
   once, not once per weight (forward and backward); the NALU's additive path and gate use it.
-- ``log_abs(x, eps)``: log(|x| + ε) in one float32 buffer through numpy's vectorised log on the CPU
-  (the largest elementwise cost of a NALU's first layer). Its gain over torch.log(|x| + ε) depends
-  on the CPU's numpy and torch builds: the speed appendix measures it side by side, and on the
-  book's 2-core machine it ranges from slightly slower to slightly faster. For data (an input that
+- ``log_abs(x, eps)``: log(|x| + ε) in one buffer: |x| into a new tensor, then + ε and the log in
+  place, where the plain torch.log(x.abs() + eps) makes a new tensor for each of the three (the
+  largest elementwise cost of a NALU's first layer). The same kernels, so the same numbers bit for
+  bit; what it saves is two allocations of the input's size, which cost most where malloc hands
+  large freed blocks back to the system (``nalu.speed.keep_freed_memory``). For data (an input that
   needs no gradient) it keeps the last result while the same tensor comes back unchanged: a
   full-batch run's first layer then takes the log of its training set once, not every step.
 - ``sign_factor_fast(x, W)``: iNALU's sign factor ∏_i (sign(x_i)|W_ij| + 1 − |W_ij|) is 1 when no input is
@@ -59,20 +60,13 @@ def matvecs(x: Tensor, *weights: Tensor) -> tuple[Tensor, ...]:
 
 
 class _LogAbs(torch.autograd.Function):
-    """log(|x| + ε), with d/dx = sign(x) / (|x| + ε); numpy's log on the CPU in float32."""
+    """log(|x| + ε), with d/dx = sign(x) / (|x| + ε); one buffer for |x|, + ε and the log."""
 
     @staticmethod
     def forward(ctx, x: Tensor, eps: float) -> Tensor:
         ctx.save_for_backward(x)
         ctx.eps = eps
-        if x.device.type != "cpu" or x.dtype != torch.float32:
-            return torch.log(x.abs() + eps)
-        out = torch.empty(x.shape, dtype=x.dtype)
-        o = out.numpy()
-        np.abs(x.detach().numpy(), out=o)
-        o += np.float32(eps)
-        np.log(o, out=o)
-        return out
+        return x.abs().add_(eps).log_()
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -81,7 +75,7 @@ class _LogAbs(torch.autograd.Function):
 
 
 def log_abs(x: Tensor, eps: float) -> Tensor:
-    """log(|x| + ε): the log-space input of the NALU family (numpy's log for float32 on the CPU).
+    """log(|x| + ε): the log-space input of the NALU family, in one buffer (equal to the plain form).
 
     For an input that needs no gradient (a first layer's data) the result of the last such call is
     reused while it is the same, unchanged tensor: a full-batch run feeds its first layer the same

@@ -148,7 +148,7 @@ def _code_fingerprint() -> str:
     (read once per process: the code that runs is the code that was imported)."""
     here = Path(__file__).parent
     digest = hashlib.sha1()
-    for name in ("units.py", "models.py", "tasks.py", "data.py", "training.py", "metrics.py", "grid.py"):
+    for name in ("units.py", "fast.py", "models.py", "tasks.py", "data.py", "training.py", "metrics.py", "grid.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -42,9 +42,12 @@
 #   cheaper for the thread that draws the batches.
 # - **One product for two.** The NALU's additive path W x and its gate G x read the same x, so
 #   `nalu.fast.matvecs` multiplies x by the stacked [W; G] once, forward and backward.
-# - **A faster log.** On the CPU in float32, `nalu.fast.log_abs` computes log(|x| + ε) with numpy in
-#   one buffer, in place, where torch makes a new tensor for each of |x|, + ε and log. (For a
-#   plain log of a positive tensor, numpy's log is no faster than torch's on this machine's CPUs.)
+# - **A log in one buffer.** `nalu.fast.log_abs` computes log(|x| + ε) as |x| into a new tensor,
+#   then + ε and the log in place, where the plain form makes a new tensor for each of the three.
+#   Same kernels, same numbers bit for bit; the saving is two allocations of the input's size, which
+#   matter most where malloc hands large freed blocks back to the system (see the last item). An
+#   earlier version called numpy's log instead, whose float32 log is slower than torch's on this
+#   machine's CPUs.
 # - **No sign factor where there is no sign.** iNALU's sign factor ∏ᵢ (sign(xᵢ)|Wᵢⱼ| + 1 − |Wᵢⱼ|)
 #   builds a (seeds, batch, out, in) tensor; when every input is positive, as on the static task,
 #   each factor is 1 and so is the product, with zero gradient. `nalu.fast.sign_factor_fast`
@@ -185,8 +188,8 @@ breakdown.style.format("{:.2f}")
 # tasks; the rows and the full-batch step on the sum-split chapter's 20 × 10,000 × 10; the units
 # side by side on 16 steps of the static task, with the batches drawn on the training thread so that
 # the time includes the drawing), single-threaded, against what they replaced; "same result" is
-# exact equality for the draws, the operands, the rows, the full-batch step's output and the side-by-side
-# units' weights, and agreement to float32 rounding for the others.
+# exact equality for the draws, the log, the operands, the rows, the full-batch step's output and the
+# side-by-side units' weights, and agreement to float32 rounding for the others.
 
 # %%
 lay = results["layout_us_per_seed_step"]
@@ -218,8 +221,7 @@ print(f"{s['rows']:,} rows × 100 inputs → 10 outputs: loop {s['loop_s']:.2f} 
 # Seed-steps per second as the number of seeds grows (input size 100), and as the input size
 # grows (100 seeds). Few seeds leave the machine idle between Python calls; many seeds make each
 # step a large memory-bound computation, where the rate stops growing. (The configuration of
-# 100 seeds and input size 100 is in both sweeps, measured twice: the difference between the two
-# is the measurement's noise.)
+# 100 seeds and input size 100 is in both sweeps, measured once and shown in each.)
 
 # %%
 scaling = pd.DataFrame(results["scaling"])
