@@ -2,10 +2,11 @@
 its own paper's protocol, cells run in parallel on every core and cached on disk.
 
 A *cell* is (unit, task family, operation, input range). A job is one unit on a set of cells of
-one family (``GridProtocol``); its seeds train together in one ``nalu.train`` call (the trainer
-takes a task per seed). ``run_grid`` runs jobs in a process pool, one single-threaded worker per
-core. Results are cached per configuration and package code (``cache_dir/<hash>.json``), so an
-interrupted or repeated build only computes what is missing.
+one family (``GridProtocol``); its seeds train together in one stacked model (the trainer takes a
+task per seed), and jobs of the same protocol train up to three units side by side on one stream of
+batches (``run_units``, ``nalu.train_together``). ``run_grid`` runs them in a process pool, one
+single-threaded worker per core. Results are cached per unit, configuration and package code
+(``cache_dir/<hash>.json``), so an interrupted or repeated build only computes what is missing.
 """
 
 from __future__ import annotations
