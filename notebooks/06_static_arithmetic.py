@@ -115,7 +115,7 @@ for op in OPS:
 log = pd.concat(logs, ignore_index=True)
 success = pd.concat(successes, ignore_index=True)
 timings = pd.DataFrame(timings)
-print(f"Training time per step, the {len(UNITS)} units and all seeds together: "
+print(f"Training time per step ({len(UNITS)} units, all seeds): "
       f"{1000 * timings.seconds.sum() / (len(OPS) * STEPS):.1f} ms; {timings.seconds.sum():.0f} s in all.")
 
 # %% [markdown]
