@@ -96,8 +96,7 @@ pd.DataFrame([dict(unit=u.label, layers=u.first if u.second is None else f"{u.fi
 # batches they would see alone, drawn once for the three units rather than once each (a static
 # batch holds 128 rows of 100 inputs for every seed-run of the job). The jobs run in a pool of
 # single-threaded processes, one per core, and each unit's rows are cached on disk under a hash of
-# its configuration
-# and of the package code, so an interrupted build resumes where it stopped.
+# its configuration and of the package code, so an interrupted build resumes where it stopped.
 
 # %% tags=["hide-input"]
 jobs = ([(spec, STATIC) for spec in BENCHMARK_UNITS]
