@@ -14,8 +14,8 @@ What is faster, and why (``make bench`` measures each):
 - ``log_abs(x, eps)``: log(|x| + ε) in one buffer: |x| into a new tensor, then + ε and the log in
   place, where the plain torch.log(x.abs() + eps) makes a new tensor for each of the three (the
   largest elementwise cost of a NALU's first layer). The same kernels, so the same numbers bit for
-  bit; what it saves is two allocations of the input's size, which cost most where malloc hands
-  large freed blocks back to the system (``nalu.speed.keep_freed_memory``). For data (an input that
+  bit; it saves two allocations of the input's size, and whether that makes it faster depends on
+  the allocator (``nalu.speed.keep_freed_memory``; the speed appendix times both). For data (an input that
   needs no gradient) it keeps the last result while the same tensor comes back unchanged: a
   full-batch run's first layer then takes the log of its training set once, not every step.
 - ``sign_factor_fast(x, W)``: iNALU's sign factor ∏_i (sign(x_i)|W_ij| + 1 − |W_ij|) is 1 when no input is

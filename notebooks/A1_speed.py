@@ -44,10 +44,10 @@
 #   `nalu.fast.matvecs` multiplies x by the stacked [W; G] once, forward and backward.
 # - **A log in one buffer.** `nalu.fast.log_abs` computes log(|x| + ε) as |x| into a new tensor,
 #   then + ε and the log in place, where the plain form makes a new tensor for each of the three.
-#   Same kernels, same numbers bit for bit; the saving is two allocations of the input's size, which
-#   matter most where malloc hands large freed blocks back to the system (see the last item). An
-#   earlier version called numpy's log instead, whose float32 log is slower than torch's on this
-#   machine's CPUs.
+#   Same kernels, same numbers bit for bit; it saves two allocations of the input's size, and
+#   whether that makes it faster depends on the memory allocator (see the last item): the row
+#   "log(|x| + ε)" below times both on this machine. An earlier version called numpy's log
+#   instead, whose float32 log is slower than torch's on this machine's CPUs.
 # - **No sign factor where there is no sign.** iNALU's sign factor ∏ᵢ (sign(xᵢ)|Wᵢⱼ| + 1 − |Wᵢⱼ|)
 #   builds a (seeds, batch, out, in) tensor; when every input is positive, as on the static task,
 #   each factor is 1 and so is the product, with zero gradient. `nalu.fast.sign_factor_fast`
@@ -115,6 +115,7 @@ results_dir = "../build/results"
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown
 
 from nalu import speed
 from nalu.book import mode_banner, save_results
@@ -203,6 +204,13 @@ choices = pd.DataFrame({
     "same result": [r["same_result"] for r in results["design_choices"]],
 })
 choices.style.format({"ms before": "{:.2f}", "ms after": "{:.2f}", "speed-up": "{:.1f}×"}).hide(axis="index")
+
+# %% tags=["remove-input"]
+slower = [r["change"] for r in results["design_choices"] if r["speedup"] < 1]
+Markdown("Every change ran at least as fast as what it replaced in this measurement." if not slower else
+         "Slower here than what it replaced, in this measurement: " + "; ".join(f"“{c}”" for c in slower)
+         + ". Its result is the same (last column); which of the two is faster depends on the machine and "
+           "its memory allocator.")
 
 # %% [markdown]
 # ## Generating the mystery problem's targets
