@@ -46,19 +46,28 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt $(if $(PIP_EXTRA_INDEX),--extra-index-url $(PIP_EXTRA_INDEX)) torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[book,test,scale]'
+	$(BIN)/python -m pip install -q --no-compile -c constraints.txt $(if $(PIP_EXTRA_INDEX),--extra-index-url $(PIP_EXTRA_INDEX)) torch==2.13.0
+	$(BIN)/python -m pip install -q --no-compile -c constraints.txt -e '.[book,test,scale]'
+	# pip compiles the installed modules to bytecode one file at a time; compileall does it on every
+	# core (a file that does not compile is reported and skipped, as pip does)
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > $(VENV)/compileall.log 2>&1 || true
 	touch $@
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The chapters' kernels run with glibc's malloc keeping large freed blocks for reuse (mmap threshold
+# 32 MB, trim threshold 256 MB: nalu.speed.keep_freed_memory, as the grid's worker processes do), so a
+# training step does not take its tensors' pages back from the kernel every time; the numbers are the
+# same. The speed appendix runs with the allocator as it comes: it times both settings itself.
+TUNED_MALLOC := MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
 
 # Execute one notebook: text form -> ipynb -> papermill -> finalised copy. A failing notebook
 # leaves nothing behind (temporary files, .DELETE_ON_ERROR).
 build/$(MODE)/%.ipynb: notebooks/%.py $(PKG_SRC) | $(STAMP)
 	mkdir -p $(@D)
 	$(BIN)/jupytext --quiet --to ipynb --set-kernel python3 $< -o $@.src.ipynb
-	$(BIN)/papermill $@.src.ipynb $@.run.ipynb -k python3 --cwd notebooks \
+	$(if $(filter A1_speed,$*),,env $(TUNED_MALLOC)) $(BIN)/papermill $@.src.ipynb $@.run.ipynb -k python3 --cwd notebooks \
 	  -p quick $(QUICK_BOOL) -p device $(DEVICE) -p results_dir $(CURDIR)/build/$(MODE)/results $(if $(QUICK),,--progress-bar --log-output) \
 	  || { rm -f $@.src.ipynb $@.run.ipynb; exit 1; }
 	$(BIN)/python scripts/finalize_notebook.py $@.run.ipynb $@ --mode $(MODE)

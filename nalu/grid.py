@@ -3,7 +3,7 @@ its own paper's protocol, cells run in parallel on every core and cached on disk
 
 A *cell* is (unit, task family, operation, input range). A job is one unit on a set of cells of
 one family (``GridProtocol``); its seeds train together in one stacked model (the trainer takes a
-task per seed), and jobs of the same protocol train up to three units side by side on one stream of
+task per seed), and jobs of the same protocol train up to six units side by side on one stream of
 batches (``run_units``, ``nalu.train_together``). ``run_grid`` runs them in a process pool, one
 single-threaded worker per core. Results are cached per unit, configuration and package code
 (``cache_dir/<hash>.json``), so an interrupted or repeated build only computes what is missing.
@@ -241,7 +241,7 @@ def _cached(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None) -
 
 
 def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Path | None = None,
-             device: str = "cpu", workers: int | None = None, side_by_side: int = 3) -> list[pd.DataFrame]:
+             device: str = "cpu", workers: int | None = None, side_by_side: int = 6) -> list[pd.DataFrame]:
     """``run_unit`` for every (spec, protocol) job, in a pool of ``workers`` processes (default: every
     core, ``os.cpu_count()``), each single-threaded; cached jobs are read, not rerun. Same rows, in
     the order of ``jobs``, as running them one by one. ``workers=1`` runs in this process.
@@ -254,18 +254,18 @@ def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Pat
         raise ValueError(f"side_by_side must be a positive integer (1: every job alone), got {side_by_side!r}")
     out: list[pd.DataFrame | None] = [_cached(spec, proto, cache_dir) for spec, proto in jobs]
     groups = _side_by_side([i for i, r in enumerate(out) if r is None], jobs, side_by_side)
+    args = [([jobs[i][0] for i in group], jobs[group[0]][1], cache_dir, device) for group in groups]
     n = min(workers or os.cpu_count() or 1, len(groups))
     if n <= 1 or device != "cpu":
-        for group in groups:
-            for i, rows in zip(group, run_units([jobs[i][0] for i in group], jobs[group[0]][1], cache_dir, device)):
+        for group, arg in zip(groups, args):
+            for i, rows in zip(group, run_units(*arg)):
                 out[i] = rows
         return out
     from .speed import setup_worker_process  # each worker: one thread, malloc tuned
 
     ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
     with cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=setup_worker_process) as pool:
-        futures = {pool.submit(run_units, [jobs[i][0] for i in group], jobs[group[0]][1], cache_dir, device): group
-                   for group in groups}
+        futures = {pool.submit(run_units, *arg): group for group, arg in zip(groups, args)}
         for fut in cf.as_completed(futures):
             for i, rows in zip(futures[fut], fut.result()):
                 out[i] = rows

@@ -40,7 +40,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import mode_banner, provisional, save_results
+from nalu.book import bootstrap_ci, mode_banner, provisional, save_results
 
 SEEDS = list(range(3 if quick else 20))
 STEPS = 1500 if quick else 10_000
@@ -82,7 +82,7 @@ final = pd.DataFrame(final).sort_values("mae_outside")
 # %% tags=["hide-input"]
 order = final.activation.tolist()
 grid_plot = sns.relplot(data=curves, x="x", y="abs_error", col="activation", col_order=order, col_wrap=3,
-                        kind="line", errorbar=("ci", 95), n_boot=200, seed=0, height=2.3, aspect=1.3,
+                        kind="line", errorbar=bootstrap_ci(95, n_boot=200), height=2.3, aspect=1.3,
                         facet_kws=dict(sharey=True))
 for ax in grid_plot.axes.flat:
     ax.axvspan(-5, 5, color="grey", alpha=0.2)

@@ -56,7 +56,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results
+from nalu.book import MIN_SEEDS, bootstrap_ci, fmt_rate, mode_banner, provisional, save_results
 
 SEEDS = list(range(3 if quick else 20))
 EPOCHS = 40 if quick else 250
@@ -124,7 +124,7 @@ print("Seeds that diverged (NaN loss): " + ", ".join(f"{a} {n} of {len(SEEDS)}" 
 
 # %% tags=["hide-input"]
 g = sns.relplot(data=log, x="epoch", y="mse", hue="architecture", col="range", col_order=list(SPLITS.values()),
-                kind="line", errorbar=("ci", 95), n_boot=200, seed=0, height=2.9, aspect=1.0,
+                kind="line", errorbar=bootstrap_ci(95, n_boot=200), height=2.9, aspect=1.0,
                 facet_kws=dict(sharey=False))
 g.set(yscale="log")
 g.set_axis_labels("epoch", "MSE")

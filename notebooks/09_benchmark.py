@@ -91,9 +91,9 @@ pd.DataFrame([dict(unit=u.label, layers=u.first if u.second is None else f"{u.fi
 # with its own seed whichever cells share its job. A job's step has a fixed cost (the Python and
 # autograd overhead of one update) that a larger stack shares. The MLP's signed jobs stay one per
 # operation: most of its step is its 64-wide hidden layer, whose cost stacking does not share, and
-# four shorter jobs keep the pool evenly loaded. Jobs on the same cells run up to three units side
+# four shorter jobs keep the pool evenly loaded. Jobs on the same cells run up to six units side
 # by side on one stream of batches (`nalu.train_together`): each unit's seeds see exactly the
-# batches they would see alone, drawn once for the three units rather than once each (a static
+# batches they would see alone, drawn once for all of them rather than once per unit (a static
 # batch holds 128 rows of 100 inputs for every seed-run of the job). The jobs run in a pool of
 # single-threaded processes, one per core, and each unit's rows are cached on disk under a hash of
 # its configuration and of the package code, so an interrupted build resumes where it stopped.

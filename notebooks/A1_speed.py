@@ -76,7 +76,7 @@
 # - **Several units on one stream of batches.** The benchmark grid trains every unit on the same
 #   cells with the same seeds, so each unit's seeds see the same batches. `nalu.train_together`
 #   draws each step's batch once and lets each of several models take its step on it; a job of the
-#   grid runs up to three units so, and the static-arithmetic chapter its three units of one
+#   grid runs up to six units so, and the static-arithmetic chapter its three units of one
 #   operation. Each model's result is the one it gets trained alone (a unit test compares the
 #   weights and logs bit for bit); only the drawing of the batches is shared.
 # - **Evaluation in small passes.** `nalu.evaluate_mse` runs a model over an evaluation set in

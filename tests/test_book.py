@@ -18,3 +18,45 @@ def test_fmt_rate_full_and_compact():
     rate = dict(rate=0.35, lo=0.181, hi=0.567, successes=7, n=20)
     assert fmt_rate(rate) == "35% [18%, 57%] (7/20)"
     assert fmt_rate(rate, compact=True) == "35% [18, 57]"
+
+
+def test_bootstrap_ci_is_the_percentile_interval_of_resampled_means():
+    import numpy as np
+    import pytest
+
+    from nalu.book import bootstrap_ci
+
+    v = np.random.default_rng(5).normal(3.0, 2.0, size=20)
+    lo, hi = bootstrap_ci(90, n_boot=300, seed=7)(v)
+    # the definition, one resample at a time with the same indices
+    idx = np.random.default_rng(7).integers(0, 20, size=(300, 20))
+    means = [np.sort(v)[row].mean() for row in idx]
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(means, [5, 95])))
+    assert lo < v.mean() < hi
+    assert bootstrap_ci(90, n_boot=300, seed=7)(list(v[::-1])) == (lo, hi)  # deterministic, in any order
+    assert bootstrap_ci(99, n_boot=300, seed=7)(v)[1] - bootstrap_ci(99, n_boot=300, seed=7)(v)[0] > hi - lo
+    assert bootstrap_ci()(np.full(8, 2.5)) == (2.5, 2.5)  # no spread, no band
+    for bad in (dict(level=0), dict(level=100), dict(level="95"), dict(n_boot=0), dict(n_boot=2.5)):
+        with pytest.raises(ValueError, match="level|n_boot"):
+            bootstrap_ci(**bad)
+
+
+def test_bootstrap_ci_draws_seaborn_bands():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    import seaborn as sns
+
+    from nalu.book import bootstrap_ci
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(dict(x=np.repeat(np.arange(5), 10), y=rng.normal(size=50)))
+    ax = sns.lineplot(data=df, x="x", y="y", errorbar=bootstrap_ci())
+    band = ax.collections[0].get_paths()[0].vertices
+    lo, hi = bootstrap_ci()(df.y[df.x == 0])
+    assert np.isclose(band[:, 1].min(), min(bootstrap_ci()(df.y[df.x == k])[0] for k in range(5)))
+    assert lo < hi
+    plt.close("all")

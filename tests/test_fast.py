@@ -253,3 +253,18 @@ def test_a_full_batch_nalu_trains_the_same_with_and_without_the_kept_log():
     fast, plain = weights(nalu.FixedData, 2), weights(nalu.FixedData, 2, fast=False)
     for name in fast:
         np.testing.assert_allclose(fast[name], plain[name], rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("case", ["one zero input", "one NaN input", "one negative input", "no rows"])
+def test_fast_sign_factor_takes_the_plain_path_unless_every_input_is_positive(case):
+    """The shortcut is taken only when all inputs are > 0: a zero, a NaN or a negative input anywhere
+    (here in the last seed's last row) gives the plain factors; an empty batch too."""
+    x = inputs((3, 8, 4), 9, True)
+    if case == "no rows":
+        x = x[:, :0]
+    else:
+        x[-1, -1, -1] = {"one zero input": 0.0, "one NaN input": float("nan"), "one negative input": -0.5}[case]
+    w = torch.rand(3, 2, 4, generator=torch.Generator().manual_seed(4)) * 2 - 1
+    fast, plain = sign_factor_fast(x, w), sign_factor(x, w)
+    assert fast.shape == plain.shape  # the plain path's (seeds, rows, out), not the shortcut's (seeds, 1, out)
+    torch.testing.assert_close(fast, plain, equal_nan=True)
