@@ -217,7 +217,7 @@ def _best_time(f: Callable[[], object], number: int, repeats: int) -> tuple[floa
 def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> list[dict]:
     """Each speed-up of the many-seed step against what it replaced, on one step's worth of data
     (n_seeds × 128 × in_dim): seconds per call of each side (best of ``repeats``), single-threaded."""
-    from .fast import accelerate, log_abs, matvec, matvecs, sign_factor_fast
+    from .fast import LeanAdam, accelerate, log_abs, matvec, matvecs, sign_factor_fast
     from .units import NALU, NMU, sign_factor
 
     previous = torch.get_num_threads()
@@ -355,6 +355,19 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
                 "each unit on its own stream of batches", alone, "side by side on one stream (train_together)",
                 side_by_side, same, number=1)
 
+        # Adam's step for a small unit's parameters (a NALU with 2 inputs, 20 seeds): torch's fused
+        # Adam, or its kernel called directly; each side on its own copy of the same parameters
+        small = [[p.detach().clone().requires_grad_() for p in stack_models(
+            [build(lambda: NALU(2, 1), s) for s in range(20)]).parameters()] for _ in range(2)]
+        for copy in small:
+            for p in copy:
+                p.grad = torch.full_like(p, 0.01)
+        torch_adam, lean_adam = torch.optim.Adam(small[0], lr=1e-3, fused=True), LeanAdam(small[1], lr=1e-3)
+        torch_adam.step(), lean_adam.step()
+        same = all(torch.equal(p, q) for p, q in zip(*small))
+        compare("Adam's step for a small unit (a NALU with 2 inputs, 20 seeds)", "torch.optim.Adam(fused=True).step",
+                torch_adam.step, "its kernel called directly (LeanAdam)", lean_adam.step, same, number=200)
+
         return rows
     finally:
         torch.set_num_threads(previous)
@@ -455,7 +468,9 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
     """Every measurement; ``quick`` shortens them (used by the book's quick build)."""
     steps = 150 if quick else 300
     base_steps = 30 if quick else 100
-    repeats = 5
+    # rounds per measurement: each keeps its fastest (a shared machine only ever adds time); the
+    # comparisons three, the layout and the scaling series two (they are read as trends)
+    repeats = 3
     results = dict(machine=machine(), device=device, quick=quick, batch=BATCH)
     # each side at its better thread setting (1 or 2 intra-op threads), so the ratio is fair;
     # all four are timed in the same interleaved rounds
@@ -472,15 +487,15 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
                                   many_by_threads=many_by, one_by_threads=one_by)
     log(f"1. many seeds vs one at a time: {many:,.0f} vs {one:,.0f} seed-steps/s -> {many / one:.1f}x; "
         f"{1e6 / many:.1f} us per seed-step at 100 seeds (by threads: many {many_by}, one {one_by})")
-    results["breakdown_ms"] = step_breakdown(repeats=3 if quick else 5, device=device)
+    results["breakdown_ms"] = step_breakdown(repeats=3, device=device)
     log("   where a step's time goes (ms per step): "
         + "; ".join(f"{name.strip()} {ms:.2f}" for name, ms in results["breakdown_ms"].items()))
     layout = marginal_rates({lay: (many_seed_timer(100, 100, device, 1, lay), 100, steps) for lay in ("seed", "step")},
-                            repeats=3)
+                            repeats=2)
     results["layout_us_per_seed_step"] = {lay: 1e6 / rate for lay, rate in layout.items()}
     log("   fresh-sample chunks stored seed-major vs step-major: "
         + ", ".join(f"{lay}-major {us:.1f} us" for lay, us in results["layout_us_per_seed_step"].items()))
-    results["design_choices"] = design_choices(repeats=3 if quick else 5)
+    results["design_choices"] = design_choices(repeats=repeats)
     for row in results["design_choices"]:
         log(f"   {row['change']}: {row['before']} {row['before_ms']:.2f} ms -> {row['after']} {row['after_ms']:.2f} ms "
             f"({row['speedup']:.1f}x, same result: {row['same_result']})")
@@ -492,7 +507,7 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
 
     def rate(n: int, s: int, d: int) -> float:  # 100 seeds × 100 inputs is in both series: measured once
         if (n, s, d) not in rates_by_size:
-            rates_by_size[n, s, d] = many_seed_rate(n, s, d, device)
+            rates_by_size[n, s, d] = many_seed_rate(n, s, d, device, repeats=2)
         return rates_by_size[n, s, d]
 
     for n in (1, 10, 100, 1000):

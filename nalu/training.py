@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from .data import DataSource, EvalSets, HasThresholds, Resumable
-from .fast import accelerate
+from .fast import LeanAdam, accelerate
 from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
 
 __all__ = ["Warmup", "Checkpoint", "TrainingPaused", "TrainResult", "Learner", "train", "train_together",
@@ -329,8 +329,14 @@ class _Learning:
     def __init__(self, learner: Learner, seeds, optimizer, device, fast, keep_best, evals):
         self.model = model = stack_models([build(learner.model_factory, s) for s in seeds]).to(device)
         self.params = params = list(model.parameters())
-        self.opt = (torch.optim.Adam(params, lr=learner.lr, fused=device.type in ("cpu", "cuda")) if optimizer == "adam"
-                    else torch.optim.SGD(params, lr=learner.lr, foreach=True))
+        if optimizer != "adam":
+            self.opt = torch.optim.SGD(params, lr=learner.lr, foreach=True)
+        elif device.type not in ("cpu", "cuda"):
+            self.opt = torch.optim.Adam(params, lr=learner.lr)
+        elif fast:  # torch's fused Adam with its kernel called directly (nalu.fast.LeanAdam: the same numbers)
+            self.opt = LeanAdam(params, lr=learner.lr)
+        else:
+            self.opt = torch.optim.Adam(params, lr=learner.lr, fused=True)
         self.run = accelerate(model) if fast else model
         self.reg, self.grad_clip, self.seeds = learner.reg, learner.grad_clip, seeds
         if keep_best is not None and keep_best not in evals:

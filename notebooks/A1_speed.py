@@ -88,9 +88,15 @@
 #   raises malloc's thresholds for the whole process, so a step reuses the memory of the step
 #   before. Because it changes the process, nothing in `nalu` calls it in yours; a long run may call
 #   it first, and the package's own worker processes (the benchmark grid's pool, the paper-scale
-#   runs) do. The memory section below counts the faults with and without.
+#   runs) do. `make build` runs every chapter with the same thresholds, set through glibc's
+#   `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` environment variables; this appendix runs
+#   with the allocator as it comes, because it times both. The memory section below counts the
+#   faults with and without.
 # - **Less bookkeeping per step.** The trainer sets gradients to None directly and looks for
-#   diverged seeds only when some loss is not finite.
+#   diverged seeds only when some loss is not finite, and it steps torch's fused Adam by calling the
+#   kernel itself (`nalu.fast.LeanAdam`), without the layers through which Adam gathers and
+#   regroups its arguments, which weigh on a small unit's step; the kernel and state are torch's, so a unit test
+#   finds the same parameters and moments bit for bit.
 #
 # What is left is mostly the arithmetic itself: the products with x and the log of 1.28 million
 # numbers, on one core, while the other draws the next batches.

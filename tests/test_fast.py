@@ -1,9 +1,11 @@
 """The speed layer computes what the plain units compute: every unit and option, forward and backward,
 single and seed-stacked; and its float32 draws are numpy's own, bit for bit."""
 
+import copy
 from functools import partial
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -268,3 +270,57 @@ def test_fast_sign_factor_takes_the_plain_path_unless_every_input_is_positive(ca
     fast, plain = sign_factor_fast(x, w), sign_factor(x, w)
     assert fast.shape == plain.shape  # the plain path's (seeds, rows, out), not the shortcut's (seeds, 1, out)
     torch.testing.assert_close(fast, plain, equal_nan=True)
+
+
+def test_lean_adam_is_torchs_fused_adam_bit_for_bit():
+    """Same parameters and state as torch.optim.Adam(fused=True) after every step, including a
+    parameter without a gradient for a while (no state, no update, as in torch) and a reloaded state."""
+    from nalu.fast import LeanAdam
+
+    g = torch.Generator().manual_seed(3)
+    shapes = [(5, 2, 3), (5, 1, 2), (5, 4)]
+    a = [torch.randn(s, generator=g).requires_grad_() for s in shapes]
+    b = [p.detach().clone().requires_grad_() for p in a]
+    lean, ref = LeanAdam(a, lr=0.01, eps=1e-7, weight_decay=0.1), torch.optim.Adam(b, lr=0.01, eps=1e-7, weight_decay=0.1, fused=True)
+    for step in range(12):
+        grads = [torch.randn(s, generator=g) for s in shapes]
+        for i, (p, q) in enumerate(zip(a, b)):
+            p.grad, q.grad = (None, None) if (i == 2 and step < 4) else (grads[i].clone(), grads[i].clone())
+        lean.step(), ref.step()
+        for p, q in zip(a, b):
+            assert torch.equal(p, q)
+            assert set(lean.state[p]) == set(ref.state[q])
+            for key in ref.state[q]:
+                assert torch.equal(lean.state[p][key], ref.state[q][key]), key
+        if step == 6:  # a checkpoint's state goes through torch's own (de)serialisation
+            lean.load_state_dict(copy.deepcopy(ref.state_dict()))  # deep: torch shares unconverted tensors
+    assert lean.state[a[2]]["step"].item() == 8 and lean.state[a[0]]["step"].item() == 12
+
+
+def test_lean_adam_falls_back_to_torch_for_what_it_does_not_cover():
+    from nalu.fast import LeanAdam
+
+    p, q = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+    lean, ref = LeanAdam([p], lr=0.1, amsgrad=True), torch.optim.Adam([q], lr=0.1, amsgrad=True, fused=True)
+    for k in range(3):
+        p.grad, q.grad = torch.full((3,), k - 1.0), torch.full((3,), k - 1.0)
+        lean.step(), ref.step()
+    assert torch.equal(p, q) and "max_exp_avg_sq" in lean.state[p]
+    with pytest.raises(ValueError, match="closure"):
+        lean.step(lambda: 0.0)
+
+
+def test_the_trainer_gives_the_same_run_with_torchs_adam_and_the_lean_one(monkeypatch):
+    """nalu.train's fast path steps Adam through LeanAdam; with torch's Adam in its place the run is the same."""
+    import nalu.training
+
+    def run():
+        return nalu.train(partial(nalu.NALU, 2, 1), nalu.FreshSamples(nalu.two_input("mul", (1, 2), (2, 6)), 16,
+                          eval_size=32), [0, 1, 2], steps=25, eval_every=5, progress=False)
+
+    lean = run()
+    monkeypatch.setattr(nalu.training, "LeanAdam", lambda params, lr: torch.optim.Adam(params, lr=lr, fused=True))
+    plain = run()
+    for name, w in lean.final_weights.items():
+        assert np.array_equal(w, plain.final_weights[name]), name
+    pd.testing.assert_frame_equal(lean.log, plain.log)
