@@ -57,9 +57,10 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The chapters' kernels run with glibc's malloc keeping large freed blocks for reuse (mmap threshold
-# 32 MB, trim threshold 256 MB: nalu.speed.keep_freed_memory, as the grid's worker processes do), so a
-# training step does not take its tensors' pages back from the kernel every time; the numbers are the
-# same. The speed appendix runs with the allocator as it comes: it times both settings itself.
+# 32 MB, trim threshold 256 MB: the values nalu.speed.keep_freed_memory sets in the grid's worker
+# processes; a unit test keeps the two equal), so a training step does not take its tensors' pages back
+# from the kernel every time; the numbers are the same. The speed appendix runs with the allocator as
+# it comes: it times both settings itself.
 TUNED_MALLOC := MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
 
 # Execute one notebook: text form -> ipynb -> papermill -> finalised copy. A failing notebook

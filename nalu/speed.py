@@ -359,8 +359,8 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
         # Adam, or its kernel called directly; each side on its own copy of the same parameters
         small = [[p.detach().clone().requires_grad_() for p in stack_models(
             [build(lambda: NALU(2, 1), s) for s in range(20)]).parameters()] for _ in range(2)]
-        for copy in small:
-            for p in copy:
+        for side in small:
+            for p in side:
                 p.grad = torch.full_like(p, 0.01)
         torch_adam, lean_adam = torch.optim.Adam(small[0], lr=1e-3, fused=True), LeanAdam(small[1], lr=1e-3)
         torch_adam.step(), lean_adam.step()
@@ -429,6 +429,12 @@ def faults_per_step(n_seeds: int, steps: int, in_dim: int = 100, device: str = "
     return (marks["last"][1] - marks["first"][1]) / (marks["last"][0] - marks["first"][0])
 
 
+# glibc malloc's thresholds that keep_freed_memory sets (the Makefile sets the same ones for the
+# chapters' kernels through MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_; a test compares them)
+MMAP_THRESHOLD_BYTES = 32 << 20
+TRIM_THRESHOLD_BYTES = 256 << 20
+
+
 def keep_freed_memory() -> bool:
     """Opt-in allocator tuning for a long training process: ask glibc's malloc to keep large freed
     blocks for reuse (mmap threshold 32 MB, trim threshold 256 MB). Process-wide and permanent,
@@ -443,7 +449,8 @@ def keep_freed_memory() -> bool:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
     try:
-        return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 256 << 20))
+        return bool(libc.mallopt(m_mmap_threshold, MMAP_THRESHOLD_BYTES)
+                    and libc.mallopt(m_trim_threshold, TRIM_THRESHOLD_BYTES))
     except AttributeError:  # not glibc
         return False
 
@@ -470,7 +477,7 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
     base_steps = 30 if quick else 100
     # rounds per measurement: each keeps its fastest (a shared machine only ever adds time); the
     # comparisons three, the layout and the scaling series two (they are read as trends)
-    repeats = 3
+    repeats, trend_repeats = 3, 2
     results = dict(machine=machine(), device=device, quick=quick, batch=BATCH)
     # each side at its better thread setting (1 or 2 intra-op threads), so the ratio is fair;
     # all four are timed in the same interleaved rounds
@@ -487,11 +494,11 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
                                   many_by_threads=many_by, one_by_threads=one_by)
     log(f"1. many seeds vs one at a time: {many:,.0f} vs {one:,.0f} seed-steps/s -> {many / one:.1f}x; "
         f"{1e6 / many:.1f} us per seed-step at 100 seeds (by threads: many {many_by}, one {one_by})")
-    results["breakdown_ms"] = step_breakdown(repeats=3, device=device)
+    results["breakdown_ms"] = step_breakdown(repeats=repeats, device=device)
     log("   where a step's time goes (ms per step): "
         + "; ".join(f"{name.strip()} {ms:.2f}" for name, ms in results["breakdown_ms"].items()))
     layout = marginal_rates({lay: (many_seed_timer(100, 100, device, 1, lay), 100, steps) for lay in ("seed", "step")},
-                            repeats=2)
+                            repeats=trend_repeats)
     results["layout_us_per_seed_step"] = {lay: 1e6 / rate for lay, rate in layout.items()}
     log("   fresh-sample chunks stored seed-major vs step-major: "
         + ", ".join(f"{lay}-major {us:.1f} us" for lay, us in results["layout_us_per_seed_step"].items()))
@@ -507,7 +514,7 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
 
     def rate(n: int, s: int, d: int) -> float:  # 100 seeds × 100 inputs is in both series: measured once
         if (n, s, d) not in rates_by_size:
-            rates_by_size[n, s, d] = many_seed_rate(n, s, d, device, repeats=2)
+            rates_by_size[n, s, d] = many_seed_rate(n, s, d, device, repeats=trend_repeats)
         return rates_by_size[n, s, d]
 
     for n in (1, 10, 100, 1000):

@@ -95,8 +95,8 @@
 # - **Less bookkeeping per step.** The trainer sets gradients to None directly and looks for
 #   diverged seeds only when some loss is not finite, and it steps torch's fused Adam by calling the
 #   kernel itself (`nalu.fast.LeanAdam`), without the layers through which Adam gathers and
-#   regroups its arguments, which weigh on a small unit's step; the kernel and state are torch's, so a unit test
-#   finds the same parameters and moments bit for bit.
+#   regroups its arguments, which weigh on a small unit's step; the kernel and state are torch's,
+#   so a unit test finds the same parameters and moments bit for bit.
 #
 # What is left is mostly the arithmetic itself: the products with x and the log of 1.28 million
 # numbers, on one core, while the other draws the next batches.

@@ -77,3 +77,16 @@ def test_malloc_tuning_reports_whether_it_took_effect():
     assert isinstance(took_effect, bool)
     if platform.libc_ver()[0] == "glibc":
         assert took_effect
+
+
+def test_the_makefile_tunes_the_chapters_malloc_as_keep_freed_memory_does():
+    """The chapters' kernels get glibc's thresholds from the Makefile's environment variables: the
+    values keep_freed_memory sets, and only where the speed appendix is not the notebook run."""
+    import re
+    from pathlib import Path
+
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    tuned = re.search(r"^TUNED_MALLOC := (.*)$", makefile, re.M).group(1).split()
+    assert tuned == [f"MALLOC_MMAP_THRESHOLD_={speed.MMAP_THRESHOLD_BYTES}",
+                     f"MALLOC_TRIM_THRESHOLD_={speed.TRIM_THRESHOLD_BYTES}"]
+    assert "$(if $(filter A1_speed,$*),,env $(TUNED_MALLOC)) $(BIN)/papermill" in makefile
