@@ -140,6 +140,8 @@ class DigitSequences:
     its own encoder's features (S, images, F). Evaluation: ``eval_size`` sequences of the same
     length from the *test* images (indices from ``rng_for(eval_seed, 3)``, shared by all seeds)."""
 
+    has_epochs = False  # fresh sequences every step: train for steps
+
     def __init__(self, train_features: Tensor, train_labels: np.ndarray, test_features: Tensor,
                  test_labels: np.ndarray, target: str, length: int = 10, batch_size: int = 64,
                  eval_size: int = 500, eval_seed: int = 0):

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import enum
+import hashlib
 import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol, runtime_checkable
@@ -22,7 +24,8 @@ from torch import Tensor
 
 from .tasks import ArithmeticTask, Dataset, rng_for
 
-__all__ = ["DataSource", "HasThresholds", "Resumable", "FreshSamples", "FixedData", "DATA_STREAM", "EVAL_STREAM"]
+__all__ = ["DataSource", "HasThresholds", "Resumable", "FreshSamples", "FixedData", "DATA_STREAM", "EVAL_STREAM",
+           "describe"]
 
 DATA_STREAM = 2  # the rng_for stream of training batches
 EVAL_STREAM = 3  # the rng_for stream of the shared evaluation inputs
@@ -70,6 +73,40 @@ class Resumable(Protocol):
     def load_state_dict(self, state: dict[str, Any], step: int) -> None:
         """Called after ``setup``: continue as if steps 0 … step−1 had been drawn."""
         ...
+
+
+def describe(obj: Any) -> Any:
+    """A JSON-able description of a configuration object (a task, its ranges, masks, a data source's
+    options): what a checkpoint records to recognise the run it belongs to. Arrays become lists,
+    enums their value, objects their class name and attributes (private ones left out)."""
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Tensor):
+        return obj.detach().cpu().tolist()
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, dict):
+        return {str(k): describe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [describe(v) for v in obj]
+    if hasattr(obj, "__dict__"):
+        fields = {k: describe(v) for k, v in vars(obj).items()
+                  if not k.startswith("_") and (isinstance(v, enum.Enum) or not callable(v))}
+        return {"class": type(obj).__name__, **fields}
+    return repr(obj)
+
+
+def _fingerprint_of_arrays(arrays) -> str:
+    digest = hashlib.sha1()
+    for a in arrays:
+        a = np.ascontiguousarray(np.asarray(a))
+        digest.update(str((a.dtype, a.shape)).encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
 
 
 def per_seed_targets(tasks: list, x: Tensor) -> Tensor:
@@ -131,7 +168,11 @@ class FreshSamples:
     Two knobs exist only so the speed appendix can measure what they buy: ``prefetch=False``
     draws each chunk on the training thread, and ``layout="seed"`` stores a chunk seed-major
     (each step's batch is then S scattered pieces; the same numbers, slower to read).
+
+    There are no epochs (every step is new data): train it for ``steps``, not ``epochs``.
     """
+
+    has_epochs = False
 
     def __init__(self, task_for_seed, batch_size: int = 128, eval_size: int = 10_000,
                  eval_seed: int = 0, chunk_steps: int | None = None, prefetch: bool = True,
@@ -235,8 +276,17 @@ class FreshSamples:
             rng = rng_for(self.eval_seed, EVAL_STREAM + 10 * stream)
             x = torch.from_numpy(self.tasks[0].inputs(self.eval_size, split, rng)).to(self.device)
             y = torch.stack([task.targets(x) for task in self.tasks])
+            if not bool(torch.isfinite(y).all()):
+                seed = int((~torch.isfinite(y)).flatten(1).any(dim=1).nonzero()[0])
+                raise ValueError(f"the task of seed index {seed} gives NaN or infinite targets on its {split} split "
+                                 f"({self.tasks[seed]!r}); choose ranges on which its operation is finite")
             out[split] = (x, y)
         return out
+
+    def describe(self) -> dict:
+        """What defines this source's data (each seed's task, batch and evaluation sizes); after ``setup``."""
+        return dict(source="FreshSamples", batch_size=self.batch_size, eval_size=self.eval_size,
+                    eval_seed=self.eval_seed, tasks=[describe(t) for t in self.tasks])
 
     def success_thresholds(self, eval_sets: EvalSets, eps: float) -> dict[str, np.ndarray]:
         if not all(hasattr(t, "success_threshold") for t in self.tasks):
@@ -255,6 +305,8 @@ class FixedData:
     permuting it would only change the order in which the mean loss is summed.
     """
 
+    has_epochs = True
+
     def __init__(self, data_for_seed, batch_size: int | None = None, shuffle: bool = True):
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
@@ -267,6 +319,13 @@ class FixedData:
 
     def setup(self, seeds: list[int], device: torch.device) -> None:
         data: list[Dataset] = [self.data_for_seed(s) for s in seeds]
+        for s, d in zip(seeds, data):
+            if not isinstance(d, Dataset):
+                raise TypeError(f"FixedData's function gave {type(d).__name__} for seed {s}; it must return a "
+                                "nalu.Dataset(x_train, y_train, evals)")
+        self._fingerprints = [_fingerprint_of_arrays([d.x_train, d.y_train, *(a for pair in d.evals.values()
+                                                                               for a in pair)]) for d in data]
+        self._split_names = [sorted(d.evals) for d in data]
 
         def stacked(arrays) -> Tensor:
             return torch.stack([torch.as_tensor(a, dtype=torch.float32) for a in arrays]).to(device)
@@ -318,3 +377,8 @@ class FixedData:
 
     def eval_sets(self) -> EvalSets:
         return self._evals
+
+    def describe(self) -> dict:
+        """What defines this source's data (a digest of each seed's arrays, the batching); after ``setup``."""
+        return dict(source="FixedData", batch_size=self.batch_size, shuffle=self.shuffle,
+                    datasets_sha1=self._fingerprints, splits=self._split_names)

@@ -54,6 +54,17 @@ def success_table(log: pd.DataFrame, threshold: pd.DataFrame, *, select_split: s
     solution. ``solved_at`` is the first logged step whose ``test_split`` MSE is below that
     threshold (NaN if never).
     """
+    for name, frame, columns in (("log", log, {"seed", "step", "split", "mse"}),
+                                 ("threshold", threshold, {"seed", "split", "threshold"})):
+        if frame is None and name == "threshold":
+            continue
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"{name} must be a DataFrame (TrainResult.{name}), got {type(frame).__name__}")
+        if missing := columns - set(frame.columns):
+            swapped = (name == "log" and "threshold" in frame.columns) or (name == "threshold" and "mse" in frame.columns)
+            hint = ("; the arguments look swapped: call success_table(result.log, result.threshold)" if swapped
+                    else f"; pass TrainResult.{name}")
+            raise ValueError(f"{name} lacks the columns {sorted(missing)}{hint}")
     if threshold is None:
         raise ValueError("threshold is None: success thresholds are only defined for tasks with a success criterion "
                          "(exact solutions perturbed by ε, e.g. arithmetic tasks of fresh samples); for other data "

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from .metrics import normalised_table, sequence_errors  # re-exported: they used to live here
 from .models import make_unit
 from .tasks import ArithmeticTask, Operation, Ranges
-from .units import Linear
+from .units import Linear, uniform_
 
 __all__ = [
     "ArithmeticCell",
@@ -130,10 +130,10 @@ class LSTMCell(nn.Module):
         _check_positive_int("hidden_dim", hidden_dim)
         self.in_dim, self.hidden_dim = in_dim, hidden_dim
         bound = 1 / math.sqrt(hidden_dim)
-        self.W_ih = nn.Parameter(nn.init.uniform_(torch.empty(4 * hidden_dim, in_dim), -bound, bound))
-        self.W_hh = nn.Parameter(nn.init.uniform_(torch.empty(4 * hidden_dim, hidden_dim), -bound, bound))
-        self.b_ih = nn.Parameter(nn.init.uniform_(torch.empty(4 * hidden_dim), -bound, bound))
-        self.b_hh = nn.Parameter(nn.init.uniform_(torch.empty(4 * hidden_dim), -bound, bound))
+        self.W_ih = nn.Parameter(uniform_(torch.empty(4 * hidden_dim, in_dim), -bound, bound))
+        self.W_hh = nn.Parameter(uniform_(torch.empty(4 * hidden_dim, hidden_dim), -bound, bound))
+        self.b_ih = nn.Parameter(uniform_(torch.empty(4 * hidden_dim), -bound, bound))
+        self.b_hh = nn.Parameter(uniform_(torch.empty(4 * hidden_dim), -bound, bound))
 
     @classmethod
     def from_torch(cls, lstm: nn.LSTM) -> "LSTMCell":

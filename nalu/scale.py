@@ -15,7 +15,6 @@ Results: one JSON file per finished block (``blocks/``), merged into one tidy ta
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -34,7 +33,7 @@ from .data import FreshSamples
 from .metrics import sparsity_error, success_table
 from .models import two_layer
 from .tasks import rng_for, static_arithmetic
-from .training import Checkpoint, TrainingPaused, Warmup, cpu_model, train
+from .training import Checkpoint, TrainingPaused, Warmup, code_version, cpu_model, train
 
 __all__ = ["PaperUnit", "PAPER_UNITS", "PaperProtocol", "Published", "MADSEN_STATIC", "Block", "blocks_for",
            "run_block", "run", "collect", "interim", "load_static", "main"]
@@ -68,6 +67,37 @@ PAPER_UNITS: dict[str, PaperUnit] = {u.label: u for u in (
     PaperUnit("NAC+", "nac", "nac"),
     PaperUnit("Linear", "linear", "linear"),
 )}
+
+UNIT_SPELLINGS: dict[str, str] = {
+    spelling.casefold(): label
+    for label in PAPER_UNITS
+    for spelling in (label, label.replace("→", "->"), label.replace("→", "-"), label.replace("→", "+"),
+                     label.replace("→", "-").replace("+", "plus").replace("•", "mul"), label.replace("•", "*"))
+}
+"""Every accepted spelling of a unit's label (case-insensitive), e.g. 'NAU->NMU', 'nau-nmu', 'NACplus'
+→ the label of ``PAPER_UNITS``; the file-name slug of ``Block.name`` is one of them."""
+
+PAPER_OPS = ("add", "sub", "mul", "div", "square", "sqrt")
+
+
+def unit_label(name: str) -> str:
+    """A unit's label from any accepted spelling; a clear error for anything else."""
+    label = UNIT_SPELLINGS.get(str(name).strip().casefold()) if isinstance(name, str) else None
+    if label is None:
+        accepted = "; ".join(f"{label} ({', '.join(sorted({k for k, v in UNIT_SPELLINGS.items() if v == label}))})"
+                             for label in PAPER_UNITS)
+        raise ValueError(f"unknown unit {name!r}; the paper-scale units and their accepted spellings are: {accepted}")
+    return label
+
+
+def op_name(op: str) -> str:
+    """An operation's name ('mul') from any spelling nalu.Operation accepts, if the static task has it."""
+    from .tasks import Operation
+
+    value = Operation.parse(op).value
+    if value not in PAPER_OPS:
+        raise ValueError(f"operation {op!r} is not one of the static task's: {', '.join(PAPER_OPS)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -129,6 +159,15 @@ class Block:
     op: str
     seeds: tuple[int, ...]
 
+    def __post_init__(self):
+        object.__setattr__(self, "unit", unit_label(self.unit))
+        object.__setattr__(self, "op", op_name(self.op))
+        seeds = tuple(self.seeds) if isinstance(self.seeds, (list, tuple, range)) else None
+        if not seeds or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0 for s in seeds) \
+                or len(set(seeds)) != len(seeds):
+            raise ValueError(f"a block's seeds must be distinct non-negative integers, got {self.seeds!r}")
+        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
+
     @property
     def name(self) -> str:
         slug = self.unit.replace("→", "-").replace("+", "plus").replace("•", "mul")
@@ -136,16 +175,16 @@ class Block:
 
 
 def parse_cells(spec: str) -> list[tuple[str, str]]:
-    """'NAU→NMU:mul,NAU:add' → [(unit, op), ...]; 'NAU->NMU' is accepted for the arrow."""
+    """'NAU→NMU:mul,NAU:add' → [(unit, op), ...]; every spelling of ``UNIT_SPELLINGS`` is accepted."""
     cells = []
     for item in filter(None, (s.strip() for s in spec.split(","))):
-        unit, sep, op = item.partition(":")
-        unit = unit.replace("->", "→")
-        if not sep or unit not in PAPER_UNITS:
+        unit, sep, op = item.rpartition(":")
+        if not sep:
             raise ValueError(f"cell {item!r}: write UNIT:OP with UNIT one of {sorted(PAPER_UNITS)}, e.g. 'NAU:add'")
-        if op not in ("add", "sub", "mul", "div"):
-            raise ValueError(f"cell {item!r}: OP must be add, sub, mul or div")
-        cells.append((unit, op))
+        try:
+            cells.append((unit_label(unit), op_name(op)))
+        except ValueError as e:
+            raise ValueError(f"cell {item!r}: {e} (write UNIT:OP, e.g. 'NAU:add')") from None
     if not cells:
         raise ValueError("no cells given; e.g. --cells 'NAU→NMU:mul,NAU:add'")
     return cells
@@ -166,25 +205,22 @@ def parse_seeds(spec: str) -> list[int]:
 
 def blocks_for(cells: Iterable[tuple[str, str]], seeds: list[int], block_size: int) -> list[Block]:
     """Each cell's seeds cut into blocks of at most ``block_size`` (more blocks use more cores)."""
-    if block_size < 1:
-        raise ValueError(f"block_size must be positive, got {block_size}")
+    if not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
     return [Block(unit, op, tuple(seeds[i:i + block_size]))
             for unit, op in cells for i in range(0, len(seeds), block_size)]
 
 
-def code_hash() -> str:
-    here = Path(__file__).parent
-    digest = hashlib.sha1()
-    for name in sorted(p.name for p in here.glob("*.py")):
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_DIR, device: str = "cpu",
-              checkpoint_every: float = 300.0, stop_after_seconds: float | None = None) -> dict:
+              checkpoint_every: float = 300.0, stop_after_seconds: float | None = None,
+              resume_elsewhere: bool = False) -> dict:
     """Train one block (resuming its checkpoint if there is one); write and return its result.
 
-    Returns {"status": "done", ...} with one row per seed, or {"status": "paused", "step": …}."""
+    Returns {"status": "done", ...} with one row per seed, or {"status": "paused", "step": …}.
+    A checkpoint written by other code, torch, device or CPU is resumed only with
+    ``resume_elsewhere`` (``Checkpoint.resume_elsewhere``); each stretch keeps its environment.
+    A seed whose selected model gives a non-finite test output has ``test_mse`` None (null in
+    JSON) and ``test_output_finite`` False; it does not succeed."""
     out_dir = Path(out_dir)
     result_path = out_dir / "blocks" / f"{block.name}_{proto.steps}.json"
     if result_path.exists():
@@ -192,7 +228,7 @@ def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_
     unit = PAPER_UNITS[block.unit]
     data = FreshSamples(partial(proto.task, block.op), batch_size=proto.batch_size, eval_size=proto.eval_size)
     ckpt = Checkpoint(out_dir / "checkpoints" / f"{block.name}_{proto.steps}.pt", every_seconds=checkpoint_every,
-                      stop_after_seconds=stop_after_seconds)
+                      stop_after_seconds=stop_after_seconds, resume_elsewhere=resume_elsewhere)
     started = time.time()
     try:
         result = train(unit.factory(proto), data, list(block.seeds), steps=proto.steps, lr=proto.lr, reg=unit.reg(),
@@ -205,15 +241,17 @@ def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_
     rows = []
     for i, seed in enumerate(block.seeds):
         t = table.loc[seed]
+        finite = bool(np.isfinite(t.test_mse))
         rows.append(dict(unit=block.unit, op=block.op, seed=seed, steps=proto.steps, success=bool(t.success),
                          solved_at=None if np.isnan(t.solved_at) else int(t.solved_at), best_step=int(t.best_step),
-                         test_mse=float(t.test_mse), threshold=float(t.threshold),
-                         sparsity_error=float(sparsity[i]), diverged=seed in result.diverged_at))
+                         test_mse=float(t.test_mse) if finite else None, test_output_finite=finite,
+                         threshold=float(t.threshold), sparsity_error=float(sparsity[i]),
+                         diverged=seed in result.diverged_at))
     out = dict(status="done", block=asdict(block), protocol=asdict(proto), rows=rows,
                segments=result.config["segments"],
-               seconds_this_session=time.time() - started, machine=machine(), code=code_hash())
+               seconds_this_session=time.time() - started, machine=machine(), code=code_version())
     result_path.parent.mkdir(parents=True, exist_ok=True)
-    result_path.write_text(json.dumps(out))
+    result_path.write_text(json.dumps(out, allow_nan=False))  # standard JSON: no NaN tokens
     return out
 
 
@@ -226,22 +264,29 @@ def machine() -> dict:
 
 
 def _worker(block: Block, proto: PaperProtocol, out_dir: str, device: str, checkpoint_every: float,
-            stop_after_seconds: float | None) -> dict:
+            stop_after_seconds: float | None, resume_elsewhere: bool) -> dict:
     from .speed import setup_worker_process
 
     setup_worker_process()  # one thread per block (the blocks are the parallelism), malloc tuned
-    return run_block(block, proto, out_dir, device, checkpoint_every, stop_after_seconds)
+    return run_block(block, proto, out_dir, device, checkpoint_every, stop_after_seconds, resume_elsewhere)
 
 
 def run(blocks: list[Block], proto: PaperProtocol, out_dir: str | Path = DEFAULT_DIR, *, engine: str = "ray",
         address: str | None = None, device: str = "cpu", workers: int | None = None, checkpoint_every: float = 300.0,
-        stop_after_seconds: float | None = None, progress: bool = True) -> list[dict]:
+        stop_after_seconds: float | None = None, resume_elsewhere: bool = False, progress: bool = True) -> list[dict]:
     """Run every block with ``engine``: "ray" (local instance, or the cluster at ``address`` /
-    $RAY_ADDRESS), "processes" (a local process pool) or "inline" (this process, one after another)."""
+    $RAY_ADDRESS), "processes" (a local process pool) or "inline" (this process, one after another).
+
+    Before anything runs, every block is checked against the folder: a block whose seeds overlap
+    another block of the same cell and budget (finished or running) is an error, so no seed is
+    counted twice."""
     from tqdm import tqdm
 
+    if not all(isinstance(b, Block) for b in blocks):
+        raise TypeError("blocks must be nalu.scale.Block(unit, op, seeds) objects (see blocks_for)")
+    check_no_overlap([*blocks, *_blocks_in(out_dir, proto.steps)], proto.steps)
     out_dir = str(out_dir)
-    args = (proto, out_dir, device, checkpoint_every, stop_after_seconds)
+    args = (proto, out_dir, device, checkpoint_every, stop_after_seconds, resume_elsewhere)
     bar = tqdm(total=len(blocks), desc="blocks", unit="block", disable=not progress, smoothing=0)
     results = []
     if engine == "inline":
@@ -276,27 +321,81 @@ def run(blocks: list[Block], proto: PaperProtocol, out_dir: str | Path = DEFAULT
     return results
 
 
+def check_no_overlap(blocks: Iterable[Block], steps: int | None = None) -> None:
+    """An error naming the blocks if two distinct blocks of one cell (and budget) share a seed."""
+    seen: dict[tuple[str, str, int | None, int], Block] = {}
+    for b in dict.fromkeys(blocks):  # the same block twice is one block
+        for seed in b.seeds:
+            key = (b.unit, b.op, steps, seed)
+            if key in seen and seen[key] != b:
+                raise ValueError(f"blocks {seen[key].name} and {b.name} both train seed {seed} of {b.unit} on {b.op}"
+                                 f"{'' if steps is None else f' at {steps:,} steps'}: a seed would be counted twice; "
+                                 "give each block its own seeds (or delete one of the two results)")
+            seen[key] = b
+
+
+def _blocks_in(out_dir: str | Path, steps: int) -> list[Block]:
+    """The blocks of budget ``steps`` already finished or running in ``out_dir``."""
+    out_dir, found = Path(out_dir), []
+    for path in sorted((out_dir / "blocks").glob(f"*_{steps}.json")):
+        found.append(_block_of(json.loads(path.read_text())["block"]))
+    for path, state in _checkpoints(out_dir):
+        unit, op, budget = _cell_of(path)
+        if budget == steps:
+            found.append(Block(unit, op, tuple(sorted(set(state["rows"]["seed"].tolist())))))
+    return found
+
+
+def _block_of(record: dict) -> Block:
+    return Block(record["unit"], record["op"], tuple(record["seeds"]))
+
+
+COLUMNS = ["unit", "op", "seed", "steps", "success", "solved_at", "best_step", "test_mse", "test_output_finite",
+           "threshold", "sparsity_error", "diverged"]
+
+
 def collect(out_dir: str | Path = DEFAULT_DIR) -> pd.DataFrame:
-    """Merge every finished block into ``static.csv`` and ``provenance.json``; returns the table."""
+    """Merge every finished block into ``static.csv`` and ``provenance.json``; returns the table.
+
+    Blocks of one cell and budget must not share seeds (``check_no_overlap``): an error names them."""
     out_dir = Path(out_dir)
     done = [json.loads(p.read_text()) for p in sorted((out_dir / "blocks").glob("*.json"))]
-    rows = [r for d in done for r in d["rows"]]
-    table = pd.DataFrame(rows, columns=["unit", "op", "seed", "steps", "success", "solved_at", "best_step", "test_mse",
-                                        "threshold", "sparsity_error", "diverged"])
+    by_budget: dict[int, list[Block]] = {}
+    for d in done:
+        by_budget.setdefault(d["protocol"]["steps"], []).append(_block_of(d["block"]))
+    for steps, blocks in by_budget.items():
+        check_no_overlap(blocks, steps)
+    rows = [dict(r, test_output_finite=r.get("test_output_finite", r["test_mse"] is not None
+                                             and np.isfinite(r["test_mse"]))) for d in done for r in d["rows"]]
+    table = pd.DataFrame(rows, columns=COLUMNS)
     table = table.sort_values(["op", "unit", "steps", "seed"]).reset_index(drop=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "static.csv", index=False)
     provenance = dict(
         description="Madsen & Johansen (2020) static task at the paper's protocol; one entry per block of seeds",
         blocks=[dict(block=d["block"], steps=d["protocol"]["steps"], code=d["code"], machine=d["machine"],
-                     wall_seconds=round(sum(s["seconds"] or 0.0 for s in d["segments"]), 1), segments=d["segments"],
+                     wall_seconds=round(sum(s["seconds"] or 0.0 for s in d["segments"]), 1),
+                     environments=step_shares(d["segments"], d["protocol"]["steps"]), segments=d["segments"],
                      protocol=d["protocol"]) for d in done],
         running=[dict(block=dict(unit=unit, op=op, seeds=sorted(set(state["rows"]["seed"].tolist()))),
                       steps=steps, step=int(state["step"]), segments=state.get("segments") or [])
                  for path, state in _checkpoints(out_dir) for unit, op, steps in [_cell_of(path)]])
-    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False))
+    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False, allow_nan=False))
     interim(out_dir)
     return table
+
+
+ENVIRONMENT_FIELDS = ("node", "cpu", "cores", "torch", "code", "device")
+
+
+def step_shares(segments: list[dict], steps: int) -> list[dict]:
+    """Each distinct environment a block ran in (machine, CPU, torch, code version, device; 'not
+    recorded' where an early segment did not record it) with its share of the block's steps."""
+    shares: dict[tuple, int] = {}
+    for seg in segments:
+        key = tuple(seg.get(f, "not recorded") for f in ENVIRONMENT_FIELDS)
+        shares[key] = shares.get(key, 0) + seg["to_step"] - seg["from_step"]
+    return [dict(zip(ENVIRONMENT_FIELDS, key), steps=n, share=round(n / steps, 4)) for key, n in shares.items()]
 
 
 def _checkpoints(out_dir: Path):
@@ -309,8 +408,7 @@ def _cell_of(checkpoint: Path) -> tuple[str, str, int]:
     """(unit, op, budget) of a block's checkpoint, from its name (``Block.name`` + _steps)."""
     name, _, steps = checkpoint.stem.rpartition("_")
     slug, op, _ = name.rsplit("_", 2)
-    unit = next(u for u in PAPER_UNITS if Block(u, op, (0,)).name.startswith(slug + "_"))
-    return unit, op, int(steps)
+    return unit_label(slug), op, int(steps)
 
 
 def interim(out_dir: str | Path = DEFAULT_DIR, proto: PaperProtocol | None = None) -> pd.DataFrame:
@@ -341,8 +439,7 @@ def interim(out_dir: str | Path = DEFAULT_DIR, proto: PaperProtocol | None = Non
 def load_static(path: str | Path = DEFAULT_DIR / "static.csv") -> pd.DataFrame:
     """The tidy paper-scale table (one row per unit × operation × seed)."""
     table = pd.read_csv(path)
-    expected = {"unit", "op", "seed", "steps", "success", "solved_at", "test_mse", "threshold", "sparsity_error",
-                "diverged"}
+    expected = set(COLUMNS) - {"best_step"}
     if missing := expected - set(table.columns):
         raise ValueError(f"{path} lacks columns {sorted(missing)}; regenerate it with python -m nalu.scale --collect")
     return table
@@ -362,15 +459,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(DEFAULT_DIR))
     p.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between checkpoints")
     p.add_argument("--stop-after", type=float, default=None, help="pause every block after this many seconds")
+    p.add_argument("--resume-elsewhere", action="store_true",
+                   help="continue checkpoints written by other code, torch, device or CPU (recorded per segment)")
     p.add_argument("--collect", action="store_true", help="only merge finished blocks into static.csv")
     a = p.parse_args(argv)
     if a.collect:
         print(collect(a.out).groupby(["op", "unit", "steps"])["success"].agg(["sum", "count"]))
         return 0
     proto = PaperProtocol(steps=a.steps)
-    blocks = blocks_for(parse_cells(a.cells), parse_seeds(a.seeds), a.block_size)
+    blocks = blocks_for(parse_cells(a.cells), parse_seeds(a.seeds), a.block_size)  # every name checked first
     results = run(blocks, proto, a.out, engine=a.engine, address=a.address, device=a.device, workers=a.workers,
-                  checkpoint_every=a.checkpoint_every, stop_after_seconds=a.stop_after)
+                  checkpoint_every=a.checkpoint_every, stop_after_seconds=a.stop_after,
+                  resume_elsewhere=a.resume_elsewhere)
     paused = [r for r in results if r["status"] == "paused"]
     for r in paused:
         print(f"paused: {Block(**{**r['block'], 'seeds': tuple(r['block']['seeds'])}).name} at step {r['step']}")

@@ -307,8 +307,8 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
 
         # a minibatch: each seed's rows in its own shuffled order (20 seeds, 1,000 of 10,000 rows × 10)
         gen = torch.Generator().manual_seed(0)
-        sets = FixedData(lambda s: Dataset(torch.rand(10_000, 10, generator=gen).numpy(), np.zeros((10_000, 1), np.float32),
-                                           {}), batch_size=1_000)
+        table = lambda: (torch.rand(10_000, 10, generator=gen).numpy(), np.zeros((10_000, 1), np.float32))
+        sets = FixedData(lambda s: Dataset(*(xy := table()), {"train": xy}), batch_size=1_000)
         sets.setup(list(range(20)), torch.device("cpu"))
         sets.batch(0)  # draws the epoch's order
         index = sets._order[:, :1_000].unsqueeze(-1).expand(-1, -1, sets.x.shape[-1])

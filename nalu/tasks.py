@@ -239,11 +239,23 @@ class ArithmeticTask(Task):
         b_mask = np.asarray(b_mask, dtype=np.float32)
         if a_mask.ndim != 1 or a_mask.shape != b_mask.shape:
             raise ValueError(f"masks must be 1-d and of equal length, got {a_mask.shape} and {b_mask.shape}")
+        for name, mask in (("a_mask", a_mask), ("b_mask", b_mask)):
+            if not np.isin(mask, (0.0, 1.0)).all():
+                bad = int(np.flatnonzero(~np.isin(mask, (0.0, 1.0)))[0])
+                raise ValueError(f"{name} must hold only 0 and 1 (which inputs belong to the operand), got "
+                                 f"{mask[bad]!r} at index {bad}; pass a 0/1 mask")
+            if not mask.any() and (name == "a_mask" or not self.op.unary):
+                raise ValueError(f"{name} selects no input (all zeros); give the operand at least one input")
         if a_mask.shape[0] < 2 and not self.op.unary:
             raise ValueError(f"in_dim must be at least 2, got {a_mask.shape[0]}")
         self.a_mask, self.b_mask = a_mask, b_mask
         self.in_dim, self.out_dim = a_mask.shape[0], 1
         self.splits = {"interpolation": Ranges.of(interpolation), "extrapolation": Ranges.of(extrapolation)}
+        if self.op is Operation.SQRT:  # √a of a negative operand is NaN: every seed would "diverge at step 0"
+            for split, ranges in self.splits.items():
+                if ranges.intervals[0].lo < 0:
+                    raise ValueError(f"√x needs non-negative inputs, but the {split} range {ranges} reaches below 0; "
+                                     "pass a range within [0, ∞)")
         if self.op is Operation.DIV:  # a divisor of exactly 0 would make the target infinite
             self.splits = {k: r.without_zero() for k, r in self.splits.items()}
         self.name = name
@@ -369,8 +381,36 @@ class Dataset:
     evals: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self):
+        _check_rows("x_train", self.x_train)
+        _check_rows("y_train", self.y_train)
         if len(self.x_train) != len(self.y_train):
             raise ValueError(f"x_train and y_train differ in length: {len(self.x_train)} vs {len(self.y_train)}")
+        if not isinstance(self.evals, dict) or not self.evals:
+            raise ValueError("a Dataset needs at least one evaluation split, e.g. evals={'train': (x_train, y_train), "
+                             "'test': (x_test, y_test)}; without one the run would log nothing")
+        for split, pair in self.evals.items():
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise ValueError(f"evals[{split!r}] must be a pair (x, y), got {type(pair).__name__}")
+            x, y = pair
+            _check_rows(f"evals[{split!r}] x", x, np.shape(self.x_train)[1])
+            _check_rows(f"evals[{split!r}] y", y, np.shape(self.y_train)[1])
+            if len(x) != len(y):
+                raise ValueError(f"evals[{split!r}]: x and y differ in length: {len(x)} vs {len(y)}")
+
+
+def _check_rows(name: str, a, width: int | None = None) -> None:
+    """A 2-D array (rows, columns) of finite numbers, with ``width`` columns if given."""
+    shape = np.shape(a)
+    if len(shape) != 2:
+        hint = " (for one output, pass y.reshape(-1, 1))" if len(shape) == 1 else ""
+        raise ValueError(f"{name} must be 2-D (rows, columns), got shape {shape}{hint}")
+    if width is not None and shape[1] != width:
+        raise ValueError(f"{name} has {shape[1]} columns, the training set {width}")
+    finite = np.isfinite(np.asarray(a, dtype=np.float64))
+    if not finite.all():
+        row = int(np.argwhere(~finite)[0][0])
+        raise ValueError(f"{name} holds {int((~finite).sum())} NaN or infinite values (first in row {row}); "
+                         "the data must be finite (drop or fix those rows)")
 
 
 # --- The PyTorch blog post's mystery arithmetic problem -------------------------------------------

@@ -31,12 +31,12 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .data import DataSource, EvalSets, HasThresholds, Resumable
+from .data import DataSource, EvalSets, HasThresholds, Resumable, describe
 from .fast import LeanAdam, accelerate
 from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
 
-__all__ = ["Warmup", "Checkpoint", "TrainingPaused", "TrainResult", "Learner", "train", "train_together",
-           "evaluate_mse"]
+__all__ = ["Warmup", "Checkpoint", "CheckpointMismatch", "TrainingPaused", "TrainResult", "Learner", "train",
+           "train_together", "evaluate_mse", "as_float64", "code_version", "environment"]
 
 
 @dataclass(frozen=True)
@@ -67,18 +67,29 @@ class Checkpoint:
     state (the start of a chunk of fresh samples, or of an epoch). ``stop_after_seconds`` pauses
     the run at such a step: it saves and raises ``TrainingPaused``; calling ``train`` again with
     the same arguments continues.
+
+    A checkpoint records the run it belongs to (seeds, steps, model, optimiser settings, the data
+    source and each seed's task) and where it ran (``environment()``: the package's code version,
+    torch's version, the device and the CPU). Resuming with another run is an error that names the
+    fields that differ; resuming in another environment is too, unless ``resume_elsewhere=True``
+    (each stretch of the run then keeps its own environment in ``config["segments"]``).
     """
 
     path: str | Path
     every_seconds: float | None = 300.0
     every_steps: int | None = None
     stop_after_seconds: float | None = None
+    resume_elsewhere: bool = False
 
     def __post_init__(self):
         if self.every_seconds is None and self.every_steps is None:
             raise ValueError("Checkpoint needs every_seconds or every_steps")
         if self.every_steps is not None and (not isinstance(self.every_steps, int) or self.every_steps < 1):
             raise ValueError(f"every_steps must be a positive integer or None, got {self.every_steps!r}")
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint belongs to another run (or was written in another environment)."""
 
 
 class TrainingPaused(Exception):
@@ -134,20 +145,34 @@ EVAL_ROWS_PER_PASS = 65_536  # seeds × rows evaluated in one pass by evaluate_m
 
 @torch.no_grad()
 def evaluate_mse(model: nn.Module, x: Tensor, y: Tensor, chunk: int | None = None) -> Tensor:
-    """Per-seed MSE of a stacked model on (x, y); x is (N, in) shared or (S, N, in). Float64 sums.
+    """Per-seed MSE = mean over rows and outputs of (model(x) − y)², computed in float64.
 
+    The model's weights are evaluated with float64 arithmetic (a float64 copy of a float32 model),
+    so the figure does not depend on the CPU's kernels, the thread count or the chunking: a float32
+    forward pass rounds each output by ~1e-7 relative, which is larger than the whole error of a
+    model at the float32 floor (MSE ~1e-10) and used to decide which step was "best".
+    x is (N, in) shared by every seed or (S, N, in); y is (S, N, out).
     ``chunk`` rows per pass (default: 65,536 / S, so that one pass's activations over every seed
     stay a few MB: larger passes are slower, not faster, on the CPU)."""
     if chunk is None:
         chunk = max(1, EVAL_ROWS_PER_PASS // y.shape[0])
-    elif not isinstance(chunk, int) or chunk < 1:
+    elif not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
         raise ValueError(f"chunk must be a positive number of rows or None (automatic), got {chunk!r}")
+    model = as_float64(model)
     n = x.shape[-2]
     total = torch.zeros(y.shape[0], dtype=torch.float64, device=y.device)
     for lo in range(0, n, chunk):
-        err = (model(x[..., lo:lo + chunk, :]).double() - y[:, lo:lo + chunk].double()) ** 2
+        err = (model(x[..., lo:lo + chunk, :].double()) - y[:, lo:lo + chunk].double()) ** 2
         total += err.sum(dim=(-2, -1))
     return total / (n * y.shape[-1])
+
+
+def as_float64(model: nn.Module) -> nn.Module:
+    """``model`` itself if every floating parameter and buffer is float64, else a float64 copy."""
+    tensors = [*model.parameters(), *model.buffers()]
+    if all(t.dtype == torch.float64 for t in tensors if t.is_floating_point()):
+        return model
+    return _clone_module(model).double()
 
 
 class DivergenceGuard:
@@ -307,7 +332,7 @@ def train_together(
 def _set_up_and_train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, device, threads, fast,
                       keep_best, checkpoint, observe, progress, desc) -> list[TrainResult]:
     """The device, torch's threads and the data source around ``_train`` (threads restored, data closed)."""
-    device = torch.device(device)
+    device = _device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r} requested but CUDA is not available; pass device='cpu'")
     previous_threads = torch.get_num_threads()
@@ -321,6 +346,29 @@ def _set_up_and_train(learners, data, seeds, steps, epochs, optimizer, eval_ever
         if hasattr(data, "close"):
             data.close()
         torch.set_num_threads(previous_threads)
+
+
+def _device(device: str | torch.device) -> torch.device:
+    if isinstance(device, torch.device):
+        return device
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; pass 'cpu', 'cuda' or 'cuda:N' (an NVIDIA GPU), "
+                         "or 'mps' (Apple)") from None
+
+
+def _check_shapes(model: nn.Module, evals: EvalSets) -> None:
+    """The model's output width is the targets' (a wider output would broadcast against them)."""
+    if not evals:
+        raise ValueError("the data source has no evaluation splits, so the run would log nothing; give the data "
+                         "at least one (e.g. Dataset(..., evals={'train': (x_train, y_train)}))")
+    split, (x, y) = next(iter(evals.items()))
+    with torch.no_grad():
+        out = model(x[..., :1, :])
+    if out.shape[-1] != y.shape[-1]:
+        raise ValueError(f"the model gives {out.shape[-1]} outputs but the task's targets have {y.shape[-1]} "
+                         f"(split {split!r}); build the model with {y.shape[-1]} output(s)")
 
 
 class _Learning:
@@ -343,6 +391,7 @@ class _Learning:
             raise ValueError(f"keep_best={keep_best!r} is not an evaluation split; the data has {sorted(evals)}")
         self.guard = DivergenceGuard(seeds, params)
         self.best = BestKeeper(keep_best, model) if keep_best is not None else None
+        self.float64 = as_float64(model)  # the plain equations in float64, for evaluation (evaluate_mse)
         self.rows: list[tuple[int, int, str, float]] = []
 
     def step(self, step: int, x: Tensor, y: Tensor) -> None:
@@ -364,7 +413,10 @@ class _Learning:
         self.guard.restore_dead()
 
     def evaluate(self, step: int, evals: EvalSets) -> None:
-        mse = {split: evaluate_mse(self.run, x, y).cpu().numpy() for split, (x, y) in evals.items()}
+        with torch.no_grad():
+            for p64, p in zip(self.float64.parameters(), self.model.parameters()):
+                p64.copy_(p)
+        mse = {split: evaluate_mse(self.float64, x, y).cpu().numpy() for split, (x, y) in evals.items()}
         n = len(self.seeds)
         self.rows.extend((self.seeds[s], step, split, float(m[s])) for split, m in mse.items() for s in range(n))
         if self.best is not None:
@@ -379,12 +431,14 @@ def _train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, dev
     log_every = eval_every if steps is not None else eval_every * per_epoch
     evals = data.eval_sets()
     runs = [_Learning(learner, seeds, optimizer, device, fast, keep_best, evals) for learner in learners]
+    for run in runs:
+        _check_shapes(run.model, evals)
     configs = [dict(seeds=seeds, lr=learner.lr, optimizer=optimizer, steps=total_steps, epochs=epochs,
                     eval_every=eval_every,
                     reg=None if learner.reg is None else (learner.reg.scale, learner.reg.start, learner.reg.end),
                     grad_clip=learner.grad_clip, device=str(device), keep_best=keep_best, model=repr(run.model))
                for learner, run in zip(learners, runs)]
-    saver = _Saver(checkpoint, configs[0]) if checkpoint is not None else None  # train: one learner
+    saver = _Saver(checkpoint, configs[0], data, device) if checkpoint is not None else None  # train: one learner
     start = saver.resume(runs[0], data) if saver is not None else 0
 
     if start == 0:
@@ -428,9 +482,11 @@ def _result(run: _Learning, data, seeds, evals, eps, total_steps, steps, per_epo
 class _Saver:
     """Checkpoints of one run: when to save, what to save, and resuming from the last one."""
 
-    def __init__(self, checkpoint: Checkpoint, config: dict):
+    def __init__(self, checkpoint: Checkpoint, config: dict, data, device: torch.device):
         self.ck, self.path = checkpoint, Path(checkpoint.path)
-        self.fingerprint = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+        source = data.describe() if hasattr(data, "describe") else dict(source=type(data).__name__)
+        self.run_fields = json.loads(json.dumps(config | dict(data=source), sort_keys=True, default=str))
+        self.environment = environment(device)
         self.started = self.last_time = time.monotonic()
         self.last_step = self.first_step = 0
         self.segments: list[dict] = []  # where and how fast each stretch of the run went
@@ -439,9 +495,17 @@ class _Saver:
         if not self.path.exists():
             return 0
         state = torch.load(self.path, weights_only=False)
-        if state["fingerprint"] != self.fingerprint:
-            raise ValueError(f"checkpoint {self.path} belongs to a different run (other seeds, steps, model or "
-                             "settings); delete it or pass another path")
+        if "run" not in state:
+            raise CheckpointMismatch(f"checkpoint {self.path} was written by an older nalu that did not record its "
+                                     "run's configuration, so it cannot be checked; delete it to start afresh")
+        if differ := _differences(state["run"], self.run_fields):
+            raise CheckpointMismatch(f"checkpoint {self.path} belongs to a different run: {differ}; pass the same "
+                                     "arguments to continue it, or delete it (or pass another path) to start afresh")
+        moved = _differences(state["environment"], self.environment)
+        if moved and not self.ck.resume_elsewhere:
+            raise CheckpointMismatch(f"checkpoint {self.path} was written in another environment: {moved}; pass "
+                                     "Checkpoint(..., resume_elsewhere=True) to continue it here (each stretch of the "
+                                     "run keeps its environment in the result's segments)")
         run.model.load_state_dict(state["model"])
         run.opt.load_state_dict(state["optimizer"])
         data.load_state_dict(state["data"], state["step"])
@@ -449,8 +513,7 @@ class _Saver:
         if run.best is not None:
             run.best.load_state_dict(state["best"])
         run.rows.extend(_unpack_rows(state["rows"]))
-        self.segments = state.get("segments") or [dict(node="unrecorded", from_step=0, to_step=state["step"],
-                                                       seconds=None)]
+        self.segments = state["segments"]
         self.last_step = self.first_step = state["step"]
         return state["step"]
 
@@ -464,7 +527,7 @@ class _Saver:
                 or (self.ck.every_steps is not None and step - self.last_step >= self.ck.every_steps))
 
     def save(self, step: int, run: _Learning, data) -> None:
-        state = dict(fingerprint=self.fingerprint, step=step, model=run.model.state_dict(),
+        state = dict(run=self.run_fields, environment=self.environment, step=step, model=run.model.state_dict(),
                      optimizer=run.opt.state_dict(), data=data.state_dict(step), guard=run.guard.state_dict(),
                      rows=_pack_rows(run.rows), best=None if run.best is None else run.best.state_dict(),
                      segments=self._segments_until(step))
@@ -477,16 +540,58 @@ class _Saver:
             raise TrainingPaused(step, self.path)
 
     def _segments_until(self, step: int) -> list[dict]:
-        here = dict(node=platform.node(), cpu=cpu_model(), cores=os.cpu_count(),
-                    threads=torch.get_num_threads(), torch=torch.__version__, from_step=self.first_step, to_step=step,
-                    seconds=round(time.monotonic() - self.started, 1))
+        here = dict(self.environment, node=platform.node(), cores=os.cpu_count(), threads=torch.get_num_threads(),
+                    from_step=self.first_step, to_step=step, seconds=round(time.monotonic() - self.started, 1))
         return self.segments + [here]
 
     def finish(self, step: int) -> list[dict]:
         """A finished run needs no checkpoint: remove it (a later call starts afresh); return the
-        run's segments (machine, steps, seconds of each stretch between resumptions)."""
+        run's segments (environment, steps, seconds of each stretch between resumptions)."""
         self.path.unlink(missing_ok=True)
         return self._segments_until(step)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _flatten(item, f"{prefix}.{key}" if prefix else key).items()}
+    if isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
+        return {k: v for i, item in enumerate(value) for k, v in _flatten(item, f"{prefix}[{i}]").items()}
+    return {prefix: value}
+
+
+def _differences(saved: dict, now: dict, most: int = 6) -> str:
+    """'field: saved → now; ...' for the fields that differ ('' if none)."""
+    a, b = _flatten(saved), _flatten(now)
+    keys = sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
+
+    def short(v) -> str:
+        text = repr(v)
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    parts = [f"{k}: {short(a.get(k, '<absent>'))} in the checkpoint, {short(b.get(k, '<absent>'))} now"
+             for k in keys[:most]]
+    if len(keys) > most:
+        parts.append(f"and {len(keys) - most} more")
+    return "; ".join(parts)
+
+
+def code_version() -> str:
+    """The package's code version: a digest of its source files (sha1 over nalu/*.py, 16 hex digits)."""
+    here = Path(__file__).parent
+    digest = hashlib.sha1()
+    for path in sorted(here.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def environment(device: str | torch.device = "cpu") -> dict[str, str]:
+    """Where a run runs: the package's code version, torch's version, the device and the CPU."""
+    device = torch.device(device)
+    info = dict(code=code_version(), torch=torch.__version__, device=str(device), cpu=cpu_model())
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
 
 
 def cpu_model() -> str:
@@ -537,8 +642,13 @@ def _check_arguments(model_factory, data, seeds, steps, epochs, lr, optimizer, r
     if (steps is None) == (epochs is None):
         raise ValueError(f"give exactly one of steps or epochs, got steps={steps!r}, epochs={epochs!r}")
     for name, value in (("steps", steps), ("epochs", epochs)):
-        if value is not None and (not isinstance(value, int) or value < 0):
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}"
+                             + ("; with 0 nothing would be trained (evaluate_mse evaluates a model as it is)"
+                                if value == 0 else ""))
+    if epochs is not None and not getattr(data, "has_epochs", True):
+        raise ValueError(f"{type(data).__name__} draws fresh batches every step and has no epochs, so epochs={epochs!r} "
+                         f"would mean {epochs!r} steps; pass steps=... instead")
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if optimizer not in ("adam", "sgd"):

@@ -61,9 +61,23 @@ def _check_choice(name: str, value, choices: Sequence[str]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 
+@torch.no_grad()
+def uniform_(w: Tensor, lo: float, hi: float) -> Tensor:
+    """Fill w with U[lo, hi) from torch's default generator, the same bits on every CPU.
+
+    torch's own ``uniform_`` maps each 24-bit draw d to lo + (hi − lo) · d · 2⁻²⁴ in float64 with
+    its vectorised kernels (AVX2, AVX-512) but in float32 with its generic one, so about half the
+    values differ by an ulp between CPUs. Here the draws are the same (one ``randint`` below 2²⁴
+    per value takes the generator's same 32-bit outputs) and the map is always the float64 one:
+    the numbers of torch's vectorised kernels, bit for bit, on any CPU."""
+    d = torch.randint(0, 2**24, w.shape, dtype=torch.int64)
+    lo32, hi32 = (float(torch.tensor(v, dtype=torch.float32)) for v in (lo, hi))
+    return w.copy_(d.double() * 2.0**-24 * (hi32 - lo32) + lo32)
+
+
 def _xavier_uniform_(w: Tensor, in_dim: int, out_dim: int) -> Tensor:
     bound = math.sqrt(6.0 / (in_dim + out_dim))
-    return nn.init.uniform_(w, -bound, bound)
+    return uniform_(w, -bound, bound)
 
 
 def _per_model_mean(t: Tensor) -> Tensor:
@@ -108,9 +122,11 @@ class Linear(ArithmeticUnit):
         self.W = nn.Parameter(torch.empty(out_dim, in_dim))
         self.b = nn.Parameter(torch.empty(out_dim)) if bias else None
         bound = 1 / math.sqrt(in_dim)
-        nn.init.kaiming_uniform_(self.W, a=math.sqrt(5))
+        # torch's default: kaiming_uniform_(W, a=√5), i.e. U(±√3 · gain / √in) with gain = √(2 / (1 + a²))
+        w_bound = math.sqrt(3.0) * (math.sqrt(2.0 / (1 + math.sqrt(5) ** 2)) / math.sqrt(in_dim))
+        uniform_(self.W, -w_bound, w_bound)
         if self.b is not None:
-            nn.init.uniform_(self.b, -bound, bound)
+            uniform_(self.b, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
         y = x @ self.W.mT
@@ -292,7 +308,7 @@ class NAU(ArithmeticUnit):
         _check_dims(in_dim, out_dim)
         self.in_dim, self.out_dim = in_dim, out_dim
         r = min(0.5, math.sqrt(3.0) * math.sqrt(2.0 / (in_dim + out_dim)))
-        self.W = nn.Parameter(nn.init.uniform_(torch.empty(out_dim, in_dim), -r, r))
+        self.W = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), -r, r))
 
     def forward(self, x: Tensor) -> Tensor:
         return x @ self.W.mT
@@ -316,7 +332,7 @@ class NMU(ArithmeticUnit):
         super().__init__()
         _check_dims(in_dim, out_dim)
         self.in_dim, self.out_dim = in_dim, out_dim
-        self.W = nn.Parameter(nn.init.uniform_(torch.empty(out_dim, in_dim), 0.25, 0.75))
+        self.W = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), 0.25, 0.75))
 
     def forward(self, x: Tensor) -> Tensor:
         w = self.W.unsqueeze(-3)  # (..., 1, out, in), against x.unsqueeze(-2): (..., batch, 1, in)

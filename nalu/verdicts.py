@@ -61,7 +61,10 @@ def rule_text() -> str:
             f"(the published training length where no solved-at step is published); "
             f"**contradicted**: the published value lies outside our interval, with the same seeds and budget "
             f"(no width condition: an interval that excludes a value has excluded it); "
-            f"**underpowered**: anything else — too few seeds, too wide an interval, or too short a budget.")
+            f"**underpowered**: anything else — too few seeds, too wide an interval, or too short a budget. "
+            f"A check counts only if its result could have come out the other way at this budget: what holds "
+            f"by construction (an identity of the equations, a gradient formula, a sign that exp(·) cannot "
+            f"give) is a test of the code, not a finding, and is not in the tally.")
 
 
 def _claim_range(published: float | tuple[float, float], what: str) -> tuple[float, float]:

@@ -621,21 +621,16 @@ pd.DataFrame(summary_rows, columns=["cause", "NALU (measured here)", "NAU / NMU 
 # %% tags=["remove-cell"]
 ME = "This book (chapter 14)"
 n_seeds = len(SEEDS)
+# Only what could have come out the other way is a finding. Three facts this chapter shows hold by
+# construction and are unit tests instead: the log path's gradient formula (autograd against the
+# chain rule), g(−x) = 1 − g(x) (an identity of the sigmoid), and that m = exp(·) > 0 loses a
+# product's sign (the measured share of wrong signs above is their consequence, not a test).
 findings = [
-    Finding("14", ME, "the log path's gradient is ∂m/∂W = m · log(|x| + ε)", "autograd against the formula",
-            "check", test="largest relative difference < 1e-4", own=True, passed=formula_err < 1e-4, exact=True,
-            note=f"largest relative difference {formula_err:.1e}"),
     Finding("14", ME, "near zero the log path's gradient is at least ten times that on the training range",
             "99th percentile of |∂m/∂W| at initialisation", "check", test="U[−0.001, 0.001] ≥ 10 × U[1, 2]",
             own=True, n=n_seeds,
             passed=bool(st.loc[(near, LOG), "p99"] >= 10 * st.loc[(far, LOG), "p99"]),
             note=f"{st.loc[(near, LOG), 'p99']:.3g} vs {st.loc[(far, LOG), 'p99']:.3g}"),
-    Finding("14", ME, "the NALU's gate flips with the input's sign: g(−x) = 1 − g(x)", "the identity, evaluated",
-            "check", test="|g(x) + g(−x) − 1| < 1e-5", own=True, passed=flip_dev < 1e-5, exact=True,
-            note=f"largest deviation {flip_dev:.0e}"),
-    Finding("14", ME, "with exact weights the NALU loses the sign of a product of signed inputs",
-            "sign of the output against the target", "check", test="some signed inputs get the wrong sign",
-            own=True, passed=wrong_sign > 0, exact=True, note=f"wrong sign on {wrong_sign:.0%} of inputs"),
     Finding("14", ME, "trained on a sum, the NAU reaches W = 1 exactly in more seeds than the NAC",
             "weights after training", "check", test="fraction of seeds with W = 1 exactly, NAU > NAC", own=True,
             n=n_seeds, budget=STEPS,

@@ -13,6 +13,7 @@ import nalu
 from nalu.fast import (accelerate, is_accelerated, log_abs, matvec, matvecs, sign_factor_fast,
                        uniform_float32)
 from nalu.units import sign_factor
+from tolerances import exp_log_rtol
 
 UNIT_VARIANTS = {
     "Linear": partial(nalu.Linear, 3, 2),
@@ -45,11 +46,12 @@ UNIT_VARIANTS = {
 
 
 def randomise_(model, seed):
-    """Move every parameter away from its initial value (so zero-initialised gates and Ŝ matter too)."""
-    g = torch.Generator().manual_seed(seed)
+    """Move every parameter away from its initial value (so zero-initialised gates and Ŝ matter too),
+    with numpy's draws: the same weights on every CPU (torch's randn differs by kernel level)."""
+    g = np.random.default_rng(seed)
     with torch.no_grad():
         for p in model.parameters():
-            p.add_(0.3 * torch.randn(p.shape, generator=g))
+            p.add_(torch.from_numpy(0.3 * g.standard_normal(p.shape, dtype=np.float32)))
 
 
 def inputs(shape, seed, positive=False):
@@ -93,10 +95,14 @@ def test_fast_and_plain_agree_on_a_single_model(variant):
 def test_fast_and_plain_agree_on_a_stacked_model(variant, shared_input, positive):
     model = nalu.stack_models([nalu.build(UNIT_VARIANTS[variant], s) for s in range(3)])
     randomise_(model, 4)
-    # on positive inputs the fast sign factor is exactly 1 where the plain product rounds each factor
-    # |W| + 1 − |W|; two layers of exp(W log|x|) amplify that rounding to about 1e-5 relative
-    assert_same_function(model, inputs((16, 3) if shared_input else (3, 16, 3), 5, positive),
-                         rtol=3e-5 if positive else 1e-5)
+    # (b) the fast and plain forms round differently. On positive inputs the fast sign factor is
+    # exactly 1 where the plain product rounds each factor |W| + 1 − |W|; two layers of exp(W log|x|)
+    # amplify that rounding to about 1e-5 relative. On signed inputs (an exact 0 among them, whose
+    # log is log ε) two stacked log paths of fan-in 3 and 4 may differ by exp_log_rtol((3, 4)) ≈ 1e-4.
+    rtol = 3e-5 if positive else 1e-5
+    if variant.startswith("two-layer") and not positive:
+        rtol = exp_log_rtol((3, 4))
+    assert_same_function(model, inputs((16, 3) if shared_input else (3, 16, 3), 5, positive), rtol=rtol)
 
 
 def test_the_twin_shares_parameters_and_state_dict_keys():
@@ -240,8 +246,9 @@ class _FreshCopies(nalu.FixedData):
 
 
 def test_a_full_batch_nalu_trains_the_same_with_and_without_the_kept_log():
-    data = nalu.Dataset(np.random.default_rng(0).uniform(0.1, 2, (64, 4)).astype(np.float32),
-                        np.random.default_rng(1).uniform(0, 4, (64, 1)).astype(np.float32), {})
+    x = np.random.default_rng(0).uniform(0.1, 2, (64, 4)).astype(np.float32)
+    y = np.random.default_rng(1).uniform(0, 4, (64, 1)).astype(np.float32)
+    data = nalu.Dataset(x, y, {"train": (x, y)})
 
     def weights(source, steps, fast=True):
         return nalu.train(lambda: nalu.two_layer("nalu", None, 4, 2, 1), source(data, batch_size=None), [0, 1],

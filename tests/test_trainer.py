@@ -73,10 +73,10 @@ def test_many_seed_training_equals_single_seed_loops(factory, task_for_seed, lr,
 
 
 def test_initial_weights_equal_the_single_seeded_model():
-    data = nalu.FreshSamples(sum_task, batch_size=4, eval_size=10)
-    result = nalu.train(nalu_net, data, [4, 9], steps=0, progress=False)
-    for s in [4, 9]:
-        for p, q in zip(result.model_for(s).parameters(), nalu.build(nalu_net, s).parameters()):
+    # (a) exact: stacking copies the seeds' tensors, it computes nothing
+    stacked = stack_models([build(nalu_net, s) for s in [4, 9]])
+    for i, s in enumerate([4, 9]):
+        for p, q in zip(nalu.unstack_model(stacked, i).parameters(), nalu.build(nalu_net, s).parameters()):
             assert torch.equal(p, q)
 
 
@@ -291,15 +291,20 @@ def test_observe_sees_every_step_before_its_update_and_changes_nothing():
 
 @pytest.mark.parametrize("chunk", [None, 1, 7, 10_000])
 def test_evaluate_mse_is_each_seeds_mean_squared_error_whatever_the_chunk(chunk):
+    # (b) evaluate_mse runs the model in float64; another chunking is another batch shape for the
+    # products and another order for the float64 sum of 100 squared errors: 2·100·2⁻⁵³ ≈ 2e-14
+    # per sum, and the MLP's own products (≤ 5 terms each) add far less; 1e-12 bounds both.
     model = stack_models([build(partial(nalu.MLP, 3, 2, hidden=(5,)), s) for s in range(4)])
     x, y = torch.rand(4, 50, 3), torch.rand(4, 50, 2)
+    model64 = nalu.as_float64(model)
     with torch.no_grad():
-        want = ((model(x).double() - y.double()) ** 2).mean(dim=(-2, -1))
+        want = ((model64(x.double()) - y.double()) ** 2).mean(dim=(-2, -1))
     torch.testing.assert_close(nalu.evaluate_mse(model, x, y, chunk=chunk), want, rtol=1e-12, atol=0)
     shared = x[0]  # one input set for every seed
     with torch.no_grad():
-        want = ((model(shared).double() - y.double()) ** 2).mean(dim=(-2, -1))
+        want = ((model64(shared.double()) - y.double()) ** 2).mean(dim=(-2, -1))
     torch.testing.assert_close(nalu.evaluate_mse(model, shared, y, chunk=chunk), want, rtol=1e-12, atol=0)
+    assert next(model.parameters()).dtype == torch.float32  # the model itself is left as it was
 
 
 @pytest.mark.parametrize("chunk", [0, -3, 2.5])
@@ -317,6 +322,22 @@ def test_stacked_targets_are_each_seeds_own_task_targets(ops):
     assert y.shape == (3, len(tasks), 7, 1)
     for s, task in enumerate(tasks):
         torch.testing.assert_close(y[:, s], task.targets(x[:, s]), rtol=1e-6, atol=1e-5)  # a − b: absolute
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "square", "sqrt"])
+def test_stacked_targets_match_each_seeds_task_at_the_static_tasks_real_size(op):
+    # (b) at 100 inputs each operand sums s = 25 inputs from U[1, 2]; the stacked form computes the
+    # operands as one product x·[A B]ᵀ over every seed, the per-seed form as x·A per seed: the same
+    # sums in another order. Their gap is bounded by 2·s·2⁻²⁴ relative per operand (Higham §4.2),
+    # doubled for an operation of two operands, and by 2·s·2⁻²⁴·(2s) absolute for a − b near 0.
+    from nalu.data import per_seed_targets, stacked_targets
+    from tolerances import product_of_sums_rtol, sum_rtol
+    tasks = [nalu.static_arithmetic(op, nalu.rng_for(s, 1)) for s in range(8)]
+    subset = int(100 * 0.25)
+    x = torch.rand(2, 8, 96, 100, generator=torch.Generator().manual_seed(0)) + 1
+    atol = 2 * sum_rtol(subset) * 2 * subset if op == "sub" else 0.0
+    torch.testing.assert_close(stacked_targets(tasks, x), per_seed_targets(tasks, x),
+                               rtol=product_of_sums_rtol(subset), atol=atol)
 
 
 @pytest.mark.parametrize("masks", [

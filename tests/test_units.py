@@ -360,3 +360,27 @@ def test_initialisations_follow_the_reference_code():
     assert nalu.NAU(2000, 2000).W.abs().max().item() > 0.95 * math.sqrt(6 / 4000)
     w = nalu.NMU(200, 200).W
     assert 0.25 <= w.min().item() < 0.26 and 0.74 < w.max().item() <= 0.75
+
+
+def test_the_nalus_gate_flips_with_the_inputs_sign():
+    # g(−x) = σ(−G x) = 1 − σ(G x) = 1 − g(x): an identity of the sigmoid, so a test rather than a
+    # finding of chapter 14. (b) float32: σ rounds to ~1 ulp of 1, so 1 − g agrees within 2·2⁻²⁴.
+    unit = nalu.build(lambda: nalu.NALU(4, 3), 0)
+    x = torch.rand(50, 4) * 4 - 2
+    torch.testing.assert_close(unit.gate(-x), 1 - unit.gate(x), rtol=0, atol=2 * 2.0**-24)
+
+
+def test_the_log_paths_gradient_is_m_times_the_log_of_the_input():
+    # ∂m_j/∂W_ji = m_j · log(|x_i| + ε) for m = exp(W log(|x| + ε)), through W = tanh(Ŵ)σ(M̂):
+    # chain rule by hand against autograd. (b) float32: each side is a few roundings of
+    # quantities of one scale, so rtol 1e-5 (about 2⁷ ulps) bounds their gap.
+    unit = nalu.build(lambda: nalu.NALU(3, 2), 1)
+    x = torch.rand(1, 3) * 2 + 0.1
+    log_x = torch.log(x.abs() + unit.eps)
+    m = torch.exp(log_x @ unit.nac.W.mT)  # (1, 2)
+    m.sum().backward()
+    t, s = torch.tanh(unit.nac.W_hat), torch.sigmoid(unit.nac.M_hat)
+    dm_dw = m.detach().T * log_x  # (2, 3): Σ_j m_j log x_i, one term per output j
+    torch.testing.assert_close(unit.nac.W_hat.grad, dm_dw * (1 - t**2) * s, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(unit.nac.M_hat.grad, dm_dw * t * s * (1 - s), rtol=1e-5, atol=1e-7)
+
