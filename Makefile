@@ -34,7 +34,7 @@ EXECUTED := $(patsubst %,build/$(MODE)/%.ipynb,$(ORDERED))
 CONCLUSIONS := build/$(MODE)/99_conclusions.ipynb
 SPEED := build/$(MODE)/A1_speed.ipynb
 SUMMARY := build/$(MODE)/intro_summary.md
-PKG_SRC := $(wildcard nalu/*.py)
+PKG_SRC := $(wildcard nalu/*.py nalu_lab/*.py nalu_book/*.py nalu_bench/*.py)
 PAPER_RESULTS := $(wildcard results/paper-scale/*.csv results/paper-scale/*.json)
 
 .PHONY: all setup test unit build book execute check check-browser bench paper clean
@@ -62,7 +62,7 @@ unit: $(STAMP)
 	  ATEN_CPU_CAPABILITY=$$level $(BIN)/python -m pytest -p no:cacheprovider; done
 
 # The chapters' kernels run with glibc's malloc keeping large freed blocks for reuse (mmap threshold
-# 32 MB, trim threshold 256 MB: the values nalu.speed.keep_freed_memory sets in the grid's worker
+# 32 MB, trim threshold 256 MB: the values nalu_lab.workers.keep_freed_memory sets in the grid's worker
 # processes; a unit test keeps the two equal), so a training step does not take its tensors' pages back
 # from the kernel every time; the numbers are the same. The speed appendix runs with the allocator as
 # it comes: it times both settings itself.
@@ -117,7 +117,7 @@ test: $(STAMP)
 	$(MAKE) check
 
 bench: $(STAMP)
-	$(BIN)/python -m nalu.speed --device $(DEVICE)
+	$(BIN)/python -m nalu_bench.speed --device $(DEVICE)
 
 # Madsen & Johansen's static table at the paper's scale (hours of CPU; resumable: run it again to
 # continue). Choose with CELLS, SEEDS, STEPS; RAY_ADDRESS=host:port sends it to a Ray cluster.
@@ -125,7 +125,7 @@ CELLS ?= NAU→NMU:mul,NALU:mul
 SEEDS ?= 0-24
 STEPS ?= 3000000
 paper: $(STAMP)
-	$(BIN)/python -m nalu.scale --cells '$(CELLS)' --seeds '$(SEEDS)' --steps $(STEPS) --device $(DEVICE) $(PAPER_ARGS)
+	$(BIN)/python -m nalu_lab.scale --cells '$(CELLS)' --seeds '$(SEEDS)' --steps $(STEPS) --device $(DEVICE) $(PAPER_ARGS)
 
 clean:
 	rm -rf build book/_build book/chapters book/_generated .ci/screenshots

@@ -3,7 +3,7 @@
 from .metrics import (effective_weights, mse, normalised_error, sparsity_error, success_rate, success_table,
                       wilson_interval)
 from .models import UNITS, Stack, build, clamp_weights_, make_unit, regularizer, stack_models, two_layer, unstack_model
-from .tasks import (ArithmeticTask, Dataset, IdentityTask, Interval, MysteryConfig, Operation, Ranges,
+from .tasks import (ArithmeticTask, Dataset, IdentityTask, Interval, MysteryConfig, Operation, Ranges, Task,
                     mystery_configuration, mystery_dataset, rng_for, signed_task, solve_mystery,
                     static_arithmetic, sum_split, two_input)
 from .data import DataSource, FixedData, FreshSamples

@@ -1,8 +1,9 @@
-"""The opt-in speed layer: the units' equations with faster kernels, and fast float32 draws.
+"""The speed layer: the units' equations with faster kernels, and fast float32 draws.
 
 ``accelerate(model)`` returns a twin of ``model`` that computes the same function (up to float
 rounding) with the kernels below, sharing the model's Parameter objects, so training the twin
-trains the model and ``state_dict`` keys are unchanged. The trainer uses it with ``fast=True``.
+trains the model and ``state_dict`` keys are unchanged. The trainer uses it by default
+(``train(fast=True)``); ``fast=False`` trains the plain units of ``nalu.units``. Public PyTorch only.
 ``tests/test_fast.py`` runs every unit and option forward and backward both ways and compares.
 
 What is faster, and why (``make bench`` measures each):
@@ -15,7 +16,7 @@ What is faster, and why (``make bench`` measures each):
   place, where the plain torch.log(x.abs() + eps) makes a new tensor for each of the three (the
   largest elementwise cost of a NALU's first layer). The same kernels, so the same numbers bit for
   bit; it saves two allocations of the input's size, and whether that makes it faster depends on
-  the allocator (``nalu.speed.keep_freed_memory``; the speed appendix times both). For data (an input that
+  the allocator (the experiments' worker processes tune it; the speed appendix times both). For data (an input that
   needs no gradient) it keeps the last result while the same tensor comes back unchanged: a
   full-batch run's first layer then takes the log of its training set once, not every step.
 - ``sign_factor_fast(x, W)``: iNALU's sign factor ∏_i (sign(x_i)|W_ij| + 1 − |W_ij|) is 1 when no input is
@@ -24,10 +25,6 @@ What is faster, and why (``make bench`` measures each):
   (seeds, batch, out, in) tensor of factors instead of a product, a sum and a difference.
 - ``uniform_float32(rng, shape)``: numpy's own float32 uniform draws, bit for bit, made from the
   generator's raw 64-bit output in bulk.
-- ``LeanAdam``: torch's fused Adam, stepped by calling its kernel directly. Adam's own ``step``
-  gathers its arguments through several layers (state and option checks, regrouping the tensors
-  by device and dtype) at a cost of the order of 0.1 ms a call, a tenth of a small model's whole
-  step; the kernel and the state are torch's own, so the numbers are too, bit for bit.
 
 A unit gets a fast forward only if its exact class is registered in ``FAST_FORWARDS``: a subclass
 that changes the maths runs its own plain forward rather than its parent's fast one.
@@ -48,7 +45,7 @@ from torch import Tensor, nn
 from .units import INALU, NAC, NALU, NAU, NMU, Linear, RealNPU, SignedNALU, sign_factor
 
 __all__ = ["accelerate", "is_accelerated", "FAST_FORWARDS", "matvec", "matvecs", "log_abs", "sign_factor_fast",
-           "uniform_float32", "LeanAdam"]
+           "uniform_float32"]
 
 
 # --- kernels ------------------------------------------------------------------------------------
@@ -129,52 +126,6 @@ def uniform_float32(rng: np.random.Generator, shape: tuple[int, ...], out: np.nd
     d = bitgen.random_raw(out.size // 2).view(np.uint32).reshape(out.shape)
     np.right_shift(d, 8, out=d)
     return np.multiply(d, np.float32(2.0**-24), out=out, dtype=np.float32, casting="unsafe")
-
-
-class LeanAdam(torch.optim.Adam):
-    """``torch.optim.Adam(params, lr, fused=True)`` whose ``step`` calls the fused kernel itself.
-
-    Each step: for every parameter with a gradient, its state (created as torch creates it: step 0
-    as a float32 scalar on the parameter's device, zero moments), then step += 1 and
-    ``torch._fused_adam_`` on the lists, the calls torch's fused Adam makes. Parameters of more than
-    one device or dtype, or options this path does not cover (amsgrad, maximize, a tensor learning
-    rate, ...), take torch's own ``step``. State, ``state_dict`` and step hooks are torch's."""
-
-    def __init__(self, params, lr: float = 1e-3, **options):
-        super().__init__(params, lr=lr, fused=True, **options)
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        if closure is not None:
-            raise ValueError("LeanAdam.step takes no closure; compute the loss and call backward first")
-        work = []
-        for group in self.param_groups:  # first check every group: a fallback must step all of them once
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            if group["amsgrad"] or group["maximize"] or group["capturable"] or group["differentiable"] \
-                    or group["decoupled_weight_decay"] or isinstance(group["lr"], Tensor) \
-                    or len({(p.device, p.dtype) for p in params}) > 1 or any(p.grad.is_sparse for p in params):
-                return super().step()
-            work.append((group, params))
-        for group, params in work:
-            states = [self._state_of(p) for p in params]
-            steps = [s["step"] for s in states]
-            beta1, beta2 = group["betas"]
-            torch._foreach_add_(steps, 1)
-            torch._fused_adam_(params, [p.grad for p in params], [s["exp_avg"] for s in states],
-                               [s["exp_avg_sq"] for s in states], [], steps, amsgrad=False, lr=group["lr"],
-                               beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
-                               maximize=False, grad_scale=None, found_inf=None)
-        return None
-
-    def _state_of(self, p: Tensor) -> dict:
-        state = self.state[p]
-        if not state:  # as torch.optim.Adam creates it with fused=True
-            state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
-            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        return state
 
 
 # --- the units' equations with these kernels (each mirrors the unit's plain forward) ----------

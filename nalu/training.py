@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from .data import DataSource, EvalSets, HasThresholds, Resumable, describe
-from .fast import LeanAdam, accelerate
+from .fast import accelerate
 from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
 
 __all__ = ["Warmup", "Checkpoint", "CheckpointMismatch", "TrainingPaused", "TrainResult", "Learner", "train",
@@ -379,12 +379,8 @@ class _Learning:
         self.params = params = list(model.parameters())
         if optimizer != "adam":
             self.opt = torch.optim.SGD(params, lr=learner.lr, foreach=True)
-        elif device.type not in ("cpu", "cuda"):
-            self.opt = torch.optim.Adam(params, lr=learner.lr)
-        elif fast:  # torch's fused Adam with its kernel called directly (nalu.fast.LeanAdam: the same numbers)
-            self.opt = LeanAdam(params, lr=learner.lr)
-        else:
-            self.opt = torch.optim.Adam(params, lr=learner.lr, fused=True)
+        else:  # torch's fused kernel where it has one
+            self.opt = torch.optim.Adam(params, lr=learner.lr, fused=device.type in ("cpu", "cuda"))
         self.run = accelerate(model) if fast else model
         self.reg, self.grad_clip, self.seeds = learner.reg, learner.grad_clip, seeds
         if keep_best is not None and keep_best not in evals:

@@ -129,6 +129,7 @@ class Linear(ArithmeticUnit):
             uniform_(self.b, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = W x + b (x: (..., batch, in) → (..., batch, out))"""
         y = x @ self.W.mT
         return y if self.b is None else y + self.b.unsqueeze(-2)
 
@@ -148,6 +149,7 @@ class NAC(ArithmeticUnit):
         return torch.tanh(self.W_hat) * torch.sigmoid(self.M_hat)
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = W x with W = tanh(Ŵ) ⊙ σ(M̂)"""
         return x @ self.W.mT
 
 
@@ -191,6 +193,7 @@ class NALU(ArithmeticUnit):
         return self.gates(x)[0]
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = g ⊙ a + (1 − g) ⊙ m,  a = W x,  m = exp(W log(|x| + ε)),  g = σ(G x) (G x for gate="linear")"""
         a = x @ self.nac.W.mT
         m = torch.exp(torch.log(torch.abs(x) + self.eps) @ self.log_path_weight().mT)
         g, one_minus_g = self.gates(x)
@@ -238,6 +241,7 @@ class SignedNALU(NALU):
         return torch.sigmoid(self.S_hat) if self.decoupled_sign else torch.abs(self.log_path_weight())
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = g ⊙ a + (1 − g) ⊙ m,  m = exp(W_m log(|x| + ε)) ⊙ s,  s_j = ∏_i (sign(x_i) S_ij + 1 − S_ij)"""
         a = x @ self.nac.W.mT
         s = sign_factor(x, self.sign_weight())
         m = torch.exp(torch.log(torch.abs(x) + self.eps) @ self.log_path_weight().mT) * s
@@ -277,6 +281,7 @@ class INALU(ArithmeticUnit):
         self.g_hat = nn.Parameter(torch.zeros(out_dim))
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = g ⊙ a + (1 − g) ⊙ exp(min(W_m log(max(|x|, ε)), ω)) · s,  a = W_a x,  g = σ(ĝ)  (Schlör et al. 2020)"""
         a = x @ self.nac_add.W.mT
         w_m = self.nac_mul.W
         log_m = torch.log(torch.clamp_min(torch.abs(x), self.eps)) @ w_m.mT
@@ -311,6 +316,7 @@ class NAU(ArithmeticUnit):
         self.W = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), -r, r))
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = W x"""
         return x @ self.W.mT
 
     def regularizer(self) -> Tensor:
@@ -335,6 +341,7 @@ class NMU(ArithmeticUnit):
         self.W = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), 0.25, 0.75))
 
     def forward(self, x: Tensor) -> Tensor:
+        """y_j = ∏_i (W_ij x_i + 1 − W_ij)"""
         w = self.W.unsqueeze(-3)  # (..., 1, out, in), against x.unsqueeze(-2): (..., batch, 1, in)
         return (w * x.unsqueeze(-2) + 1 - w).prod(dim=-1)
 
@@ -367,6 +374,7 @@ class RealNPU(ArithmeticUnit):
         self.g_hat = nn.Parameter(torch.full((in_dim,), 0.5))
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = exp(W log r) ⊙ cos(π W k),  r = ĝ|x| + 1 − ĝ,  k = ĝ · [x < 0]  (Heim et al. 2020)"""
         g = self.g_hat.unsqueeze(-2)  # (..., 1, in)
         r = g * torch.abs(x) + 1 - g
         k = g * (x < 0).to(x.dtype)
@@ -421,6 +429,7 @@ class MLP(ArithmeticUnit):
         self.layers = nn.ModuleList(Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = L_n(φ(… φ(L_1 x)))"""
         phi = _ACTIVATIONS[self.activation]
         for layer in self.layers[:-1]:
             x = phi(layer(x))
@@ -437,4 +446,5 @@ class VanillaNet(ArithmeticUnit):
         self.fc = Linear(in_dim, out_dim)
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = relu(W x + b)"""
         return torch.relu(self.fc(x))

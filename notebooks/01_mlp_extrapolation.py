@@ -40,7 +40,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import bootstrap_ci, mode_banner, provisional, save_results
+from nalu_book.book import bootstrap_ci, mode_banner, provisional, save_results
 
 SEEDS = list(range(3 if quick else 20))
 STEPS = 1500 if quick else 10_000

@@ -52,7 +52,7 @@ from IPython.display import Markdown
 from scipy.special import expit, logit
 
 import nalu
-from nalu.book import mode_banner, provisional, rate_table, save_results, underpowered
+from nalu_book.book import mode_banner, provisional, rate_table, save_results, underpowered
 
 N_DRAWS = 1_000 if quick else 100_000  # histogram draws (the PyTorch blog post uses 1000)
 WIDTH = 10.0  # u ~ U[-WIDTH, WIDTH], as in the PyTorch blog post

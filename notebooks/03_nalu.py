@@ -44,7 +44,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, underpowered
+from nalu_book.book import fmt_rate, mode_banner, provisional, rate_table, save_results, underpowered
 
 SEEDS = list(range(4 if quick else 24))
 STEPS = 1_000 if quick else 30_000

@@ -56,7 +56,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import MIN_SEEDS, bootstrap_ci, fmt_rate, mode_banner, provisional, save_results
+from nalu_book.book import MIN_SEEDS, bootstrap_ci, fmt_rate, mode_banner, provisional, save_results
 
 SEEDS = list(range(3 if quick else 20))
 EPOCHS = 40 if quick else 250

@@ -62,7 +62,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, underpowered
+from nalu_book.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, underpowered
 
 SEEDS = list(range(3 if quick else 20))
 STEPS = 1_000 if quick else 7_000

@@ -56,8 +56,8 @@ import seaborn as sns
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import mode_banner, provisional, rate_table, save_results
-from nalu.results import Finding
+from nalu_book.book import mode_banner, provisional, rate_table, save_results
+from nalu_book.results import Finding
 from nalu.verdicts import LEVELS, MAX_WIDTH, MIN_SEEDS, rate_verdict
 
 SEEDS = list(range(3 if quick else 20))

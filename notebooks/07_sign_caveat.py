@@ -38,7 +38,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results, underpowered
+from nalu_book.book import fmt_rate, mode_banner, provisional, rate_table, save_results, underpowered
 
 SEEDS = list(range(4 if quick else 30))
 STEPS = 1500 if quick else 20_000

@@ -17,7 +17,7 @@
 # Every arithmetic unit in this book, on every operation, each trained the way its own paper
 # trains it — the units compared at their best, as the NALM benchmark {cite}`mistry2022nalm` does.
 # Madsen & Johansen {cite}`madsen2020nau` needed a cluster to run such a comparison; here it runs in
-# the book, through `nalu.grid`, on the cores of one machine.
+# the book, through `nalu_lab.grid`, on the cores of one machine.
 #
 # **Tasks.** (a) The static arithmetic task of Trask et al. {cite}`trask2018nalu` under Madsen &
 # Johansen's protocol: 100 inputs, $a$ and $b$ sums of two overlapping subsets, target
@@ -47,10 +47,10 @@ import seaborn as sns
 from IPython.display import Markdown
 
 import nalu
-from nalu import scale
-from nalu.book import fmt_rate, mode_banner, provisional, rate_table, save_results
-from nalu.grid import BENCHMARK_UNITS, REFERENCE_STEPS, SIGNED_RANGES, GridProtocol, run_grid, split_by_op
-from nalu.results import Finding, madsen_static_findings
+from nalu_lab import scale
+from nalu_book.book import fmt_rate, mode_banner, provisional, rate_table, save_results
+from nalu_lab.grid import BENCHMARK_UNITS, REFERENCE_STEPS, SIGNED_RANGES, GridProtocol, run_grid, split_by_op
+from nalu_book.results import Finding, madsen_static_findings
 from nalu.verdicts import MIN_SEEDS
 
 N_SEEDS = 3 if quick else 25

@@ -21,7 +21,7 @@
 # *underpowered*.
 #
 # This chapter therefore reads a separate, long run: the headline cells of the static task
-# trained with each unit's own protocol from its paper, by `nalu.scale` (see the end of the
+# trained with each unit's own protocol from its paper, by `nalu_lab.scale` (see the end of the
 # chapter for how to re-run or extend it), on fewer seeds than the paper's 100 and, for some
 # cells, fewer steps than its $5 \cdot 10^6$: the note below says what each cell ran, and the
 # verdicts take the budget into account. The run takes hours of CPU time; it is
@@ -46,9 +46,9 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import nalu
-from nalu import results as R
-from nalu import scale
-from nalu.book import fmt_rate, save_results, setup_plotting
+from nalu_book import results as R
+from nalu_lab import scale
+from nalu_book.book import fmt_rate, save_results, setup_plotting
 
 setup_plotting()
 paper = Path(paper_dir)

@@ -58,7 +58,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu import recurrent
-from nalu.book import (median_range, mode_banner, provisional, rate_table, save_results,
+from nalu_book.book import (median_range, mode_banner, provisional, rate_table, save_results,
                        underpowered)
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other

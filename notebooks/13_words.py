@@ -54,7 +54,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu import applied, recurrent
-from nalu.book import MIN_SEEDS, mean_range, mode_banner, provisional, save_results
+from nalu_book.book import MIN_SEEDS, mean_range, mode_banner, provisional, save_results
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
 SEEDS = list(range(2 if quick else 10))

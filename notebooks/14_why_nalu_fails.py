@@ -57,8 +57,8 @@ from IPython.display import Markdown
 from torch.func import functional_call, grad, vmap
 
 import nalu
-from nalu.book import fmt_rate, mode_banner, provisional, save_results, underpowered
-from nalu.results import Finding
+from nalu_book.book import fmt_rate, mode_banner, provisional, save_results, underpowered
+from nalu_book.results import Finding
 
 SEEDS = list(range(6 if quick else 40))
 STEPS = 1_000 if quick else 10_000

@@ -33,9 +33,10 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from nalu import results as R
-from nalu import scale, verdicts
-from nalu.book import mode_banner, save_results
+from nalu_book import results as R
+from nalu_lab import scale
+from nalu import verdicts
+from nalu_book.book import mode_banner, save_results
 
 results = R.load_all(results_dir)
 mode_banner(quick, chapters_read=len(results))

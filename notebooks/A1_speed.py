@@ -84,7 +84,7 @@
 #   few MB: a 100-seed MLP with 64 hidden units made blocks of tens of MB, which malloc hands back to the
 #   system after every pass. Only the float64 sums' grouping changes.
 # - **Memory kept for reuse (opt-in).** glibc's malloc hands large freed blocks back to the system,
-#   and each page taken back on the next step costs a page fault. `nalu.speed.keep_freed_memory()`
+#   and each page taken back on the next step costs a page fault. `nalu_lab.workers.keep_freed_memory()`
 #   raises malloc's thresholds for the whole process, so a step reuses the memory of the step
 #   before. Because it changes the process, nothing in `nalu` calls it in yours; a long run may call
 #   it first, and the package's own worker processes (the benchmark grid's pool, the paper-scale
@@ -92,16 +92,17 @@
 #   `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` environment variables; this appendix runs
 #   with the allocator as it comes, because it times both. The memory section below counts the
 #   faults with and without.
-# - **Less bookkeeping per step.** The trainer sets gradients to None directly and looks for
-#   diverged seeds only when some loss is not finite, and it steps torch's fused Adam by calling the
-#   kernel itself (`nalu.fast.LeanAdam`), without the layers through which Adam gathers and
-#   regroups its arguments, which weigh on a small unit's step; the kernel and state are torch's,
-#   so a unit test finds the same parameters and moments bit for bit.
+# - **Less bookkeeping per step.** The trainer sets gradients to None directly, looks for diverged
+#   seeds only when some loss is not finite, and steps torch's fused Adam. Calling the fused kernel
+#   directly, without the layers through which Adam gathers and regroups its arguments, is faster
+#   still for a small unit (the Adam row of the table below), but it needs PyTorch's private
+#   functions, so it is measured here and kept out of the library: a trick that leans on private
+#   APIs must earn at least 1.3× on a whole chapter, and this one is a few percent of a step.
 #
 # What is left is mostly the arithmetic itself: the products with x and the log of 1.28 million
 # numbers, on one core, while the other draws the next batches.
 #
-# This page runs the benchmark of `make bench` (`python -m nalu.speed`, which prints the same
+# This page runs the benchmark of `make bench` (`python -m nalu_bench.speed`, which prints the same
 # figures) and shows its results; every figure below was measured when the page was built, on the
 # machine named in the table.
 #
@@ -123,8 +124,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
 
-from nalu import speed
-from nalu.book import mode_banner, save_results
+from nalu_bench import speed
+from nalu_book.book import mode_banner, save_results
 
 mode_banner(quick, device=device, measurement="shortened" if quick else "full")
 

@@ -24,7 +24,7 @@ def load_claims(results: Path) -> list[dict]:
     if not path.exists():
         raise SystemExit(f"{path} does not exist: execute the conclusions first (make build/<mode>/99_conclusions.ipynb)")
     data = json.loads(path.read_text())
-    data = data.get("figures", data)  # the results schema (nalu.results) keeps a chapter's numbers under figures
+    data = data.get("figures", data)  # the results schema (nalu_book.results) keeps a chapter's numbers under figures
     claims = data.get("claims")
     if not isinstance(claims, list) or not claims:
         raise SystemExit(f"{path} has no 'claims' list (one record per claim with {', '.join(FIELDS)}); "

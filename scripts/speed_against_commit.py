@@ -5,9 +5,9 @@
 Checks the old commit out into a temporary git worktree and, in interleaved rounds, starts a fresh
 process per side that measures the steady-state rate of ``nalu.train`` (NALU 100 → 2 → 1, batch
 128, fresh samples, one intra-op thread) with the benchmark's own timer of that commit
-(``nalu.speed``, or ``nalu.bench`` before it was renamed). Each side keeps its best round: a busy
+(``nalu_bench.speed``; ``nalu.speed`` or ``nalu.bench`` in older commits). Each side keeps its best round: a busy
 machine only ever adds time. A third side runs this checkout with the opt-in allocator tuning
-(``nalu.speed.keep_freed_memory``), which older commits applied on their own.
+(``nalu_lab.workers.keep_freed_memory``), which older commits applied on their own.
 """
 from __future__ import annotations
 
@@ -22,13 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import importlib, pathlib, sys
-import nalu
+root = pathlib.Path.cwd()
 # the module by file, not by import fallback: the editable install's finder would otherwise serve
-# this checkout's nalu.speed to an old commit that has only nalu.bench
-name = "speed" if (pathlib.Path(nalu.__file__).parent / "speed.py").exists() else "bench"
-bench = importlib.import_module(f"nalu.{name}")
+# this checkout's modules to an old commit (the benchmark was nalu.bench, then nalu.speed, now nalu_bench.speed)
+if (root / "nalu_bench" / "speed.py").exists():
+    bench = importlib.import_module("nalu_bench.speed")
+    from nalu_lab.workers import keep_freed_memory
+else:
+    bench = importlib.import_module("nalu.speed" if (root / "nalu" / "speed.py").exists() else "nalu.bench")
+    keep_freed_memory = bench.keep_freed_memory
 if sys.argv[3] == "tuned":
-    bench.keep_freed_memory()
+    keep_freed_memory()
 n, steps = int(sys.argv[1]), int(sys.argv[2])
 print(bench.marginal_rates({"many": (bench.many_seed_timer(n, 100, "cpu", 1), n, steps)}, repeats=1)["many"])
 """

@@ -1,5 +1,5 @@
-"""nalu.book: the chapter header readers see first."""
-from nalu.book import mode_banner
+"""nalu_book.book: the chapter header readers see first."""
+from nalu_book.book import mode_banner
 
 
 def test_mode_banner_names_the_mode_and_its_settings_in_words():
@@ -13,7 +13,7 @@ def test_mode_banner_names_the_mode_and_its_settings_in_words():
 
 
 def test_fmt_rate_full_and_compact():
-    from nalu.book import fmt_rate
+    from nalu_book.book import fmt_rate
 
     rate = dict(rate=0.35, lo=0.181, hi=0.567, successes=7, n=20)
     assert fmt_rate(rate) == "35% [18%, 57%] (7/20)"
@@ -24,7 +24,7 @@ def test_bootstrap_ci_is_the_percentile_interval_of_resampled_means():
     import numpy as np
     import pytest
 
-    from nalu.book import bootstrap_ci
+    from nalu_book.book import bootstrap_ci
 
     v = np.random.default_rng(5).normal(3.0, 2.0, size=20)
     lo, hi = bootstrap_ci(90, n_boot=300, seed=7)(v)
@@ -50,7 +50,7 @@ def test_bootstrap_ci_draws_seaborn_bands():
     import pandas as pd
     import seaborn as sns
 
-    from nalu.book import bootstrap_ci
+    from nalu_book.book import bootstrap_ci
 
     rng = np.random.default_rng(0)
     df = pd.DataFrame(dict(x=np.repeat(np.arange(5), 10), y=rng.normal(size=50)))

@@ -1,4 +1,4 @@
-"""The benchmark grid (nalu.grid): cells, seeds, caching, protocols per unit, the process pool, errors."""
+"""The benchmark grid (nalu_lab.grid): cells, seeds, caching, protocols per unit, the process pool, errors."""
 
 import json
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import nalu
-from nalu import grid
-from nalu.grid import BENCHMARK_UNITS, GridProtocol, run_grid, run_unit, split_by_op
+from nalu_lab import grid
+from nalu_lab.grid import BENCHMARK_UNITS, GridProtocol, run_grid, run_unit, split_by_op
 
 NAU = next(u for u in BENCHMARK_UNITS if u.label == "NAU")
 
@@ -32,7 +32,7 @@ def test_run_unit_gives_one_row_per_cell_and_seed_and_caches(tmp_path, monkeypat
              cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.json"))) == 2
     # and so is the same configuration under changed package code
-    monkeypatch.setattr(nalu.grid, "_code_fingerprint", lambda: "changed code")
+    monkeypatch.setattr(grid, "_code_fingerprint", lambda: "changed code")
     again = run_unit(NAU, proto, cache_dir=tmp_path)
     assert again.test_mse.iloc[0] != -1.0 and len(list(tmp_path.glob("*.json"))) == 3
 

@@ -1,13 +1,13 @@
 """The results schema: chapters' files are validated when written and read, and the conclusions'
-claim extraction (nalu.results.claims_table) runs on results of the right shape and fails on the wrong one."""
+claim extraction (nalu_book.results.claims_table) runs on results of the right shape and fails on the wrong one."""
 
 import json
 
 import pytest
 
-from nalu import results as R
+from nalu_book import results as R
 from nalu import verdicts as V
-from nalu.book import save_results
+from nalu_book.book import save_results
 
 
 def rate(k, n):

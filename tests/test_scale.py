@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from nalu import scale
+from nalu_lab import scale
 
 PROTO = scale.PaperProtocol(steps=50, eval_every=10, eval_size=200, in_dim=20)
 CELLS = [("NAU→NMU", "mul"), ("NAU", "add")]

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import nalu
-from nalu import scale
+from nalu_lab import scale
 
 
 def sum_task(seed):

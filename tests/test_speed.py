@@ -1,11 +1,14 @@
-"""The throughput benchmark's pieces (nalu.speed)."""
+"""The throughput benchmark's pieces (nalu_bench.speed)."""
 
+import copy
 import os
 import platform
 
 import pytest
+import torch
 
-from nalu import speed
+from nalu_bench import speed
+from nalu_lab import workers
 
 
 def test_bench_mystery_solver_outputs_are_identical():
@@ -73,7 +76,7 @@ def test_page_faults_are_counted_past_the_first_chunk_only():
 
 
 def test_malloc_tuning_reports_whether_it_took_effect():
-    took_effect = speed.keep_freed_memory()
+    took_effect = workers.keep_freed_memory()
     assert isinstance(took_effect, bool)
     if platform.libc_ver()[0] == "glibc":
         assert took_effect
@@ -87,6 +90,45 @@ def test_the_makefile_tunes_the_chapters_malloc_as_keep_freed_memory_does():
 
     makefile = (Path(__file__).parent.parent / "Makefile").read_text()
     tuned = re.search(r"^TUNED_MALLOC := (.*)$", makefile, re.M).group(1).split()
-    assert tuned == [f"MALLOC_MMAP_THRESHOLD_={speed.MMAP_THRESHOLD_BYTES}",
-                     f"MALLOC_TRIM_THRESHOLD_={speed.TRIM_THRESHOLD_BYTES}"]
+    assert tuned == [f"MALLOC_MMAP_THRESHOLD_={workers.MMAP_THRESHOLD_BYTES}",
+                     f"MALLOC_TRIM_THRESHOLD_={workers.TRIM_THRESHOLD_BYTES}"]
     assert "$(if $(filter A1_speed,$*),,env $(TUNED_MALLOC)) $(BIN)/papermill" in makefile
+
+
+# (a) exact: LeanAdam calls the same fused kernel on the same state as torch, so the same bits
+def test_lean_adam_is_torchs_fused_adam_bit_for_bit():
+    """Same parameters and state as torch.optim.Adam(fused=True) after every step, including a
+    parameter without a gradient for a while (no state, no update, as in torch) and a reloaded state."""
+    from nalu_bench.speed import LeanAdam
+
+    g = torch.Generator().manual_seed(3)
+    shapes = [(5, 2, 3), (5, 1, 2), (5, 4)]
+    a = [torch.randn(s, generator=g).requires_grad_() for s in shapes]
+    b = [p.detach().clone().requires_grad_() for p in a]
+    lean, ref = LeanAdam(a, lr=0.01, eps=1e-7, weight_decay=0.1), torch.optim.Adam(b, lr=0.01, eps=1e-7, weight_decay=0.1, fused=True)
+    for step in range(12):
+        grads = [torch.randn(s, generator=g) for s in shapes]
+        for i, (p, q) in enumerate(zip(a, b)):
+            p.grad, q.grad = (None, None) if (i == 2 and step < 4) else (grads[i].clone(), grads[i].clone())
+        lean.step(), ref.step()
+        for p, q in zip(a, b):
+            assert torch.equal(p, q)
+            assert set(lean.state[p]) == set(ref.state[q])
+            for key in ref.state[q]:
+                assert torch.equal(lean.state[p][key], ref.state[q][key]), key
+        if step == 6:  # a checkpoint's state goes through torch's own (de)serialisation
+            lean.load_state_dict(copy.deepcopy(ref.state_dict()))  # deep: torch shares unconverted tensors
+    assert lean.state[a[2]]["step"].item() == 8 and lean.state[a[0]]["step"].item() == 12
+
+
+def test_lean_adam_falls_back_to_torch_for_what_it_does_not_cover():
+    from nalu_bench.speed import LeanAdam
+
+    p, q = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+    lean, ref = LeanAdam([p], lr=0.1, amsgrad=True), torch.optim.Adam([q], lr=0.1, amsgrad=True, fused=True)
+    for k in range(3):
+        p.grad, q.grad = torch.full((3,), k - 1.0), torch.full((3,), k - 1.0)
+        lean.step(), ref.step()
+    assert torch.equal(p, q) and "max_exp_avg_sq" in lean.state[p]
+    with pytest.raises(ValueError, match="closure"):
+        lean.step(lambda: 0.0)

@@ -9,7 +9,7 @@ stopped, so a run spread over several sessions or machines loses at most one int
 Results: one JSON file per finished block (``blocks/``), merged into one tidy table
 ``static.csv`` (a row per unit × operation × seed) and ``provenance.json``.
 
-    python -m nalu.scale --cells "NAU→NMU:mul,NALU:mul" --seeds 0-24 --steps 3000000
+    python -m nalu_lab.scale --cells "NAU→NMU:mul,NALU:mul" --seeds 0-24 --steps 3000000
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import FreshSamples
-from .metrics import sparsity_error, success_table
-from .models import two_layer
-from .tasks import rng_for, static_arithmetic
-from .training import Checkpoint, TrainingPaused, Warmup, code_version, cpu_model, train
+from nalu.data import FreshSamples
+from nalu.metrics import sparsity_error, success_table
+from nalu.models import two_layer
+from nalu.tasks import rng_for, static_arithmetic
+from nalu.training import Checkpoint, TrainingPaused, Warmup, code_version, cpu_model, train
 
 __all__ = ["PaperUnit", "PAPER_UNITS", "PaperProtocol", "Published", "MADSEN_STATIC", "Block", "blocks_for",
            "run_block", "run", "collect", "interim", "load_static", "main"]
@@ -92,7 +92,7 @@ def unit_label(name: str) -> str:
 
 def op_name(op: str) -> str:
     """An operation's name ('mul') from any spelling nalu.Operation accepts, if the static task has it."""
-    from .tasks import Operation
+    from nalu.tasks import Operation
 
     value = Operation.parse(op).value
     if value not in PAPER_OPS:
@@ -265,7 +265,7 @@ def machine() -> dict:
 
 def _worker(block: Block, proto: PaperProtocol, out_dir: str, device: str, checkpoint_every: float,
             stop_after_seconds: float | None, resume_elsewhere: bool) -> dict:
-    from .speed import setup_worker_process
+    from .workers import setup_worker_process
 
     setup_worker_process()  # one thread per block (the blocks are the parallelism), malloc tuned
     return run_block(block, proto, out_dir, device, checkpoint_every, stop_after_seconds, resume_elsewhere)
@@ -283,7 +283,7 @@ def run(blocks: list[Block], proto: PaperProtocol, out_dir: str | Path = DEFAULT
     from tqdm import tqdm
 
     if not all(isinstance(b, Block) for b in blocks):
-        raise TypeError("blocks must be nalu.scale.Block(unit, op, seeds) objects (see blocks_for)")
+        raise TypeError("blocks must be nalu_lab.scale.Block(unit, op, seeds) objects (see blocks_for)")
     check_no_overlap([*blocks, *_blocks_in(out_dir, proto.steps)], proto.steps)
     out_dir = str(out_dir)
     args = (proto, out_dir, device, checkpoint_every, stop_after_seconds, resume_elsewhere)
@@ -441,12 +441,12 @@ def load_static(path: str | Path = DEFAULT_DIR / "static.csv") -> pd.DataFrame:
     table = pd.read_csv(path)
     expected = set(COLUMNS) - {"best_step"}
     if missing := expected - set(table.columns):
-        raise ValueError(f"{path} lacks columns {sorted(missing)}; regenerate it with python -m nalu.scale --collect")
+        raise ValueError(f"{path} lacks columns {sorted(missing)}; regenerate it with python -m nalu_lab.scale --collect")
     return table
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nalu.scale", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m nalu_lab.scale", description=__doc__.split("\n\n")[0])
     p.add_argument("--cells", default="NAU→NMU:mul,NALU:mul,NAU:add,NAU:sub",
                    help="UNIT:OP list; units: " + ", ".join(PAPER_UNITS))
     p.add_argument("--seeds", default="0-24", help="e.g. 0-24 or 0,3,7")

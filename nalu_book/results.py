@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import verdicts as V
+from nalu import verdicts as V
 
 __all__ = ["SCHEMA_VERSION", "KINDS", "Finding", "ChapterResults", "save", "load", "load_all", "claims_table",
            "EXTRACTORS", "CLAIM_CHAPTERS", "SchemaError", "madsen_static_findings", "MADSEN_STEPS"]
@@ -177,7 +177,7 @@ def save(results_dir: str | Path, chapter: str, figures: Mapping[str, Any],
     findings = list(findings or [])
     for f in findings:
         if not isinstance(f, Finding):
-            raise SchemaError(f"{chapter}: findings must be nalu.results.Finding records, got {type(f).__name__}")
+            raise SchemaError(f"{chapter}: findings must be nalu_book.results.Finding records, got {type(f).__name__}")
         f.verdict()
     if chapter in CLAIM_CHAPTERS and not findings:
         raise SchemaError(f"{chapter} checks claims for the conclusions but saved no findings")
@@ -220,7 +220,7 @@ def claims_table(results: Mapping[str, ChapterResults], chapters: Sequence[str] 
     for c in chapters:
         res = results[c]
         if not isinstance(res, ChapterResults):
-            raise SchemaError(f"{c}: expected ChapterResults (nalu.results.load), got {type(res).__name__}")
+            raise SchemaError(f"{c}: expected ChapterResults (nalu_book.results.load), got {type(res).__name__}")
         findings = list(res.findings)
         for f in (replace or {}).get(c, []):
             findings = [g for g in findings if (g.source, g.claim) != (f.source, f.claim)] + [f]
@@ -235,7 +235,7 @@ def claims_table(results: Mapping[str, ChapterResults], chapters: Sequence[str] 
 
 def madsen_static_findings(static: pd.DataFrame, published: Sequence[Any], chapter: str) -> list[Finding]:
     """Findings for Madsen & Johansen's static-table rows from a tidy table (columns unit, op, seed,
-    steps, success, …: ``nalu.scale.load_static`` or the benchmark grid), one per published row
+    steps, success, …: ``nalu_lab.scale.load_static`` or the benchmark grid), one per published row
     whose unit and operation the table has (at its largest budget)."""
     out = []
     for p in published:
@@ -270,7 +270,7 @@ class _Figures:
                 have = sorted(cur) if isinstance(cur, Mapping) else type(cur).__name__
                 raise SchemaError(f"{self.chapter}: the conclusions need figure {key!r}, which it does not save "
                                   f"(it has {have[:40]}{'…' if len(have) > 40 else ''}); save it, or build the "
-                                  f"chapter's findings with nalu.results.Finding")
+                                  f"chapter's findings with nalu_book.results.Finding")
             cur = cur[part]
         return cur
 
@@ -319,7 +319,7 @@ def _ch03(d):
 
 
 def _overlap(a: dict, b: dict) -> bool:
-    from .metrics import wilson_interval
+    from nalu.metrics import wilson_interval
     alo, ahi = wilson_interval(a["successes"], a["n"])
     blo, bhi = wilson_interval(b["successes"], b["n"])
     return bool(alo <= bhi and blo <= ahi)

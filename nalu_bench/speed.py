@@ -1,4 +1,4 @@
-"""Throughput benchmark (``make bench``; ``python -m nalu.speed --help``).
+"""Throughput benchmark (``make bench``; ``python -m nalu_bench.speed --help``).
 
 Every ratio is measured side by side in one run, on the machine it runs on. Rates are steady-state
 seed-steps per second (the extra steps of a longer run over its extra time), so one-off set-up costs
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import ctypes
 import itertools
 import math
 import os
@@ -31,15 +30,16 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch import Tensor
 
-from .models import build, stack_models, two_layer
-from .fast import uniform_float32
-from .tasks import (Dataset, mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic,
+from nalu.models import build, stack_models, two_layer
+from nalu.fast import uniform_float32
+from nalu.tasks import (Dataset, mystery_configuration, rng_for, solve_mystery, solve_mystery_loop, static_arithmetic,
                     two_input)
-from .data import (DATA_STREAM, FixedData, FreshSamples, operand_masks, operand_product, operands, per_seed_targets,
+from nalu.data import (DATA_STREAM, FixedData, FreshSamples, operand_masks, operand_product, operands, per_seed_targets,
                    stacked_targets)
-from .grid import SIGNED_OPS, STATIC_OPS
-from .training import Learner, cpu_model, train, train_together
+from nalu_lab.grid import SIGNED_OPS, STATIC_OPS
+from nalu.training import Learner, cpu_model, train, train_together
 
 BATCH = 128
 
@@ -154,7 +154,7 @@ def step_breakdown(n_seeds: int = 100, in_dim: int = 100, steps: int = 40, repea
     ``nalu.train``; here it is timed on its own. The first layer's two big pieces, log(|x| + ε)
     and the products with x, are also timed on their own (they are part of its forward pass).
     """
-    from .fast import accelerate, log_abs, matvec, matvecs
+    from nalu.fast import accelerate, log_abs, matvec, matvecs
 
     dev = torch.device(device)
     seeds = list(range(n_seeds))
@@ -217,8 +217,8 @@ def _best_time(f: Callable[[], object], number: int, repeats: int) -> tuple[floa
 def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> list[dict]:
     """Each speed-up of the many-seed step against what it replaced, on one step's worth of data
     (n_seeds × 128 × in_dim): seconds per call of each side (best of ``repeats``), single-threaded."""
-    from .fast import LeanAdam, accelerate, log_abs, matvec, matvecs, sign_factor_fast
-    from .units import NALU, NMU, sign_factor
+    from nalu.fast import accelerate, log_abs, matvec, matvecs, sign_factor_fast
+    from nalu.units import NALU, NMU, sign_factor
 
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -390,9 +390,10 @@ def peak_memory_mb(n_seeds: int, steps: int, in_dim: int = 100, device: str = "c
     without ``keep_freed_memory``."""
     # VmHWM (the peak of this process's own address space) rather than ru_maxrss, which Linux
     # carries over from the parent through fork and exec.
-    code = ("import sys, nalu.speed as b\n"
+    code = ("import sys, nalu_bench.speed as b\n"
             "n, steps, in_dim, device = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]\n"
-            "if sys.argv[5] == 'tuned': b.keep_freed_memory()\n"
+            "from nalu_lab.workers import keep_freed_memory\n"
+            "if sys.argv[5] == 'tuned': keep_freed_memory()\n"
             "faults = b.faults_per_step(n, steps, in_dim, device) if n else 0.0\n"
             "print(faults, [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
 
@@ -427,40 +428,6 @@ def faults_per_step(n_seeds: int, steps: int, in_dim: int = 100, device: str = "
     if "first" not in marks or marks["last"][0] <= marks["first"][0]:
         raise ValueError(f"steps={steps} is too few to count faults past the first chunk of batches")
     return (marks["last"][1] - marks["first"][1]) / (marks["last"][0] - marks["first"][0])
-
-
-# glibc malloc's thresholds that keep_freed_memory sets (the Makefile sets the same ones for the
-# chapters' kernels through MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_; a test compares them)
-MMAP_THRESHOLD_BYTES = 32 << 20
-TRIM_THRESHOLD_BYTES = 256 << 20
-
-
-def keep_freed_memory() -> bool:
-    """Opt-in allocator tuning for a long training process: ask glibc's malloc to keep large freed
-    blocks for reuse (mmap threshold 32 MB, trim threshold 256 MB). Process-wide and permanent,
-    so nothing in ``nalu`` calls it in your process (only in the package's own worker processes:
-    the grid's pool and the paper-scale runs); the speed appendix measures the page faults per
-    step with and without it. Returns whether the settings are in effect (False off glibc)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    try:
-        return bool(libc.mallopt(m_mmap_threshold, MMAP_THRESHOLD_BYTES)
-                    and libc.mallopt(m_trim_threshold, TRIM_THRESHOLD_BYTES))
-    except AttributeError:  # not glibc
-        return False
-
-
-def setup_worker_process() -> None:
-    """What each of the package's own worker processes (the benchmark grid's pool, the paper-scale
-    runs) does first: one intra-op thread (the workers are the parallelism) and malloc tuned to keep
-    freed memory (``keep_freed_memory``; no numeric change)."""
-    torch.set_num_threads(1)
-    keep_freed_memory()
 
 
 def machine() -> dict:
@@ -533,6 +500,55 @@ def run_all(quick: bool = False, device: str = "cpu", log=print) -> dict:
         f"peak RSS then {mem['peak_rss_mb_untuned']:.0f} MB)")
     return results
 
+
+
+class LeanAdam(torch.optim.Adam):
+    """Measured here, kept out of the library: it calls private PyTorch functions and buys about
+    7% of a small unit's step, below the 1.3× on a whole chapter a private-API trick must earn.
+
+    ``torch.optim.Adam(params, lr, fused=True)`` whose ``step`` calls the fused kernel itself.
+
+    Each step: for every parameter with a gradient, its state (created as torch creates it: step 0
+    as a float32 scalar on the parameter's device, zero moments), then step += 1 and
+    ``torch._fused_adam_`` on the lists, the calls torch's fused Adam makes. Parameters of more than
+    one device or dtype, or options this path does not cover (amsgrad, maximize, a tensor learning
+    rate, ...), take torch's own ``step``. State, ``state_dict`` and step hooks are torch's."""
+
+    def __init__(self, params, lr: float = 1e-3, **options):
+        super().__init__(params, lr=lr, fused=True, **options)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        if closure is not None:
+            raise ValueError("LeanAdam.step takes no closure; compute the loss and call backward first")
+        work = []
+        for group in self.param_groups:  # first check every group: a fallback must step all of them once
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            if group["amsgrad"] or group["maximize"] or group["capturable"] or group["differentiable"] \
+                    or group["decoupled_weight_decay"] or isinstance(group["lr"], Tensor) \
+                    or len({(p.device, p.dtype) for p in params}) > 1 or any(p.grad.is_sparse for p in params):
+                return super().step()
+            work.append((group, params))
+        for group, params in work:
+            states = [self._state_of(p) for p in params]
+            steps = [s["step"] for s in states]
+            beta1, beta2 = group["betas"]
+            torch._foreach_add_(steps, 1)
+            torch._fused_adam_(params, [p.grad for p in params], [s["exp_avg"] for s in states],
+                               [s["exp_avg_sq"] for s in states], [], steps, amsgrad=False, lr=group["lr"],
+                               beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
+                               maximize=False, grad_scale=None, found_inf=None)
+        return None
+
+    def _state_of(self, p: Tensor) -> dict:
+        state = self.state[p]
+        if not state:  # as torch.optim.Adam creates it with fused=True
+            state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
+            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        return state
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from .data import FreshSamples
-from .metrics import sparsity_error, success_table
-from .models import Stack, make_unit
-from .tasks import ArithmeticTask, rng_for, static_arithmetic, two_input
-from .training import Learner, TrainResult, Warmup, train_together
-from .units import MLP
+from nalu.data import FreshSamples
+from nalu.metrics import sparsity_error, success_table
+from nalu.models import Stack, make_unit
+from nalu.tasks import ArithmeticTask, rng_for, static_arithmetic, two_input
+from nalu.training import Learner, TrainResult, Warmup, code_version, train_together
+from nalu.units import MLP
 
 __all__ = ["UnitSpec", "GridProtocol", "BENCHMARK_UNITS", "SIGNED_RANGES", "STATIC_OPS", "SIGNED_OPS",
            "REFERENCE_STEPS", "run_unit", "run_units", "run_grid", "split_by_op", "CACHE_VERSION"]
@@ -145,12 +145,10 @@ def _task(family: str, op: str, range_name: str, seed: int) -> ArithmeticTask:
 
 @functools.lru_cache(maxsize=None)
 def _code_fingerprint() -> str:
-    """Hash of the package code a cached result depends on, so that changing it invalidates the cache
-    (read once per process: the code that runs is the code that was imported)."""
-    here = Path(__file__).parent
-    digest = hashlib.sha1()
-    for name in ("units.py", "fast.py", "models.py", "tasks.py", "data.py", "training.py", "metrics.py", "grid.py"):
-        digest.update((here / name).read_bytes())
+    """Hash of the code a cached result depends on (the library's version and this module), so that
+    changing it invalidates the cache (read once per process: the code that runs is the code imported)."""
+    digest = hashlib.sha1(code_version().encode())
+    digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -261,7 +259,7 @@ def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Pat
             for i, rows in zip(group, run_units(*arg)):
                 out[i] = rows
         return out
-    from .speed import setup_worker_process  # each worker: one thread, malloc tuned
+    from .workers import setup_worker_process  # each worker: one thread, malloc tuned
 
     ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
     with cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=setup_worker_process) as pool:

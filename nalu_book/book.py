@@ -41,16 +41,16 @@ def mode_banner(quick: bool, **settings) -> "IPython.display.Markdown":
 
 
 def save_results(results_dir: str | Path, chapter: str, results: dict, findings=None) -> Path:
-    """Store a chapter's figures and findings for the conclusions (``nalu.results.save``: validated;
+    """Store a chapter's figures and findings for the conclusions (``nalu_book.results.save``: validated;
     a chapter without its own ``findings`` gets them from its figures, and a missing figure fails here)."""
-    from .results import save
+    from nalu_book.results import save
 
     return save(results_dir, chapter, results, findings)
 
 
 def load_results(results_dir: str | Path) -> dict[str, dict]:
-    """Every chapter's figures (validated files, ``nalu.results.load_all``), by chapter name."""
-    from .results import load_all
+    """Every chapter's figures (validated files, ``nalu_book.results.load_all``), by chapter name."""
+    from nalu_book.results import load_all
 
     return {name: r.figures for name, r in load_all(results_dir).items()}
 
@@ -65,7 +65,7 @@ def fmt_rate(rate: dict, compact: bool = False) -> str:
 
 def rate_table(df: pd.DataFrame, by: list[str], col: str = "success") -> pd.DataFrame:
     """Success rate with Wilson 95% interval for each group of ``by``."""
-    from .metrics import success_rate
+    from nalu.metrics import success_rate
 
     rows = []
     for key, g in df.groupby(by, sort=False):
@@ -109,7 +109,7 @@ def setup_plotting() -> None:
 
 # --- formatting helpers for the sentences chapters generate from their results ---
 
-from .verdicts import MAX_WIDTH, MIN_SEEDS  # noqa: E402  (the three-level rule's numbers, one place)
+from nalu.verdicts import MAX_WIDTH, MIN_SEEDS  # noqa: E402  (the three-level rule's numbers, one place)
 
 
 def underpowered(rate: dict) -> bool:
