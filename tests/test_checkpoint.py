@@ -1,4 +1,8 @@
-"""Checkpoints: a paused or crashed run resumes to exactly the result of an uninterrupted one."""
+"""Checkpoints: a paused or crashed run resumes to exactly the result of an uninterrupted one.
+
+Equality kinds (tests/tolerances.py): (a) exact throughout: a resumed run is the same computation as
+the uninterrupted one, on the same machine.
+"""
 
 from functools import partial
 

@@ -1,5 +1,10 @@
 """The speed layer computes what the plain units compute: every unit and option, forward and backward,
-single and seed-stacked; and its float32 draws are numpy's own, bit for bit."""
+single and seed-stacked; and its float32 draws are numpy's own, bit for bit.
+
+Equality kinds (tests/tolerances.py): (a) exact: the kept log against a recomputed one, numpy's
+draws against ours (the same operations); (b) the fast kernels against the plain ones (another
+product order or fused operation), with the bound stated at the assertion.
+"""
 
 import copy
 from functools import partial

@@ -1,4 +1,8 @@
-"""The benchmark grid (nalu_lab.grid): cells, seeds, caching, protocols per unit, the process pool, errors."""
+"""The benchmark grid (nalu_lab.grid): cells, seeds, caching, protocols per unit, the process pool, errors.
+
+Equality kinds (tests/tolerances.py): (a) exact throughout: the same jobs in one process or in a
+pool, grouped or not, are the same computations.
+"""
 
 import json
 

@@ -1,4 +1,9 @@
-"""Recurrent cells, sequence models and the applied tasks' data (nalu.recurrent, nalu.applied)."""
+"""Recurrent cells, sequence models and the applied tasks' data (nalu.recurrent, nalu.applied).
+
+Equality kinds (tests/tolerances.py): (a) exact: integer counts, token encodings and weights read
+back unchanged; (b) tolerances stated at each float comparison of two computations (another cell
+implementation, torch's LSTM against ours).
+"""
 
 from functools import partial
 

@@ -1,4 +1,8 @@
-"""The paper-scale runner: the same numbers whichever engine runs the blocks; interrupt and resume."""
+"""The paper-scale runner: the same numbers whichever engine runs the blocks; interrupt and resume.
+
+Equality kinds (tests/tolerances.py): (a) exact throughout: the same blocks under another engine
+(inline, process pool, Ray) are the same computations.
+"""
 
 import json
 

@@ -1,4 +1,8 @@
-"""Tasks: operations, the mystery problem against its reference loop, the task geometries, errors."""
+"""Tasks: operations, the mystery problem against its reference loop, the task geometries, errors.
+
+Equality kinds (tests/tolerances.py): (a) exact: the vectorised solver against the loop (the same
+elementwise operations), the same seed drawn twice.
+"""
 
 import numpy as np
 import pytest
@@ -215,3 +219,14 @@ def test_tasks_share_the_task_base():
         assert x.shape == (5, task.in_dim) and y.shape == (5, task.out_dim)
     with pytest.raises(ValueError, match="unknown split 'test'"):
         nalu.IdentityTask().inputs(3, "test", nalu.rng_for(0))
+
+
+def test_a_sign_blind_magnitude_is_worse_than_zero_on_the_signed_task_by_construction():
+    # on ±U[2, 6] about half the products are negative; there |x₁x₂| errs by 2|y|, so its MSE is
+    # about 2·E[y²] against E[y²] for predicting 0: chapter 7 shows it, it is not one of its findings
+    task = nalu.signed_task("mul")
+    x = torch.from_numpy(task.inputs(10_000, "extrapolation", nalu.rng_for(0, 3)))
+    y = task.targets(x)
+    blind = (x[:, :1] * x[:, 1:]).abs()
+    assert 0.4 < float((y < 0).float().mean()) < 0.6
+    assert float(((blind - y) ** 2).mean()) > 1.5 * float((y ** 2).mean())

@@ -1,4 +1,11 @@
-"""The many-seed trainer: equal to single-seed loops, deterministic, robust to a diverging seed."""
+"""The many-seed trainer: equal to single-seed loops, deterministic, robust to a diverging seed.
+
+Equality kinds (tests/tolerances.py): (a) exact: a seed alone against the same seed in a stack or
+beside other learners (each seed's products are the same kernels on the same shapes, seed by seed),
+a run with and without an observer, batches drawn twice from one stream, stacked targets read by
+index; (b) with the bound stated at the assertion: float64 evaluation under another chunking,
+stacked against per-seed targets at 100 inputs.
+"""
 
 from functools import partial
 

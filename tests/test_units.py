@@ -1,4 +1,9 @@
-"""Each unit's forward pass equals its equation computed by hand, and exact weights solve their tasks."""
+"""Each unit's forward pass equals its equation computed by hand, and exact weights solve their tasks.
+
+Equality kinds (tests/tolerances.py): (a) exact: the same seed built twice, parameters copied, the
+RNG state restored; (b) a unit against its equation computed by hand: float32 rounding of a few
+operations, rtol ≈ 1e-5 unless stated.
+"""
 
 import math
 
