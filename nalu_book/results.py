@@ -212,7 +212,12 @@ def claims_table(results: Mapping[str, ChapterResults], chapters: Sequence[str] 
     """One row per finding of ``chapters`` (default ``CLAIM_CHAPTERS``) with its verdict.
 
     ``replace`` maps a chapter to findings that stand in for its own (e.g. the paper-scale rows
-    for Madsen's static claims). A missing chapter is an error, not a silently shorter table."""
+    for Madsen's static claims). A missing chapter is an error, not a silently shorter table.
+
+    One claim (source and claim text) tested by several rows (another measure, chapter or budget)
+    is judged once: ``primary`` marks the row its verdict comes from — a decided verdict before an
+    underpowered one, then the largest budget, then the most seeds, then the first — and the others
+    are supporting rows. Count claims with ``table[table.primary]``."""
     chapters = list(CLAIM_CHAPTERS if chapters is None else chapters)
     if missing := [c for c in chapters if c not in results]:
         raise SchemaError(f"no results for {missing}: execute those chapters first (same build, same mode)")
@@ -228,9 +233,19 @@ def claims_table(results: Mapping[str, ChapterResults], chapters: Sequence[str] 
             v = f.verdict()
             rows.append(dict(source=f.source, claim=f.claim, chapter=f.chapter, measure=f.measure, test=f.test,
                              published=f.published_text(), evidence=f.evidence(), verdict=v.level, why=v.reason,
-                             own=f.own, n=f.n if f.n is not None else (len(f.values) if f.values else None)))
-    return pd.DataFrame(rows, columns=["source", "claim", "chapter", "measure", "test", "published", "evidence",
-                                       "verdict", "why", "own", "n"])
+                             own=f.own, n=f.n if f.n is not None else (len(f.values) if f.values else None),
+                             budget=f.budget))
+    table = pd.DataFrame(rows, columns=["source", "claim", "chapter", "measure", "test", "published", "evidence",
+                                        "verdict", "why", "own", "n", "budget"])
+    strength = pd.DataFrame({"decided": (table.verdict != V.UNDERPOWERED).astype(int),
+                             "budget": table.budget.fillna(0).astype(float), "n": table.n.fillna(0).astype(float),
+                             "order": -pd.Series(range(len(table)), index=table.index, dtype=float)})
+    best = strength.assign(source=table.source, claim=table.claim) \
+        .sort_values(["decided", "budget", "n", "order"], ascending=False) \
+        .drop_duplicates(["source", "claim"]).index
+    table["primary"] = table.index.isin(best)
+    table["budget"] = table["budget"].astype(object).where(table["budget"].notna(), None)  # JSON: null, not NaN
+    return table
 
 
 def madsen_static_findings(static: pd.DataFrame, published: Sequence[Any], chapter: str) -> list[Finding]:

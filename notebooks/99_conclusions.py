@@ -30,6 +30,7 @@ paper_scale = "../results/paper-scale/static.csv"
 # %% tags=["hide-input"]
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
@@ -54,7 +55,8 @@ paper_rows = (R.madsen_static_findings(scale.load_static(paper_scale), scale.MAD
 replace = {"09_benchmark": paper_rows} if paper_rows else {}
 table = R.claims_table(results, replace=replace)
 sources, own = table[~table.own], table[table.own]
-counts = sources.verdict.value_counts()
+counts = sources[sources.primary].verdict.value_counts()  # claims, not rows: one verdict per claim
+n_claims, n_rows = int(sources.primary.sum()), len(sources)
 build = ("**This is the quick build**: few seeds and short training, so almost every verdict is underpowered. "
          if quick else "")
 paper_note = (f"{len(paper_rows)} of Madsen & Johansen's static-table rows ("
@@ -63,22 +65,29 @@ paper_note = (f"{len(paper_rows)} of Madsen & Johansen's static-table rows ("
                 "whose budget is below the published median solved-at step. " if paper_rows else
               "Madsen & Johansen's static-table rows use the benchmark grid's short runs (no paper-scale run has "
               "finished), so they are underpowered: their budget is below the published median solved-at step. ")
-Markdown(f"{build}Of the sources' {len(sources)} claims checked, "
+Markdown(f"{build}Of the sources' {n_claims} claims checked, "
          + ", ".join(f"**{counts.get(v, 0)} {v}**" for v in verdicts.LEVELS)
-         + f". The book's own findings ({len(own)}) are listed apart below. " + paper_note)
+         + (f" ({n_rows} rows: a claim tested by several measures or chapters is judged once, by its strongest "
+            f"row — a decided verdict before an underpowered one, then the largest budget, then the most seeds; "
+            f"the others are listed as supporting rows)" if n_rows > n_claims else "")
+         + f". The book's own findings ({int(own.primary.sum())}) are listed apart below. " + paper_note)
 
 # %% [markdown]
 # ## The sources' claims
 #
 # "Measure" names the criterion a row is judged by: Trask et al.'s claims are judged both by their
-# own normalised error and by Madsen & Johansen's success criterion, in separate rows.
+# own normalised error and by Madsen & Johansen's success criterion, in separate rows. Where a
+# claim has several rows, "role" says which one its verdict comes from (the claim's verdict) and
+# which only support it.
 
 # %% tags=["full-width", "hide-input"]
-COLUMNS = ["source", "claim", "chapter", "measure", "published", "evidence", "verdict"]
+COLUMNS = ["source", "claim", "chapter", "measure", "published", "evidence", "verdict", "role"]
 
 
 def show(t: pd.DataFrame):
-    return t[COLUMNS].style.hide(axis="index").set_properties(**{"text-align": "left"})
+    several = t.duplicated(["source", "claim"], keep=False)
+    role = np.where(~several, "", np.where(t.primary, "the claim's verdict", "supporting"))
+    return t.assign(role=role)[COLUMNS].style.hide(axis="index").set_properties(**{"text-align": "left"})
 
 
 show(sources)

@@ -55,6 +55,7 @@ def summary(claims: list[dict], mode: str) -> str:
     verdicts = list(dict.fromkeys(c["verdict"] for c in claims))  # in the order the conclusions use them
     order = [v for v in ("consistent", "contradicted", "underpowered") if v in verdicts]
     verdicts = order + [v for v in verdicts if v not in order]
+    claims = [c for c in claims if c.get("primary", True)]  # one verdict per claim (its strongest row)
     sources = [c for c in claims if not c.get("own")]
     own = [c for c in claims if c.get("own")]
     total, own_total = Counter(c["verdict"] for c in sources), Counter(c["verdict"] for c in own)

@@ -157,3 +157,18 @@ def test_replaced_findings_stand_in_for_a_chapters_own(tmp_path):
     table = R.claims_table(results, replace={"09_benchmark": [better]})
     row = table[table.claim == better.claim]
     assert len(row) == 1 and row.iloc[0].verdict == V.CONTRADICTED
+
+
+def test_a_claim_with_several_rows_is_judged_once_by_its_strongest_row():
+    def finding(chapter, budget, k, n):
+        return R.Finding(chapter, "Somebody 2020", "a unit succeeds on +", "success", "rate", successes=k, n=n,
+                         published=1.0, budget=budget, published_solved_at=1_000)
+    results = {"a": R.ChapterResults("a", findings=(finding("a", 500, 0, 30),)),            # budget too short
+               "b": R.ChapterResults("b", findings=(finding("b", 10_000, 30, 30),)),        # decided
+               "c": R.ChapterResults("c", findings=(finding("c", 20_000, 3, 3),))}          # longer, too few seeds
+    table = R.claims_table(results, chapters=["a", "b", "c"])
+    assert list(table.primary) == [False, True, False]
+    assert table[table.primary].verdict.tolist() == [V.CONSISTENT]
+    # with no decided row, the largest budget is the claim's verdict
+    table = R.claims_table({k: results[k] for k in "ac"}, chapters=["a", "c"])
+    assert list(table.primary) == [False, True]
