@@ -64,3 +64,10 @@ def test_cells_and_seeds_are_parsed_with_clear_errors():
 def test_published_table_covers_the_headline_cells():
     keys = {(p.unit, p.op) for p in scale.MADSEN_STATIC}
     assert {("NAU→NMU", "mul"), ("NALU", "mul"), ("NAU", "add"), ("NAU", "sub")} <= keys
+
+
+@pytest.mark.parametrize("unit", ["Linear", "NAC+", "NALU"])
+def test_every_paper_unit_runs_to_a_result_with_its_sparsity(tmp_path, unit):
+    # a block's post-processing must not fail after training (the trainer has removed its checkpoint)
+    out = scale.run_block(scale.Block(unit, "add", (0, 1)), PROTO, tmp_path)
+    assert out["status"] == "done" and all(0 <= r["sparsity_error"] <= 1 for r in out["rows"])
