@@ -223,7 +223,9 @@ class FreshSamples:
 
     def _submit(self):
         # the generators' state before this chunk is drawn: what a checkpoint at its first step needs
-        self._states = {self._next_chunk: [rng.bit_generator.state for rng in self.rngs]}
+        # (the current chunk's is kept too, for a run's final state, which may end inside a chunk)
+        current = {start: s for start, s in self._states.items() if start == self._next_chunk - self.k_steps}
+        self._states = current | {self._next_chunk: [rng.bit_generator.state for rng in self.rngs]}
         self._next_chunk += self.k_steps
         buf = self._bufs[self._next_buf]
         self._next_buf = (self._next_buf + 1) % len(self._bufs)
@@ -248,9 +250,13 @@ class FreshSamples:
         return step % self.k_steps == 0 and step in self._states
 
     def state_dict(self, step: int) -> dict[str, Any]:
-        if not self.can_checkpoint(step):
-            raise ValueError(f"FreshSamples can only be checkpointed at the start of a chunk, not step {step}")
-        return dict(k_steps=self.k_steps, rng_states=self._states[step])
+        """The stream's state at ``step``: at the start of a chunk (``can_checkpoint``), or inside the
+        chunk being trained on (a run's final state): the generators before that chunk, and where it starts."""
+        start = step - step % self.k_steps
+        if start not in self._states:
+            raise ValueError(f"FreshSamples can only be checkpointed at the start of a chunk or inside the current "
+                             f"one, not step {step}")
+        return dict(k_steps=self.k_steps, rng_states=self._states[start], chunk_start=start)
 
     def load_state_dict(self, state: dict[str, Any], step: int) -> None:
         if state["k_steps"] != self.k_steps:
@@ -259,7 +265,7 @@ class FreshSamples:
         self._wait()
         for rng, s in zip(self.rngs, state["rng_states"]):
             rng.bit_generator.state = s
-        self._start_drawing(step)
+        self._start_drawing(state.get("chunk_start", step))  # older checkpoints: always a chunk's first step
 
     def _wait(self) -> None:
         if self._pool is not None and not isinstance(self._pending, np.ndarray):
@@ -338,6 +344,7 @@ class FixedData:
                        for name in data[0].evals}
         self.device = device
         self._order: Tensor | None = None
+        self._epoch_of_last_batch: int | None = None
 
     def steps_per_epoch(self) -> int:
         return math.ceil(self.n / self.bs)
@@ -346,14 +353,21 @@ class FixedData:
         if self.bs == self.n:
             return self.x, self.y
         k = step % self.steps_per_epoch()
+        self._epoch_of_last_batch = step // self.steps_per_epoch()
         lo, hi = k * self.bs, min((k + 1) * self.bs, self.n)
         if not self.shuffle:
             return self.x[:, lo:hi], self.y[:, lo:hi]
         if k == 0:
-            order = np.stack([rng.permutation(self.n) for rng in self.rngs])
-            self._order = torch.from_numpy(order).to(self.device)
-            self._offsets = torch.arange(len(self.rngs), device=self.device).unsqueeze(-1) * self.n
+            self._new_order()
         return self._rows(self.x, lo, hi), self._rows(self.y, lo, hi)
+
+    def _new_order(self) -> None:
+        """This epoch's order of every seed's rows (the generators' state before it is kept for a
+        run that ends inside the epoch)."""
+        self._epoch_states = [rng.bit_generator.state for rng in self.rngs]
+        order = np.stack([rng.permutation(self.n) for rng in self.rngs])
+        self._order = torch.from_numpy(order).to(self.device)
+        self._offsets = torch.arange(len(self.rngs), device=self.device).unsqueeze(-1) * self.n
 
     def _rows(self, t: Tensor, lo: int, hi: int) -> Tensor:
         """Seed s's rows order[s, lo:hi] of t (S, n, d): t[s, order[s, lo:hi]] for every s, as one
@@ -367,13 +381,21 @@ class FixedData:
         return step % self.steps_per_epoch() == 0
 
     def state_dict(self, step: int) -> dict[str, Any]:
-        if not self.can_checkpoint(step):
-            raise ValueError(f"FixedData can only be checkpointed at the start of an epoch, not step {step}")
-        return dict(rng_states=[rng.bit_generator.state for rng in self.rngs])
+        """The generators at ``step``: at the start of an epoch (``can_checkpoint``), or, inside the
+        epoch being trained on (a run's final state), before that epoch's order was drawn."""
+        if self.can_checkpoint(step) or not self.shuffle:  # (without shuffling the generators are never used)
+            return dict(rng_states=[rng.bit_generator.state for rng in self.rngs])
+        if self._order is None or step // self.steps_per_epoch() != self._epoch_of_last_batch:
+            raise ValueError(f"FixedData can only be checkpointed at the start of an epoch or inside the current "
+                             f"one, not step {step}")
+        return dict(rng_states=self._epoch_states, inside_epoch=True)
 
     def load_state_dict(self, state: dict[str, Any], step: int) -> None:
         for rng, s in zip(self.rngs, state["rng_states"]):
             rng.bit_generator.state = s
+        if state.get("inside_epoch"):
+            self._new_order()  # the order of the epoch the run stopped in
+            self._epoch_of_last_batch = step // self.steps_per_epoch()
 
     def eval_sets(self) -> EvalSets:
         return self._evals

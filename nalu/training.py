@@ -73,6 +73,12 @@ class Checkpoint:
     torch's version, the device and the CPU). Resuming with another run is an error that names the
     fields that differ; resuming in another environment is too, unless ``resume_elsewhere=True``
     (each stretch of the run then keeps its own environment in ``config["segments"]``).
+
+    When the run ends the file holds its final state: calling ``train`` again with the same
+    arguments returns the same result without training, and ``extend=True`` continues a shorter
+    run (same arguments but ``steps``) to more steps — the first steps of a longer run are the
+    shorter run, since nothing in the trainer depends on the total. Delete the file once the
+    result is stored and no extension is wanted.
     """
 
     path: str | Path
@@ -80,6 +86,7 @@ class Checkpoint:
     every_steps: int | None = None
     stop_after_seconds: float | None = None
     resume_elsewhere: bool = False
+    extend: bool = False
 
     def __post_init__(self):
         if self.every_seconds is None and self.every_steps is None:
@@ -455,7 +462,7 @@ def _train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, dev
         bar.update(1)
     bar.close()
     if saver is not None:
-        configs[0]["segments"] = saver.finish(total_steps)
+        configs[0]["segments"] = saver.finish(total_steps, runs[0], data)
     return [_result(run, data, seeds, evals, eps, total_steps, steps, per_epoch, config)
             for run, config in zip(runs, configs)]
 
@@ -494,9 +501,18 @@ class _Saver:
         if "run" not in state:
             raise CheckpointMismatch(f"checkpoint {self.path} was written by an older nalu that did not record its "
                                      "run's configuration, so it cannot be checked; delete it to start afresh")
-        if differ := _differences(state["run"], self.run_fields):
+        saved_steps, steps = state["run"]["steps"], self.run_fields["steps"]
+        if self.ck.extend and saved_steps < steps:
+            self._check_extension(state, saved_steps)
+            compare = {**state["run"], "steps": steps}
+        else:
+            compare = state["run"]
+        if differ := _differences(compare, self.run_fields):
+            hint = " (pass Checkpoint(..., extend=True) to continue a shorter run to more steps)" \
+                if _differing_keys(compare, self.run_fields) == ["steps"] and saved_steps < steps else ""
             raise CheckpointMismatch(f"checkpoint {self.path} belongs to a different run: {differ}; pass the same "
-                                     "arguments to continue it, or delete it (or pass another path) to start afresh")
+                                     "arguments to continue it, or delete it (or pass another path) to start "
+                                     f"afresh{hint}")
         moved = _differences(state["environment"], self.environment)
         if moved and not self.ck.resume_elsewhere:
             raise CheckpointMismatch(f"checkpoint {self.path} was written in another environment: {moved}; pass "
@@ -513,6 +529,18 @@ class _Saver:
         self.last_step = self.first_step = state["step"]
         return state["step"]
 
+    def _check_extension(self, state: dict, saved_steps: int) -> None:
+        """A finished shorter run evaluated at its last step; a longer run evaluates there only if
+        that step is on its evaluation schedule."""
+        if state["run"]["epochs"] is not None:
+            raise CheckpointMismatch(f"checkpoint {self.path} counts epochs; extend=True continues runs given in "
+                                     "steps (pass more steps=..., not epochs)")
+        every = state["run"]["eval_every"]
+        if state["step"] == saved_steps and saved_steps % every != 0:
+            raise CheckpointMismatch(f"checkpoint {self.path} ended at step {saved_steps:,}, which is not a multiple "
+                                     f"of its evaluation interval ({every:,}): its final evaluation would not be one "
+                                     "of the longer run's; extend only runs whose length is a multiple of eval_every")
+
     def due(self, step: int, data: Resumable) -> bool:
         if step == self.last_step or not data.can_checkpoint(step):
             return False
@@ -522,29 +550,38 @@ class _Saver:
         return ((self.ck.every_seconds is not None and now - self.last_time >= self.ck.every_seconds)
                 or (self.ck.every_steps is not None and step - self.last_step >= self.ck.every_steps))
 
-    def save(self, step: int, run: _Learning, data) -> None:
-        state = dict(run=self.run_fields, environment=self.environment, step=step, model=run.model.state_dict(),
-                     optimizer=run.opt.state_dict(), data=data.state_dict(step), guard=run.guard.state_dict(),
-                     rows=_pack_rows(run.rows), best=None if run.best is None else run.best.state_dict(),
-                     segments=self._segments_until(step))
+    def _state(self, step: int, run: _Learning, data) -> dict:
+        return dict(run=self.run_fields, environment=self.environment, step=step, model=run.model.state_dict(),
+                    optimizer=run.opt.state_dict(), data=data.state_dict(step), guard=run.guard.state_dict(),
+                    rows=_pack_rows(run.rows), best=None if run.best is None else run.best.state_dict(),
+                    segments=self._segments_until(step))
+
+    def _write(self, state: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         torch.save(state, tmp)
         os.replace(tmp, self.path)  # a crash mid-save leaves the previous checkpoint intact
+
+    def save(self, step: int, run: _Learning, data) -> None:
+        self._write(self._state(step, run, data))
         self.last_time, self.last_step = time.monotonic(), step
         if self.ck.stop_after_seconds is not None and self.last_time - self.started >= self.ck.stop_after_seconds:
             raise TrainingPaused(step, self.path)
 
     def _segments_until(self, step: int) -> list[dict]:
         here = dict(self.environment, node=platform.node(), cores=os.cpu_count(), threads=torch.get_num_threads(),
-                    from_step=self.first_step, to_step=step, seconds=round(time.monotonic() - self.started, 1))
+                    from_step=self.first_step, to_step=step, seconds=round(time.monotonic() - self.started, 1),
+                    run_steps=self.run_fields["steps"])
         return self.segments + [here]
 
-    def finish(self, step: int) -> list[dict]:
-        """A finished run needs no checkpoint: remove it (a later call starts afresh); return the
+    def finish(self, step: int, run: _Learning, data) -> list[dict]:
+        """Save the final state (a later call returns the result, ``extend`` continues it); return the
         run's segments (environment, steps, seconds of each stretch between resumptions)."""
-        self.path.unlink(missing_ok=True)
-        return self._segments_until(step)
+        if step == self.first_step:  # resumed a finished run: nothing trained now
+            return self.segments
+        state = self._state(step, run, data)
+        self._write(state)
+        return state["segments"]
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -555,10 +592,16 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
+def _differing_keys(saved: dict, now: dict) -> list[str]:
+    """The flattened names of the fields that differ between two records."""
+    a, b = _flatten(saved), _flatten(now)
+    return sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
+
+
 def _differences(saved: dict, now: dict, most: int = 6) -> str:
     """'field: saved → now; ...' for the fields that differ ('' if none)."""
     a, b = _flatten(saved), _flatten(now)
-    keys = sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
+    keys = _differing_keys(saved, now)
 
     def short(v) -> str:
         text = repr(v)

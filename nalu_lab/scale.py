@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -228,8 +229,12 @@ def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_
         return json.loads(result_path.read_text())
     unit = PAPER_UNITS[block.unit]
     data = FreshSamples(partial(proto.task, block.op), batch_size=proto.batch_size, eval_size=proto.eval_size)
-    ckpt = Checkpoint(out_dir / "checkpoints" / f"{block.name}_{proto.steps}.pt", every_seconds=checkpoint_every,
-                      stop_after_seconds=stop_after_seconds, resume_elsewhere=resume_elsewhere)
+    path = out_dir / "checkpoints" / f"{block.name}_{proto.steps}.pt"
+    if not path.exists() and (shorter := _final_state_below(out_dir, block, proto.steps)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shorter, path)  # continue the finished shorter block (Checkpoint.extend)
+    ckpt = Checkpoint(path, every_seconds=checkpoint_every, stop_after_seconds=stop_after_seconds,
+                      resume_elsewhere=resume_elsewhere, extend=True)
     started = time.time()
     try:
         result = train(unit.factory(proto), data, list(block.seeds), steps=proto.steps, lr=proto.lr, reg=unit.reg(),
@@ -253,7 +258,17 @@ def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_
                seconds_this_session=time.time() - started, machine=machine(), code=code_version())
     result_path.parent.mkdir(parents=True, exist_ok=True)
     result_path.write_text(json.dumps(out, allow_nan=False))  # standard JSON: no NaN tokens
+    final = out_dir / "final" / path.name
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, final)  # the final state, kept so that a longer budget can continue this block
     return out
+
+
+def _final_state_below(out_dir: Path, block: Block, steps: int) -> Path | None:
+    """The final state of this block's longest finished shorter budget, if there is one."""
+    shorter = [(budget, p) for p in (out_dir / "final").glob(f"{block.name}_*.pt")
+               if (budget := _cell_of(p)[2]) < steps]
+    return max(shorter)[1] if shorter else None
 
 
 @torch.no_grad()
@@ -376,6 +391,7 @@ def collect(out_dir: str | Path = DEFAULT_DIR) -> pd.DataFrame:
     Blocks of one cell and budget must not share seeds (``check_no_overlap``): an error names them."""
     out_dir = Path(out_dir)
     done = [json.loads(p.read_text()) for p in sorted((out_dir / "blocks").glob("*.json"))]
+    running = list(_checkpoints(out_dir))
     by_budget: dict[int, list[Block]] = {}
     for d in done:
         by_budget.setdefault(d["protocol"]["steps"], []).append(_block_of(d["block"]))
@@ -395,9 +411,9 @@ def collect(out_dir: str | Path = DEFAULT_DIR) -> pd.DataFrame:
                      protocol=d["protocol"]) for d in done],
         running=[dict(block=dict(unit=unit, op=op, seeds=sorted(set(state["rows"]["seed"].tolist()))),
                       steps=steps, step=int(state["step"]), segments=state.get("segments") or [])
-                 for path, state in _checkpoints(out_dir) for unit, op, steps in [_cell_of(path)]])
+                 for path, state in running for unit, op, steps in [_cell_of(path)]])
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False, allow_nan=False))
-    interim(out_dir)
+    interim(out_dir, running=running)
     return table
 
 
@@ -427,12 +443,14 @@ def _cell_of(checkpoint: Path) -> tuple[str, str, int]:
     return unit_label(slug), op, int(steps)
 
 
-def interim(out_dir: str | Path = DEFAULT_DIR, proto: PaperProtocol | None = None) -> pd.DataFrame:
-    """Blocks still running, from their checkpoints: per seed the step reached so far and the
-    first logged step whose test error was below the seed's threshold (NaN: not yet). Written to
-    ``interim.csv``; no success verdict is drawn from these (the model is not selected yet)."""
+def interim(out_dir: str | Path = DEFAULT_DIR, proto: PaperProtocol | None = None,
+            running: list[tuple[Path, dict]] | None = None) -> pd.DataFrame:
+    """Blocks still running, from their checkpoints (``running``: already loaded ones): per seed the
+    step reached so far and the first logged step whose test error was below the seed's threshold
+    (NaN: not yet). Written to ``interim.csv``; no success verdict is drawn from these (the model
+    is not selected yet)."""
     out_dir, rows = Path(out_dir), []
-    for path, state in _checkpoints(out_dir):
+    for path, state in (_checkpoints(out_dir) if running is None else running):
         unit, op, steps = _cell_of(path)
         p = PaperProtocol(steps=steps) if proto is None else proto
         packed = state["rows"]

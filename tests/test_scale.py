@@ -71,3 +71,23 @@ def test_every_paper_unit_runs_to_a_result_with_its_sparsity(tmp_path, unit):
     # a block's post-processing must not fail after training (the trainer has removed its checkpoint)
     out = scale.run_block(scale.Block(unit, "add", (0, 1)), PROTO, tmp_path)
     assert out["status"] == "done" and all(0 <= r["sparsity_error"] <= 1 for r in out["rows"])
+
+
+def test_a_finished_block_extended_to_more_steps_is_the_longer_block(tmp_path):
+    """The NALU has no step-dependent schedule (and the NAU's warm-up is in absolute steps), so the
+    first 50 steps of a 90-step block are the 50-step block: continuing its kept final state to 90
+    gives the 90-step block's rows, and the 50-step result stays as it was."""
+    cells = [("NALU", "mul"), ("NAU", "add")]
+    longer = scale.PaperProtocol(steps=90, eval_every=10, eval_size=200, in_dim=20)
+    blocks = scale.blocks_for(cells, [0, 1], block_size=2)
+    scale.run(blocks, longer, tmp_path / "direct", engine="inline", progress=False)
+    scale.run(blocks, PROTO, tmp_path / "extended", engine="inline", progress=False)
+    assert sorted(p.name for p in (tmp_path / "extended" / "final").iterdir()) == \
+        sorted(f"{b.name}_50.pt" for b in blocks)
+    short_before = table(tmp_path / "extended")
+    scale.run(blocks, longer, tmp_path / "extended", engine="inline", progress=False)
+    both = table(tmp_path / "extended")
+    pd.testing.assert_frame_equal(both[both.steps == 90].reset_index(drop=True), table(tmp_path / "direct"))
+    pd.testing.assert_frame_equal(both[both.steps == 50].reset_index(drop=True), short_before)
+    record = json.loads((tmp_path / "extended" / "blocks" / f"{blocks[0].name}_90.json").read_text())
+    assert [s["run_steps"] for s in record["segments"]] == [50, 90]  # the provenance says it was extended
