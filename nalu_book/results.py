@@ -259,7 +259,7 @@ def madsen_static_findings(static: pd.DataFrame, published: Sequence[Any], chapt
             continue
         steps = int(cell.steps.max())
         cell = cell[cell.steps == steps]
-        out.append(Finding(chapter, "Madsen & Johansen 2020, Table 1", f"{p.unit} succeeds on {_SYM[p.op]} in "
+        out.append(Finding(chapter, f"Madsen & Johansen 2020, {p.table}", f"{p.unit} succeeds on {_SYM[p.op]} in "
                            f"{100 * p.success:.0f}% of seeds", _MADSEN_MEASURE, "rate",
                            test="published rate inside our 95% interval", successes=int(cell.success.sum()),
                            n=len(cell), published=float(p.success), budget=steps,

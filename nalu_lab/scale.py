@@ -37,7 +37,8 @@ from nalu.units import Linear
 from nalu.tasks import rng_for, static_arithmetic
 from nalu.training import Checkpoint, TrainingPaused, Warmup, code_version, cpu_model, train
 
-__all__ = ["PaperUnit", "PAPER_UNITS", "PaperProtocol", "Published", "MADSEN_STATIC", "Block", "blocks_for",
+__all__ = ["PaperUnit", "PAPER_UNITS", "PaperProtocol", "Published", "MADSEN_STATIC", "MADSEN_APPENDIX", "PlannedCell", "PLAN",
+           "plan_status", "Block", "blocks_for",
            "run_block", "run", "collect", "interim", "load_static", "main"]
 
 DEFAULT_DIR = Path("results/paper-scale")
@@ -126,16 +127,18 @@ class PaperProtocol:
 
 @dataclass(frozen=True)
 class Published:
-    """One row of Madsen & Johansen's Table 1 (static task, 100 seeds): success rate with its
-    interval (+/−), median step at which solved, mean sparsity error."""
+    """One published row of Madsen & Johansen's static task (100 seeds, 5·10⁶ steps): success rate
+    with its interval (+/−, where given), median step at which solved, mean sparsity error, and
+    where it is published (``table``: their Table 1 or their appendix's table of every operation)."""
 
     op: str
     unit: str
     success: float
-    plus: float
-    minus: float
+    plus: float | None
+    minus: float | None
     solved_at: float | None
     sparsity: float | None
+    table: str = "Table 1"
 
 
 MADSEN_STATIC: tuple[Published, ...] = (
@@ -151,6 +154,60 @@ MADSEN_STATIC: tuple[Published, ...] = (
     Published("sub", "Linear", 0.07, 0.07, 0.04, 3.3e6, 1.8e-1),
     Published("sub", "NALU", 0.14, 0.08, 0.05, 1.9e6, 2.1e-1),
 )
+
+MADSEN_APPENDIX: tuple[Published, ...] = tuple(
+    Published(op, unit, rate, None, None, None, None, table="appendix") for unit, op, rate in (
+        ("NALU", "div", 0.00), ("NALU", "square", 0.00), ("NALU", "sqrt", 0.02),
+        ("NAC+", "mul", 0.00), ("NAC+", "div", 0.00), ("NAC+", "square", 0.00), ("NAC+", "sqrt", 0.00)))
+"""The appendix's rows for the operations Table 1 leaves out, for the NALU and the two-layer NAC+
+(its +, − and the NALU's × are Table 1's rows); no solved-at step is published for them."""
+
+
+@dataclass(frozen=True)
+class PlannedCell:
+    """A cell the conclusions cite, with the budget that can decide it: at least the published
+    median solved-at step, or the paper's 5·10⁶ steps where none is published (a test checks it)."""
+
+    unit: str
+    op: str
+    steps: int
+    claim: str  # where the published figure is: "Table 1" or "appendix"
+
+
+PLAN_SEEDS = 25  # seeds per planned cell (Madsen & Johansen: 100)
+PLAN: tuple[PlannedCell, ...] = (
+    # Table 1: at least the published median solved-at step
+    PlannedCell("NAU", "add", 1_000_000, "Table 1"), PlannedCell("NAU", "sub", 1_000_000, "Table 1"),
+    PlannedCell("NAC+", "sub", 100_000, "Table 1"), PlannedCell("Linear", "add", 200_000, "Table 1"),
+    PlannedCell("NAC+", "add", 500_000, "Table 1"), PlannedCell("NAU→NMU", "mul", 3_000_000, "Table 1"),
+    PlannedCell("NALU", "add", 2_000_000, "Table 1"), PlannedCell("NALU", "sub", 2_000_000, "Table 1"),
+    PlannedCell("Linear", "sub", 3_300_000, "Table 1"), PlannedCell("NALU", "mul", 5_000_000, "Table 1"),
+    PlannedCell("NAC•", "mul", 3_000_000, "Table 1"),
+    # the appendix's other operations (published 0–2%, no solved-at step: the paper's length)
+    *(PlannedCell(u, op, 5_000_000, "appendix") for op in ("div", "square", "sqrt") for u in ("NAC+", "NALU")),
+)
+"""Every paper-scale cell the book's conclusions cite, cheapest decision first (``make paper`` runs any of them)."""
+
+
+def plan_status(out_dir: str | Path = DEFAULT_DIR) -> pd.DataFrame:
+    """Per planned cell: finished (its seeds reached the budget), running (a checkpoint, with the step
+    reached) or left; the seed-steps still to train. A cell finished at a larger budget counts."""
+    out_dir = Path(out_dir)
+    static = load_static(out_dir / "static.csv") if (out_dir / "static.csv").exists() else pd.DataFrame(columns=COLUMNS)
+    running = {(_cell_of(p)[:2], _cell_of(p)[2]): int(st["step"]) for p, st in _checkpoints(out_dir)}
+    rows = []
+    for c in PLAN:
+        cell = static[(static.unit == c.unit) & (static.op == c.op) & (static.steps >= c.steps)]
+        seeds_done = int(cell.seed.nunique())
+        shorter = static[(static.unit == c.unit) & (static.op == c.op) & (static.steps < c.steps)]
+        step = running.get(((c.unit, c.op), c.steps))
+        reached = c.steps if seeds_done >= PLAN_SEEDS else (step if step is not None else
+                                                            int(shorter.steps.max()) if len(shorter) else 0)
+        status = "finished" if seeds_done >= PLAN_SEEDS else "running" if step is not None else \
+            "left" if c.unit in PAPER_UNITS else "left (its unit is not built yet)"
+        rows.append(dict(unit=c.unit, op=c.op, claim=c.claim, budget=c.steps, status=status, step_reached=reached,
+                         seed_steps_left=PLAN_SEEDS * (c.steps - reached)))
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)

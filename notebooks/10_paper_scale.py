@@ -104,8 +104,9 @@ protocol_table
 # solved-at step).
 
 # %% tags=["hide-input"]
-published = {(p.op, p.unit): p for p in scale.MADSEN_STATIC}
+published = {(p.op, p.unit): p for p in scale.MADSEN_STATIC + scale.MADSEN_APPENDIX}
 OPS = {"add": "+", "sub": "−", "mul": "×", "div": "÷"}
+OPS_ALL = OPS | {"square": "x²", "sqrt": "√x"}
 
 
 def cell_rows(table: pd.DataFrame) -> list[dict]:
@@ -118,9 +119,10 @@ def cell_rows(table: pd.DataFrame) -> list[dict]:
         findings = R.madsen_static_findings(g, [pub], "10") if pub is not None else []
         verdict = findings[0].verdict() if findings else None
         rows.append(dict(
-            op=OPS[op], unit=unit, seeds=rate["n"], steps=int(steps), rate=rate,
+            op=OPS_ALL[op], unit=unit, seeds=rate["n"], steps=int(steps), rate=rate,
             ours=fmt_rate(rate, compact=True),
-            published="–" if pub is None else f"{pub.success:.0%} (+{pub.plus:.0%}/−{pub.minus:.0%})",
+            published="–" if pub is None else f"{pub.success:.0%}" + (
+                f" (+{pub.plus:.0%}/−{pub.minus:.0%})" if pub.plus is not None else f" ({pub.table})"),
             median_solved=float(solved.median()) if len(solved) else math.nan,
             published_solved=None if pub is None else pub.solved_at,
             sparsity=float(g.loc[g["success"], "sparsity_error"].mean()) if len(solved) else math.nan,
@@ -208,7 +210,7 @@ if curves:
         pub = published.get((op, unit))
         if pub is not None and pub.solved_at:
             ax.axvline(pub.solved_at, color="0.4", lw=1, ls=":", label="M&J median")
-        ax.set_title(f"{unit}, {OPS[op]}")
+        ax.set_title(f"{unit}, {OPS_ALL[op]}")
         ax.set_xlabel("step")
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
         ax.legend(fontsize=9, loc="lower right")
@@ -321,6 +323,37 @@ if projection:
         f"operations × {TABLE_SEEDS} seeds × {proto.steps:,} steps) is "
         f"{len(scale.PAPER_UNITS) * SEED_STEPS:.1e} seed-steps. Its projected wall time, per machine:"))
     display(pd.DataFrame(projection).set_index("machine"))
+
+# %% [markdown]
+# ## What is finished, running and left
+#
+# Every cell of Madsen & Johansen's tables that the book's conclusions cite, with the budget that
+# can decide it (at least the published median solved-at step, or their full 5·10⁶ steps where
+# none is published) and 25 seeds. The core-hours left use each unit's fastest measured rate on
+# one core above (a unit not timed yet is costed at the rate of the unit it is built from).
+
+# %% tags=["hide-input"]
+plan = scale.plan_status(paper)
+unit_rate = speeds.groupby("unit")["seed-steps/s"].max() if len(segments) else pd.Series(dtype=float)
+COSTED_LIKE = {"NAC•": "NALU", "NAC+": "Linear"}  # the unit whose measured rate stands in, if untimed
+
+
+def core_hours_left(row) -> float:
+    unit = row.unit if row.unit in unit_rate.index else COSTED_LIKE.get(row.unit)
+    return row.seed_steps_left / unit_rate[unit] / 3600 if unit in unit_rate.index else math.nan
+
+
+plan["core-hours left"] = plan.apply(core_hours_left, axis=1).round(1)
+plan_view = plan.assign(op=plan.op.map(OPS_ALL), budget=plan.budget.map(power_of_ten),
+                        reached=[f"{r:,}" for r in plan.step_reached])
+display(plan_view[["op", "unit", "claim", "budget", "status", "reached", "core-hours left"]]
+        .rename(columns={"claim": "published in", "reached": "step reached"}).set_index(["op", "unit"]))
+left = plan[plan.status != "finished"]
+display(Markdown(
+    f"{int((plan.status == 'finished').sum())} of {len(plan)} planned cells are finished, "
+    f"{int((plan.status == 'running').sum())} running and {len(left) - int((plan.status == 'running').sum())} "
+    f"not started; what is left is about {left['core-hours left'].sum():,.0f} core-hours on this machine type "
+    f"({left['core-hours left'].sum() / 24:,.1f} days of one core)."))
 
 # %% [markdown]
 # ## Re-running or extending the run

@@ -91,3 +91,29 @@ def test_a_finished_block_extended_to_more_steps_is_the_longer_block(tmp_path):
     pd.testing.assert_frame_equal(both[both.steps == 50].reset_index(drop=True), short_before)
     record = json.loads((tmp_path / "extended" / "blocks" / f"{blocks[0].name}_90.json").read_text())
     assert [s["run_steps"] for s in record["segments"]] == [50, 90]  # the provenance says it was extended
+
+
+def test_every_planned_cell_has_a_budget_that_can_decide_it():
+    """The plan's budgets follow the verdict rule: at least the published median solved-at step,
+    or the paper's 5·10⁶ steps where none is published."""
+    published = {(p.unit, p.op): p for p in scale.MADSEN_STATIC}
+    for c in scale.PLAN:
+        p = published.get((c.unit, c.op))
+        need = p.solved_at if p is not None and p.solved_at else scale.PaperProtocol.steps
+        assert c.steps >= need, c
+    assert {(p.unit, p.op) for p in scale.MADSEN_STATIC} <= {(c.unit, c.op) for c in scale.PLAN}
+
+
+def test_plan_status_counts_finished_running_and_left(tmp_path):
+    out = tmp_path / "paper"
+    (out / "blocks").mkdir(parents=True)
+    c = scale.PLAN[0]
+    rows = [dict(unit=c.unit, op=c.op, seed=s, steps=c.steps, success=True, solved_at=10, best_step=10, test_mse=0.0,
+                 test_output_finite=True, threshold=1.0, sparsity_error=0.0, diverged=False)
+            for s in range(scale.PLAN_SEEDS)]
+    pd.DataFrame(rows, columns=scale.COLUMNS).to_csv(out / "static.csv", index=False)
+    status = scale.plan_status(out).set_index(["unit", "op"])
+    assert status.loc[(c.unit, c.op), "status"] == "finished" and status.loc[(c.unit, c.op), "seed_steps_left"] == 0
+    other = scale.PLAN[1]
+    assert status.loc[(other.unit, other.op), "status"] == "left"
+    assert status.loc[(other.unit, other.op), "seed_steps_left"] == scale.PLAN_SEEDS * other.steps
