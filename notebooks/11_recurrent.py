@@ -62,7 +62,7 @@ from nalu_book.book import (median_range, mode_banner, provisional, rate_table, 
                        underpowered)
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
-SEEDS = list(range(3 if quick else 10))
+SEEDS = list(range(3 if quick else 20))
 STEPS = 400 if quick else 3_000
 OPS = ["add"] if quick else ["add", "mul"]
 TRAIN_LENGTH, TEST_LENGTHS = 10, (10, 100, 1000)

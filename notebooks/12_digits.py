@@ -61,7 +61,7 @@ from nalu import applied, recurrent
 from nalu_book.book import MIN_SEEDS, mean_range, mode_banner, provisional, save_results
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
-SEEDS = list(range(3 if quick else 10))
+SEEDS = list(range(3 if quick else 20))
 STEPS = 300 if quick else 3_000
 ENCODER_STEPS = 150 if quick else 300
 TRAIN_LENGTH, TEST_LENGTHS = 10, (1, 10, 100, 1000)

@@ -57,7 +57,7 @@ from nalu import applied, recurrent
 from nalu_book.book import MIN_SEEDS, mean_range, mode_banner, provisional, save_results
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
-SEEDS = list(range(2 if quick else 10))
+SEEDS = list(range(2 if quick else 20))
 STEPS = 600 if quick else 3_000
 HIDDEN, LR = 32, 1e-2
 mode_banner(quick, seeds=len(SEEDS), steps=STEPS, lstm_units=HIDDEN, lr=LR)
