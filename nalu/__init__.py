@@ -7,9 +7,8 @@ from .tasks import (ArithmeticTask, Dataset, IdentityTask, Interval, MysteryConf
                     mystery_configuration, mystery_dataset, rng_for, signed_task, solve_mystery,
                     static_arithmetic, sum_split, two_input)
 from .data import DataSource, FixedData, FreshSamples
-from .training import (Checkpoint, CheckpointMismatch, Learner, TrainingPaused, TrainResult, Warmup, as_float64,
-                       code_version, environment, evaluate_mse, train,
-                       train_together)
+from .training import (Checkpoint, CheckpointMismatch, Learner, TrainingOptions, TrainingPaused, TrainResult, Warmup,
+                       as_float64, code_version, environment, evaluate_mse, train, train_together)
 from .units import INALU, MLP, NAC, NALU, NAU, NMU, Linear, RealNPU, SignedNALU, VanillaNet, sign_factor
 
 __version__ = "0.1.0"

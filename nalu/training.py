@@ -35,7 +35,8 @@ from .data import DataSource, EvalSets, HasThresholds, Resumable, describe
 from .fast import accelerate
 from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
 
-__all__ = ["Warmup", "Checkpoint", "CheckpointMismatch", "TrainingPaused", "TrainResult", "Learner", "train",
+__all__ = ["Warmup", "Checkpoint", "CheckpointMismatch", "TrainingPaused", "TrainResult", "Learner",
+           "TrainingOptions", "train",
            "train_together", "evaluate_mse", "as_float64", "code_version", "environment"]
 
 
@@ -115,6 +116,32 @@ class Learner:
     lr: float = 1e-3
     reg: Warmup | None = None
     grad_clip: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How ``train`` / ``train_together`` run the loop (every argument but the models, data and seeds).
+
+    ``steps`` or ``epochs``: the length; ``optimizer``: "adam" or "sgd"; ``eval_every``: steps
+    (or epochs) between evaluations; ``threshold_eps``: the perturbation ε of the exact solution
+    whose MSE is a seed's success threshold (``data.success_thresholds``; not the units' ε in
+    log(|x| + ε)); ``device``; ``threads``: torch's intra-op threads during the call; ``fast``:
+    run the units through ``nalu.fast``; ``keep_best``: the split whose best step is kept;
+    ``checkpoint``, ``observe``, ``progress``, ``desc``: as in ``train``."""
+
+    steps: int | None = None
+    epochs: int | None = None
+    optimizer: str = "adam"
+    eval_every: int = 1000
+    threshold_eps: float = 1e-5
+    device: torch.device = torch.device("cpu")
+    threads: int | None = 1
+    fast: bool = True
+    keep_best: str | None = None
+    checkpoint: Checkpoint | None = None
+    observe: Callable[[int, nn.Module], None] | None = None
+    progress: bool = True
+    desc: str | None = None
 
 
 @dataclass
@@ -273,7 +300,7 @@ def train(
     reg: Warmup | None = None,
     grad_clip: float | None = None,
     eval_every: int = 1000,
-    eps: float = 1e-5,
+    threshold_eps: float = 1e-5,
     device: str | torch.device = "cpu",
     threads: int | None = 1,
     fast: bool = True,
@@ -294,13 +321,17 @@ def train(
     leaves them alone; 1 suits these small models and leaves a core to the batch-drawing thread).
     ``observe(step, model)`` is called before each step's update with the stacked model (all seeds),
     to record something about it (e.g. its weights); it must not change the model.
+    ``threshold_eps``: the ε of a seed's success threshold (the MSE of the exact solution with its
+    weights perturbed by ε, where the task defines one). The loop's options are recorded as one
+    frozen ``TrainingOptions``.
     """
     seeds = _check_arguments(model_factory, data, seeds, steps, epochs, lr, optimizer, reg, grad_clip,
                              eval_every, threads, keep_best, checkpoint)
     if observe is not None and not callable(observe):
         raise TypeError(f"observe must be a function (step, model) -> None, got {type(observe).__name__}")
-    return _set_up_and_train([Learner(model_factory, lr, reg, grad_clip)], data, seeds, steps, epochs, optimizer,
-                             eval_every, eps, device, threads, fast, keep_best, checkpoint, observe, progress, desc)[0]
+    options = TrainingOptions(steps, epochs, optimizer, eval_every, threshold_eps, _device(device), threads, fast,
+                              keep_best, checkpoint, observe, progress, desc)
+    return _set_up_and_train([Learner(model_factory, lr, reg, grad_clip)], data, seeds, options)[0]
 
 
 def train_together(
@@ -312,7 +343,7 @@ def train_together(
     epochs: int | None = None,
     optimizer: str = "adam",
     eval_every: int = 1000,
-    eps: float = 1e-5,
+    threshold_eps: float = 1e-5,
     device: str | torch.device = "cpu",
     threads: int | None = 1,
     fast: bool = True,
@@ -332,23 +363,23 @@ def train_together(
     for learner in learners:
         seeds_checked = _check_arguments(learner.model_factory, data, seeds, steps, epochs, learner.lr, optimizer,
                                          learner.reg, learner.grad_clip, eval_every, threads, keep_best, None)
-    return _set_up_and_train(learners, data, seeds_checked, steps, epochs, optimizer, eval_every, eps, device, threads,
-                             fast, keep_best, None, None, progress, desc)
+    options = TrainingOptions(steps, epochs, optimizer, eval_every, threshold_eps, _device(device), threads, fast,
+                              keep_best, None, None, progress, desc)
+    return _set_up_and_train(learners, data, seeds_checked, options)
 
 
-def _set_up_and_train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, device, threads, fast,
-                      keep_best, checkpoint, observe, progress, desc) -> list[TrainResult]:
+def _set_up_and_train(learners: list[Learner], data: DataSource, seeds: list[int],
+                      options: TrainingOptions) -> list[TrainResult]:
     """The device, torch's threads and the data source around ``_train`` (threads restored, data closed)."""
-    device = _device(device)
+    device = options.device
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r} requested but CUDA is not available; pass device='cpu'")
     previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
+    if options.threads is not None:
+        torch.set_num_threads(options.threads)
     try:
         data.setup(seeds, device)
-        return _train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, device, fast, keep_best,
-                      checkpoint, observe, progress, desc)
+        return _train(learners, data, seeds, options)
     finally:
         if hasattr(data, "close"):
             data.close()
@@ -426,33 +457,32 @@ class _Learning:
             self.best.update(self.model, mse)
 
 
-def _train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, device, fast, keep_best, checkpoint,
-           observe, progress, desc) -> list[TrainResult]:
+def _train(learners: list[Learner], data: DataSource, seeds: list[int], o: TrainingOptions) -> list[TrainResult]:
     """Every learner on the same batches: each step draws one batch and steps each model on it."""
     per_epoch = data.steps_per_epoch()
-    total_steps = steps if steps is not None else epochs * per_epoch
-    log_every = eval_every if steps is not None else eval_every * per_epoch
+    total_steps = o.steps if o.steps is not None else o.epochs * per_epoch
+    log_every = o.eval_every if o.steps is not None else o.eval_every * per_epoch
     evals = data.eval_sets()
-    runs = [_Learning(learner, seeds, optimizer, device, fast, keep_best, evals) for learner in learners]
+    runs = [_Learning(learner, seeds, o.optimizer, o.device, o.fast, o.keep_best, evals) for learner in learners]
     for run in runs:
         _check_shapes(run.model, evals)
-    configs = [dict(seeds=seeds, lr=learner.lr, optimizer=optimizer, steps=total_steps, epochs=epochs,
-                    eval_every=eval_every,
+    configs = [dict(seeds=seeds, lr=learner.lr, optimizer=o.optimizer, steps=total_steps, epochs=o.epochs,
+                    eval_every=o.eval_every,
                     reg=None if learner.reg is None else (learner.reg.scale, learner.reg.start, learner.reg.end),
-                    grad_clip=learner.grad_clip, device=str(device), keep_best=keep_best, model=repr(run.model))
+                    grad_clip=learner.grad_clip, device=str(o.device), keep_best=o.keep_best, model=repr(run.model))
                for learner, run in zip(learners, runs)]
-    saver = _Saver(checkpoint, configs[0], data, device) if checkpoint is not None else None  # train: one learner
+    saver = _Saver(o.checkpoint, configs[0], data, o.device) if o.checkpoint is not None else None  # one learner
     start = saver.resume(runs[0], data) if saver is not None else 0
 
     if start == 0:
         for run in runs:
             run.evaluate(0, evals)
-    bar = tqdm(total=total_steps, initial=start, desc=desc, disable=not progress, mininterval=1.0)
+    bar = tqdm(total=total_steps, initial=start, desc=o.desc, disable=not o.progress, mininterval=1.0)
     for step in range(start, total_steps):
         if saver is not None and saver.due(step, data):
             saver.save(step, runs[0], data)
-        if observe is not None:
-            observe(step, runs[0].model)
+        if o.observe is not None:
+            o.observe(step, runs[0].model)
         x, y = data.batch(step)
         for run in runs:
             run.step(step, x, y)
@@ -463,17 +493,16 @@ def _train(learners, data, seeds, steps, epochs, optimizer, eval_every, eps, dev
     bar.close()
     if saver is not None:
         configs[0]["segments"] = saver.finish(total_steps, runs[0], data)
-    return [_result(run, data, seeds, evals, eps, total_steps, steps, per_epoch, config)
-            for run, config in zip(runs, configs)]
+    return [_result(run, data, seeds, evals, o, total_steps, per_epoch, config) for run, config in zip(runs, configs)]
 
 
-def _result(run: _Learning, data, seeds, evals, eps, total_steps, steps, per_epoch, config) -> TrainResult:
+def _result(run: _Learning, data, seeds, evals, o: TrainingOptions, total_steps, per_epoch, config) -> TrainResult:
     frame = pd.DataFrame(run.rows, columns=["seed", "step", "split", "mse"])
-    if steps is None:
+    if o.steps is None:
         frame["epoch"] = frame["step"] // per_epoch
     threshold = None
     if isinstance(data, HasThresholds):
-        by_split = data.success_thresholds(evals, eps)
+        by_split = data.success_thresholds(evals, o.threshold_eps)
         if by_split:  # empty for a task without a success criterion
             threshold = pd.DataFrame([(seeds[s], split, float(v[s])) for split, v in by_split.items()
                                       for s in range(len(seeds))], columns=["seed", "split", "threshold"])

@@ -295,7 +295,7 @@ def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_
     started = time.time()
     try:
         result = train(unit.factory(proto), data, list(block.seeds), steps=proto.steps, lr=proto.lr, reg=unit.reg(),
-                       eval_every=proto.eval_every, eps=proto.eps, device=device, keep_best="interpolation",
+                       eval_every=proto.eval_every, threshold_eps=proto.eps, device=device, keep_best="interpolation",
                        checkpoint=ckpt, progress=False)
     except TrainingPaused as paused:
         return dict(status="paused", block=asdict(block), step=paused.step, seconds=time.time() - started)

@@ -7,6 +7,7 @@ index; (b) with the bound stated at the assertion: float64 evaluation under anot
 stacked against per-seed targets at 100 inputs.
 """
 
+import dataclasses
 from functools import partial
 
 import numpy as np
@@ -412,3 +413,19 @@ def test_train_together_rejects_what_is_not_a_learner():
         nalu.train_together([], data, [0], steps=1)
     with pytest.raises(ValueError, match="lr must be a positive number"):
         nalu.train_together([nalu.Learner(lambda: nalu.NAU(2, 1), lr=-1.0)], data, [0], steps=1)
+
+
+def test_threshold_eps_sets_the_success_threshold_and_the_options_are_recorded_once():
+    """The trainer's ε is the success threshold's perturbation (not the units' ε): a larger one
+    gives a larger threshold for every seed and split."""
+    task = nalu.static_arithmetic("add", nalu.rng_for(0, 1), in_dim=10)
+
+    def thresholds(eps):
+        data = nalu.FreshSamples(task, batch_size=8, eval_size=50)
+        r = nalu.train(partial(nalu.NAC, 10, 1), data, [0, 1], steps=2, threshold_eps=eps, progress=False)
+        return r.threshold.set_index(["seed", "split"]).threshold
+
+    small, large = thresholds(1e-5), thresholds(1e-3)
+    assert (large > small).all()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        nalu.TrainingOptions(steps=3).steps = 4
