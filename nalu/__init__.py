@@ -9,7 +9,8 @@ from .tasks import (ArithmeticTask, Dataset, IdentityTask, Interval, MysteryConf
 from .data import DataSource, FixedData, FreshSamples
 from .training import (Checkpoint, CheckpointMismatch, Learner, TrainingOptions, TrainingPaused, TrainResult, Warmup,
                        as_float64, code_version, environment, evaluate_mse, train, train_together)
-from .units import INALU, MLP, NAC, NALU, NAU, NMU, Linear, RealNPU, SignedNALU, VanillaNet, sign_factor
+from .units import (INALU, MLP, NAC, NALU, NAU, NMU, NPU, Linear, NaiveNPU, RealNPU, SignedNALU, VanillaNet,
+                    complex_power, sign_factor)
 
 __version__ = "0.1.0"
 

@@ -10,7 +10,8 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from .units import INALU, MLP, NAC, NALU, NAU, NMU, ArithmeticUnit, Linear, RealNPU, SignedNALU, VanillaNet
+from .units import (INALU, MLP, NAC, NALU, NAU, NMU, NPU, ArithmeticUnit, NACMul, Linear, NaiveNPU, RealNPU,
+                    SignedNALU, VanillaNet)
 
 __all__ = [
     "Stack",
@@ -35,7 +36,12 @@ UNITS: dict[str, Callable[[int, int], nn.Module]] = {
     "inalu": INALU,
     "nau": NAU,
     "nmu": NMU,
+    "nac_mul": NACMul,  # NAC•: the NALU's multiplicative path alone
+    "nac_mul_sigma": partial(NACMul, weight="sigmoid"),  # NAC•,σ
+    "nac_mul_nmu": partial(NACMul, weight="clamped"),  # NAC•,NMU
     "realnpu": RealNPU,
+    "npu": NPU,  # the NPU with its complex path (imaginary weights)
+    "naive_npu": NaiveNPU,  # the NPU without the relevance gate
     "vanilla": VanillaNet,
     "mlp": MLP,
 }
@@ -108,7 +114,7 @@ def regularizer(model: nn.Module) -> Tensor | None:
 
 @torch.no_grad()
 def clamp_weights_(model: nn.Module) -> None:
-    """Apply every unit's weight clamp (NAU, NMU, RealNPU)."""
+    """Apply every unit's weight clamp (NAU, NMU, RealNPU, NPU)."""
     for m in model.modules():
         if isinstance(m, ArithmeticUnit):
             m.clamp_weights_()

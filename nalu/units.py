@@ -32,7 +32,11 @@ __all__ = [
     "INALU",
     "NAU",
     "NMU",
+    "NACMul",
     "RealNPU",
+    "NPU",
+    "NaiveNPU",
+    "complex_power",
     "MLP",
     "VanillaNet",
     "sign_factor",
@@ -353,8 +357,60 @@ class NMU(ArithmeticUnit):
         self.W.clamp_(0.0, 1.0)
 
 
+class NACMul(ArithmeticUnit):
+    """The NALU's multiplicative path alone, NAC• (Trask et al. 2018; Madsen & Johansen 2020, §4.2):
+
+        y = exp(W log(|x| + ε))
+        W = tanh(Ŵ) ⊙ σ(M̂)      (weight="nac": NAC•, the NALU's own path)
+          | σ(Ŵ)                (weight="sigmoid": NAC•,σ, weights in (0, 1))
+          | W, clamped to [0, 1] (weight="clamped": NAC•,NMU, the NMU's weights and regulariser)
+
+    Initialisation: Xavier uniform for Ŵ and M̂; U[0.25, 0.75] for the clamped W, as the NMU.
+    Regulariser (weight="clamped" only): R = mean_ij min(W_ij, 1 − W_ij).
+    """
+
+    weights = ("nac", "sigmoid", "clamped")
+
+    def __init__(self, in_dim: int, out_dim: int, eps: float = 1e-7, weight: str = "nac"):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        _check_eps(eps)
+        _check_choice("weight", weight, self.weights)
+        self.in_dim, self.out_dim, self.eps, self.weight_kind = in_dim, out_dim, eps, weight
+        if weight == "clamped":
+            self.W_hat = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), 0.25, 0.75))
+        else:
+            self.W_hat = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
+        self.M_hat = (nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
+                      if weight == "nac" else None)
+
+    @property
+    def W(self) -> Tensor:
+        """W = tanh(Ŵ) ⊙ σ(M̂) | σ(Ŵ) | Ŵ (clamped), by ``weight``."""
+        if self.weight_kind == "nac":
+            return torch.tanh(self.W_hat) * torch.sigmoid(self.M_hat)
+        return torch.sigmoid(self.W_hat) if self.weight_kind == "sigmoid" else self.W_hat
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = exp(W log(|x| + ε))"""
+        return torch.exp(torch.log(torch.abs(x) + self.eps) @ self.W.mT)
+
+    def regularizer(self) -> Tensor | None:
+        if self.weight_kind != "clamped":
+            return None
+        return _per_model_mean(torch.minimum(self.W_hat, 1 - self.W_hat))
+
+    @torch.no_grad()
+    def clamp_weights_(self) -> None:
+        if self.weight_kind == "clamped":
+            self.W_hat.clamp_(0.0, 1.0)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, eps={self.eps}, weight={self.weight_kind!r}"
+
+
 class RealNPU(ArithmeticUnit):
-    """Real neural power unit (Heim, van Gerven & Burkhardt 2020).
+    """Real neural power unit (Heim, Pevný & Šmídl 2020): the NPU without its imaginary weights.
 
         r = ĝ ⊙ |x| + 1 − ĝ          (relevance gate: ĝ_i = 0 turns input i into a harmless 1)
         k = ĝ ⊙ [x < 0]              (1 for a relevant negative input)
@@ -386,6 +442,76 @@ class RealNPU(ArithmeticUnit):
     @torch.no_grad()
     def clamp_weights_(self) -> None:
         self.g_hat.clamp_(0.0, 1.0)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, eps={self.eps}"
+
+
+def complex_power(log_r: Tensor, k: Tensor, w_re: Tensor, w_im: Tensor) -> Tensor:
+    """Re exp((W_re + i W_im)(log r + iπk)) = exp(W_re log r − π W_im k) ⊙ cos(W_im log r + π W_re k)
+    (Heim et al. 2020, eq. 7): the real part of a complex power product, in real arithmetic.
+
+    log_r, k: (..., batch, in); w_re, w_im: (..., out, in) → (..., batch, out)."""
+    modulus = log_r @ w_re.mT - math.pi * (k @ w_im.mT)  # Re of the exponent: W_re log r − π W_im k
+    phase = log_r @ w_im.mT + math.pi * (k @ w_re.mT)  # Im of the exponent: W_im log r + π W_re k
+    return torch.exp(modulus) * torch.cos(phase)
+
+
+class NPU(RealNPU):
+    """Neural power unit (Heim, Pevný & Šmídl 2020, def. 3), the RealNPU with imaginary weights W_im:
+
+        r = ĝ ⊙ |x| + 1 − ĝ                        (relevance gate, as the RealNPU)
+        k = ĝ ⊙ [x < 0]
+        z = exp(W log(r + ε) − π W_im k) ⊙ cos(W_im log(r + ε) + π W k)
+
+    W is the real part W_re. ĝ ∈ [0, 1] is clamped after each step (the paper clips it inside the
+    forward, min(max(g, 0), 1); clamping the parameter keeps it where the clip would). As the
+    RealNPU, k = ĝ for a negative input (the paper's definition box swaps the cases; its derivation
+    and code do not). Initialisation (the paper's recommendation and code): W Xavier uniform,
+    W_im = 0, ĝ = 0.5; W_im is created last and draws nothing, so for a given seed the NPU starts
+    from the RealNPU's W and ĝ. Regulariser: mean |W| + mean |W_im| + mean ĝ (L1).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, eps: float = 1e-7):
+        super().__init__(in_dim, out_dim, eps=eps)
+        self.W_im = nn.Parameter(torch.zeros(out_dim, in_dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """z = exp(W log r − π W_im k) ⊙ cos(W_im log r + π W k),  r = ĝ|x| + 1 − ĝ,  k = ĝ [x < 0]"""
+        g = self.g_hat.unsqueeze(-2)  # (..., 1, in)
+        r = g * torch.abs(x) + 1 - g  # relevance gate: ĝ_i = 0 turns input i into a harmless 1
+        k = g * (x < 0).to(x.dtype)  # the gated angle of log x over π: ĝ_i for a negative input
+        return complex_power(torch.log(r + self.eps), k, self.W, self.W_im)
+
+    def regularizer(self) -> Tensor:
+        return super().regularizer() + _per_model_mean(torch.abs(self.W_im))
+
+
+class NaiveNPU(ArithmeticUnit):
+    """Naive neural power unit (Heim, Pevný & Šmídl 2020, def. 2): the NPU without the relevance gate.
+
+        r = |x|,  k = [x < 0]
+        z = exp(W log(r + ε) − π W_im k) ⊙ cos(W_im log(r + ε) + π W k)
+
+    W is the real part W_re. Initialisation: W Xavier uniform, W_im = 0 (as the NPU; the same W for
+    a given seed). Regulariser: mean |W| + mean |W_im| (L1). No clamp.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, eps: float = 1e-7):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        _check_eps(eps)
+        self.in_dim, self.out_dim, self.eps = in_dim, out_dim, eps
+        self.W = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
+        self.W_im = nn.Parameter(torch.zeros(out_dim, in_dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """z = exp(W log|x| − π W_im k) ⊙ cos(W_im log|x| + π W k),  k = [x < 0]"""
+        k = (x < 0).to(x.dtype)  # log x = log|x| + iπk for real x
+        return complex_power(torch.log(torch.abs(x) + self.eps), k, self.W, self.W_im)
+
+    def regularizer(self) -> Tensor:
+        return _per_model_mean(torch.abs(self.W)) + _per_model_mean(torch.abs(self.W_im))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, eps={self.eps}"

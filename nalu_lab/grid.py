@@ -102,6 +102,9 @@ BENCHMARK_UNITS: tuple[UnitSpec, ...] = (
     UnitSpec("RealNPU", "realnpu", lr=5e-3, reg_scale=1e-5, reg_start=0, reg_end=20_000,
              protocol="Adam 5e-3, L1 penalty β ramped linearly to 1e-5 over 2·10⁴ steps (NALM benchmark: "
                       "grown geometrically from 1e-7 to 1e-5)"),
+    UnitSpec("NPU", "npu", lr=5e-3, reg_scale=1e-5, reg_start=0, reg_end=20_000,
+             protocol="as the RealNPU (Adam 5e-3, L1 penalty ramped to 1e-5 over 2·10⁴ steps), imaginary weights "
+                      "from 0 (Heim et al.)"),
 )
 
 
