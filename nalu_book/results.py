@@ -477,4 +477,4 @@ EXTRACTORS: dict[str, Callable[[Mapping[str, Any]], list[Finding]]] = {
 # chapters whose findings the conclusions list (06 and 09 build theirs themselves)
 CLAIM_CHAPTERS: tuple[str, ...] = ("01_mlp_extrapolation", "02_nac", "03_nalu", "04_mystery", "05_sum_split",
                                    "06_static_arithmetic", "07_sign_caveat", "08_signed_fix", "09_benchmark",
-                                   "11_recurrent", "12_digits", "13_words", "14_why_nalu_fails", "A1_speed")
+                                   "11_recurrent", "12_digits", "13_words", "14_why_nalu_fails", "17_npu", "A1_speed")
