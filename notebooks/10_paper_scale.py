@@ -251,9 +251,13 @@ else:
 blocks = provenance.get("blocks", []) + provenance.get("running", [])
 segments = pd.DataFrame([
     dict(unit=b["block"]["unit"], op=b["block"]["op"], seeds=len(b["block"]["seeds"]), node=s.get("node"),
-         cpu=s.get("cpu"), cores=s.get("cores"), steps=s["to_step"] - s["from_step"], seconds=s["seconds"])
+         cpu=s.get("cpu"), cores=s.get("cores"), steps=s["to_step"] - s["from_step"], seconds=s["seconds"],
+         from_step=s["from_step"], to_step=s["to_step"])
     for b in blocks for s in b["segments"] if s.get("seconds")
 ])
+# a block extended to a larger budget carries the shorter block's stretches too: count each stretch once
+segments = segments.drop_duplicates(["unit", "op", "seeds", "from_step", "to_step", "seconds"]) if len(segments) \
+    else segments
 if len(segments):
     segments["cores"] = segments["cores"].fillna(0).astype(int)
     segments["rate"] = segments["steps"] * segments["seeds"] / segments["seconds"]
