@@ -4,6 +4,7 @@ solved-at step and sparsity error, and Wilson intervals for success rates."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,10 @@ __all__ = [
     "normalised_error",
     "success_table",
     "sparsity_error",
+    "weights_sparsity_error",
     "effective_weights",
     "wilson_interval",
+    "rates_overlap",
     "success_rate",
     "normalised_table",
     "sequence_errors",
@@ -118,6 +121,17 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def rates_overlap(a: Mapping, b: Mapping, z: float = Z_95) -> bool:
+    """Whether two success rates' Wilson intervals overlap, lo_a ≤ hi_b and lo_b ≤ hi_a (``a``, ``b``:
+    mappings with ``successes`` and ``n``, e.g. ``success_rate``'s dicts; the intervals are recomputed)."""
+    for name, r in (("a", a), ("b", b)):
+        if not isinstance(r, Mapping) or not {"successes", "n"} <= set(r):
+            raise ValueError(f"{name} must be a mapping with 'successes' and 'n' (e.g. success_rate's dict), got {r!r}")
+    alo, ahi = wilson_interval(a["successes"], a["n"], z)
+    blo, bhi = wilson_interval(b["successes"], b["n"], z)
+    return bool(alo <= bhi and blo <= ahi)
+
+
 def success_rate(success: pd.Series | np.ndarray) -> dict:
     """Rate and Wilson 95% interval of a boolean vector."""
     s = np.asarray(success, dtype=bool)
@@ -136,11 +150,19 @@ def effective_weights(model: nn.Module) -> list[Tensor]:
 
 @torch.no_grad()
 def sparsity_error(model: nn.Module) -> np.ndarray:
-    """Madsen & Johansen: max_ij min(|W_ij|, |1 − |W_ij||), per stacked seed (a scalar array for one model)."""
+    """Madsen & Johansen: max_ij min(|W_ij|, |1 − |W_ij||), per stacked seed (a scalar array for one model),
+    over the arithmetic units' weights (``effective_weights``)."""
     ws = effective_weights(model)
     if not ws:
         raise ValueError(f"{type(model).__name__} has no arithmetic-unit weights")
-    errs = [torch.minimum(w.abs(), (1 - w.abs()).abs()).amax(dim=(-2, -1)) for w in ws]
+    return weights_sparsity_error(ws)
+
+
+def weights_sparsity_error(weights: Sequence[Tensor]) -> np.ndarray:
+    """max_ij min(|W_ij|, |1 − |W_ij||) over every matrix of ``weights`` (each (..., out, in)), per stacked seed."""
+    if not weights:
+        raise ValueError("weights is empty: pass the weight matrices to judge, e.g. nalu.effective_weights(model)")
+    errs = [torch.minimum(w.abs(), (1 - w.abs()).abs()).amax(dim=(-2, -1)) for w in weights]  # Madsen & Johansen
     return torch.stack(errs).amax(dim=0).cpu().numpy()
 
 

@@ -185,6 +185,10 @@ class NALU(ArithmeticUnit):
         """W_m: the additive NAC's W (shared) or the log path's own."""
         return self.nac.W if self.shared else self.nac_log.W
 
+    def log_path(self, x: Tensor) -> Tensor:
+        """m = exp(W_m log(|x| + ε)), the multiplicative path (in SignedNALU: its magnitude, before the sign s)."""
+        return torch.exp(torch.log(torch.abs(x) + self.eps) @ self.log_path_weight().mT)
+
     def gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(g, 1 − g):  (σ(G x), σ(−G x)) for gate="sigmoid",  (G x, 1 − G x) for gate="linear"."""
         logit = x @ self.G.mT
@@ -199,7 +203,7 @@ class NALU(ArithmeticUnit):
     def forward(self, x: Tensor) -> Tensor:
         """y = g ⊙ a + (1 − g) ⊙ m,  a = W x,  m = exp(W log(|x| + ε)),  g = σ(G x) (G x for gate="linear")"""
         a = x @ self.nac.W.mT
-        m = torch.exp(torch.log(torch.abs(x) + self.eps) @ self.log_path_weight().mT)
+        m = self.log_path(x)
         g, one_minus_g = self.gates(x)
         return g * a + one_minus_g * m
 
@@ -248,7 +252,7 @@ class SignedNALU(NALU):
         """y = g ⊙ a + (1 − g) ⊙ m,  m = exp(W_m log(|x| + ε)) ⊙ s,  s_j = ∏_i (sign(x_i) S_ij + 1 − S_ij)"""
         a = x @ self.nac.W.mT
         s = sign_factor(x, self.sign_weight())
-        m = torch.exp(torch.log(torch.abs(x) + self.eps) @ self.log_path_weight().mT) * s
+        m = self.log_path(x) * s
         g, one_minus_g = self.gates(x)
         return g * a + one_minus_g * m
 

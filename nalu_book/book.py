@@ -41,8 +41,9 @@ def mode_banner(quick: bool, **settings) -> "IPython.display.Markdown":
 
 
 def save_results(results_dir: str | Path, chapter: str, results: dict, findings=None) -> Path:
-    """Store a chapter's figures and findings for the conclusions (``nalu_book.results.save``: validated;
-    a chapter without its own ``findings`` gets them from its figures, and a missing figure fails here)."""
+    """Store a chapter's figures and findings for the conclusions (``nalu_book.results.save``: validated).
+    ``findings`` is required: the chapter's ``Finding`` records, or ``[]`` for a chapter that checks no
+    claim; leaving it out fails here, naming the chapter."""
     from nalu_book.results import save
 
     return save(results_dir, chapter, results, findings)
@@ -134,4 +135,22 @@ def median_range(v) -> str:
     return f"{np.median(v):.3g} [{np.min(v):.2g}, {np.max(v):.2g}]"
 
 
-__all__ += ["MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range"]
+def compare_rates(r1, r2, first: str, second: str, *, above: str = "", below: str = "") -> str:
+    """A sentence part comparing two success rates (``metrics.success_rate``'s dicts, or rows of
+    ``rate_table``) by their Wilson 95% intervals:
+
+    * underpowered (``underpowered``: too few seeds or too wide an interval) if either is;
+    * '``first`` … is above / below ``second`` …, the 95% intervals apart' when lo₁ > hi₂ / hi₁ < lo₂,
+      followed by ``above`` / ``below`` (what the difference means, e.g. ': the signs make it harder');
+    * otherwise 'the 95% intervals overlap, no difference shown'."""
+    a, b = f"{first} {fmt_rate(r1)}", f"{second} {fmt_rate(r2)}"
+    if underpowered(r1) or underpowered(r2):
+        return f"{a} against {b}: underpowered, too few seeds or too wide an interval to tell them apart"
+    if r1["lo"] > r2["hi"]:
+        return f"{a} is above {b}, the 95% intervals apart{above}"
+    if r1["hi"] < r2["lo"]:
+        return f"{a} is below {b}, the 95% intervals apart{below}"
+    return f"{a} and {b}: the 95% intervals overlap, no difference shown"
+
+
+__all__ += ["MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range", "compare_rates"]

@@ -6,11 +6,14 @@ evidence a verdict needs (successes and seeds, per-seed values, or a yes/no chec
 published value and its budget). The conclusions turn findings into verdicts with
 ``nalu.verdicts`` (``claims_table``); they never read figures by key.
 
-Files are validated when written and when read: an unknown or missing field, a wrong type or a
-chapter without its findings fails at once, naming the file, the finding and the field.
-A chapter that does not build its findings itself gets them from its figures through the
-chapter's entry in ``EXTRACTORS`` *at save time*, so a renamed figure fails in that chapter, not
-at the end of the build.
+Each chapter builds its own findings from its own variables and passes them to ``save``; the
+package holds no chapter's claims. ``save`` asks for the findings explicitly (``findings=[]`` for a
+chapter that checks no claim), so a chapter that forgets them fails when it is executed, not with a
+silently shorter table at the end of the build. ``claims_table`` lists every chapter whose file
+carries findings, in name order, so a new chapter's findings reach the conclusions as they are.
+
+Files are validated when written and when read: an unknown or missing field or a wrong type fails
+at once, naming the file, the finding and the field.
 """
 
 from __future__ import annotations
@@ -19,21 +22,24 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from nalu import verdicts as V
 
-__all__ = ["SCHEMA_VERSION", "KINDS", "Finding", "ChapterResults", "save", "load", "load_all", "claims_table",
-           "EXTRACTORS", "CLAIM_CHAPTERS", "SchemaError", "madsen_static_findings", "MADSEN_STEPS"]
+__all__ = ["SCHEMA_VERSION", "KINDS", "Finding", "ChapterResults", "save", "load", "load_all", "claim_chapters",
+           "claims_table", "SchemaError", "madsen_static_findings", "MADSEN_STEPS", "MADSEN_MEASURE", "TRASK_MEASURE",
+           "CONCLUSIONS"]
 
 SCHEMA_VERSION = 2
 KINDS = ("rate", "median", "check")
 MADSEN_STEPS = 5_000_000  # Madsen & Johansen's training length on the static task
-_TRASK_MEASURE = "Trask's normalised error"
-_MADSEN_MEASURE = "Madsen's success criterion"
+# the measures several chapters judge claims by, spelled once so that their rows match
+TRASK_MEASURE = "Trask's normalised error"
+MADSEN_MEASURE = "Madsen's success criterion"
+CONCLUSIONS = "99_conclusions"  # the conclusions' own results file: never a source of findings
 
 
 class SchemaError(ValueError):
@@ -168,19 +174,26 @@ def _jsonable(o):
     raise TypeError(f"cannot store {type(o).__name__} in a results file")
 
 
+_REQUIRED: Any = object()  # ``save``'s findings have no default: a chapter says which it checks, or []
+
+
 def save(results_dir: str | Path, chapter: str, figures: Mapping[str, Any],
-         findings: Sequence[Finding] | None = None) -> Path:
-    """Write ``<results_dir>/<chapter>.json``. Without ``findings``, a chapter listed in
-    ``EXTRACTORS`` gets them from its figures now (a missing figure fails here, by name)."""
-    if findings is None and chapter in EXTRACTORS:
-        findings = EXTRACTORS[chapter](figures)
-    findings = list(findings or [])
+         findings: Sequence[Finding] = _REQUIRED) -> Path:
+    """Write ``<results_dir>/<chapter>.json`` with the chapter's figures and findings.
+
+    ``findings`` is required: the chapter's ``Finding`` records, or ``[]`` for a chapter that checks
+    no claim (said explicitly, so a chapter that forgets its findings fails here)."""
+    if findings is _REQUIRED or findings is None:
+        raise SchemaError(f"{chapter}: save_results needs the chapter's findings: pass findings=[Finding(...), ...], "
+                          f"or findings=[] if the chapter checks no claim")
+    if isinstance(findings, (str, bytes, Mapping, Finding)) or not isinstance(findings, Iterable):
+        raise SchemaError(f"{chapter}: findings must be a list of nalu_book.results.Finding records (or []), "
+                          f"got {type(findings).__name__}")
+    findings = list(findings)
     for f in findings:
         if not isinstance(f, Finding):
             raise SchemaError(f"{chapter}: findings must be nalu_book.results.Finding records, got {type(f).__name__}")
         f.verdict()
-    if chapter in CLAIM_CHAPTERS and not findings:
-        raise SchemaError(f"{chapter} checks claims for the conclusions but saved no findings")
     blob = dict(schema=SCHEMA_VERSION, chapter=chapter, figures=dict(figures),
                 findings=[asdict(f) for f in findings])
     path = Path(results_dir) / f"{chapter}.json"
@@ -207,18 +220,34 @@ def load_all(results_dir: str | Path) -> dict[str, ChapterResults]:
     return {p.stem: load(p) for p in sorted(Path(results_dir).glob("*.json"))}
 
 
+def claim_chapters(results: Mapping[str, ChapterResults], exclude: Iterable[str] = ()) -> list[str]:
+    """The chapters whose results carry findings, in name order: every chapter but ``CONCLUSIONS``
+    and those in ``exclude`` (e.g. a chapter whose findings enter through ``claims_table``'s ``replace``)."""
+    skip = {CONCLUSIONS, *exclude}
+    return sorted(c for c, r in results.items() if c not in skip and getattr(r, "findings", None))
+
+
 def claims_table(results: Mapping[str, ChapterResults], chapters: Sequence[str] | None = None,
-                 replace: Mapping[str, Sequence[Finding]] | None = None) -> pd.DataFrame:
-    """One row per finding of ``chapters`` (default ``CLAIM_CHAPTERS``) with its verdict.
+                 replace: Mapping[str, Sequence[Finding]] | None = None, exclude: Iterable[str] = (),
+                 expect: Iterable[str] = ()) -> pd.DataFrame:
+    """One row per finding of ``chapters`` with its verdict; by default every chapter whose results
+    carry findings, in name order (``claim_chapters(results, exclude)``, and the chapters of ``replace``).
 
     ``replace`` maps a chapter to findings that stand in for its own (e.g. the paper-scale rows
-    for Madsen's static claims). A missing chapter is an error, not a silently shorter table.
+    for Madsen's static claims). ``expect`` names chapters that must have a results file (e.g.
+    every chapter of the book): a missing one, or a missing chapter of ``chapters``, is an error,
+    not a silently shorter table.
 
     One claim (source and claim text) tested by several rows (another measure, chapter or budget)
     is judged once: ``primary`` marks the row its verdict comes from — a decided verdict before an
     underpowered one, then the largest budget, then the most seeds, then the first — and the others
     are supporting rows. Count claims with ``table[table.primary]``."""
-    chapters = list(CLAIM_CHAPTERS if chapters is None else chapters)
+    exclude = list(exclude)
+    if missing := sorted(c for c in expect if c not in results and c != CONCLUSIONS):
+        raise SchemaError(f"no results for {missing}: execute those chapters first (same build, same mode)")
+    if chapters is None:  # a chapter that findings stand in for is listed even when it saved none itself
+        chapters = sorted({*claim_chapters(results, exclude), *(replace or {})})
+    chapters = list(chapters)
     if missing := [c for c in chapters if c not in results]:
         raise SchemaError(f"no results for {missing}: execute those chapters first (same build, same mode)")
     rows = []
@@ -260,7 +289,7 @@ def madsen_static_findings(static: pd.DataFrame, published: Sequence[Any], chapt
         steps = int(cell.steps.max())
         cell = cell[cell.steps == steps]
         out.append(Finding(chapter, f"Madsen & Johansen 2020, {p.table}", f"{p.unit} succeeds on {_SYM[p.op]} in "
-                           f"{100 * p.success:.0f}% of seeds", _MADSEN_MEASURE, "rate",
+                           f"{100 * p.success:.0f}% of seeds", MADSEN_MEASURE, "rate",
                            test="published rate inside our 95% interval", successes=int(cell.success.sum()),
                            n=len(cell), published=float(p.success), budget=steps,
                            published_solved_at=p.solved_at, published_steps=None if p.solved_at else MADSEN_STEPS))
@@ -268,213 +297,3 @@ def madsen_static_findings(static: pd.DataFrame, published: Sequence[Any], chapt
 
 
 _SYM = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "square": "x²", "sqrt": "√x"}
-
-
-# --- findings from the figures of chapters that do not build them themselves -------------------------
-
-class _Figures:
-    """Read access to a chapter's figures that names the chapter and the key when one is missing."""
-
-    def __init__(self, chapter: str, figures: Mapping[str, Any]):
-        self.chapter, self.figures = chapter, figures
-
-    def __getitem__(self, key: str):
-        cur = self.figures
-        for part in key.split("/"):
-            if not isinstance(cur, Mapping) or part not in cur:
-                have = sorted(cur) if isinstance(cur, Mapping) else type(cur).__name__
-                raise SchemaError(f"{self.chapter}: the conclusions need figure {key!r}, which it does not save "
-                                  f"(it has {have[:40]}{'…' if len(have) > 40 else ''}); save it, or build the "
-                                  f"chapter's findings with nalu_book.results.Finding")
-            cur = cur[part]
-        return cur
-
-
-def _rate(fig: _Figures, prefix: str) -> dict:
-    return dict(successes=fig[f"{prefix}_successes"], n=fig[f"{prefix}_n"])
-
-
-def _ch01(d):
-    f = _Figures("01_mlp_extrapolation", d)
-    return [Finding("1", "Trask et al. 2018, Fig. 1", "MLPs trained on y = x in [−5, 5] fail outside that range",
-                    "mean absolute error outside vs inside", "check",
-                    test="error outside > error inside, for every activation", passed=f["all_worse_outside"],
-                    n=f["n_seeds"], budget=f["steps"],
-                    note=f"{f['n_activations']} activations; outside/inside error ≥ {f['min_ratio_outside_inside']:.0f}×")]
-
-
-def _ch02(d):
-    f = _Figures("02_nac", d)
-    out = [Finding("2", "the PyTorch blog post", "tanh·σ weights fall near −1, 0, 1 a quarter, half and a quarter "
-                   "of the time", "exact integral", "check", test="exact masses near 0 and ±1 within 0.02 of ½ and ¼",
-                   passed=f["coin_flip_reproduced"], exact=True,
-                   note=f"mass within 0.1 of 0: {f['exact_frac_abs_below_0.1']:.3f}, above 0.9: "
-                        f"{f['exact_frac_above_0.9']:.3f}")]
-    for op, sym in (("add", "+"), ("sub", "−")):
-        out.append(Finding("2", "Trask et al. 2018", f"a NAC learns {sym} and extrapolates", _MADSEN_MEASURE, "rate",
-                           test="claimed: (nearly) every seed, taken as a rate in [90%, 100%]",
-                           published=[0.9, 1.0], budget=f["steps"], **_rate(f, f"nac_{op}")))
-    return out
-
-
-def _ch03(d):
-    f = _Figures("03_nalu", d)
-    out = []
-    for op, sym in (("mul", "×"), ("add", "+")):
-        for key, label in (("shared", "shared weights"), ("separate", "separate weights")):
-            out.append(Finding("3", "Trask et al. 2018", f"a NALU ({label}) learns {sym} of two inputs and extrapolates",
-                               _MADSEN_MEASURE, "rate", test="claimed: (nearly) every seed, a rate in [90%, 100%]",
-                               published=[0.9, 1.0], budget=f["steps"], **_rate(f, f"{key}_{op}")))
-    nos, sep = _rate(f, "nosigmoid_add"), _rate(f, "separate_add")
-    out.append(Finding("3", "the PyTorch blog post (its code)", "a gate without sigmoid (g = G x) works as well on +",
-                       _MADSEN_MEASURE, "check", test="the no-sigmoid rate's interval overlaps the sigmoid gate's",
-                       passed=_overlap(nos, sep), n=min(nos["n"], sep["n"]), budget=f["steps"],
-                       note=f"without sigmoid {nos['successes']}/{nos['n']}, with {sep['successes']}/{sep['n']}"))
-    return out
-
-
-def _overlap(a: dict, b: dict) -> bool:
-    from nalu.metrics import wilson_interval
-    alo, ahi = wilson_interval(a["successes"], a["n"])
-    blo, bhi = wilson_interval(b["successes"], b["n"])
-    return bool(alo <= bhi and blo <= ahi)
-
-
-def _ch04(d):
-    f = _Figures("04_mystery", d)
-    return [
-        Finding("4", "the PyTorch blog post", "on the mystery problem, the NALU beats the NAC and a ReLU layer "
-                "(training loss)", "median training MSE", "check", test="the NALU's median training MSE below both",
-                passed=f["reproduced_nalu_dominates_train"], n=f["n_seeds"],
-                note=f"NALU {f['median_mse_nalu_train']:.3g}, NAC {f['median_mse_nac_train']:.3g}, "
-                     f"ReLU {f['median_mse_vanilla_train']:.3g}"),
-        Finding("4", "the PyTorch blog post", "the NALU stays best on the test sets", "median test MSE", "check",
-                test="the NALU's median test MSE below both on [−10, 10] and [−50, 50]",
-                passed=f["reproduced_nalu_dominates_test"], n=f["n_seeds"],
-                note=f"on [−10, 10]: NALU {f['median_mse_nalu_test10']:.3g}, NAC {f['median_mse_nac_test10']:.3g}, "
-                     f"ReLU {f['median_mse_vanilla_test10']:.3g}")]
-
-
-def _ch05(d):
-    f = _Figures("05_sum_split", d)
-    return [
-        Finding("5", "the TensorFlow blog post", "a 10→2→1 NALU extrapolates a + b to [0, 100) with a test loss "
-                "of 8.6e-05", "test MSE", "check", test="some seed reaches the post's figure (as an MSE)",
-                passed=f["reproduced_blog_value_reachable"], n=f["n_seeds"], budget=f["steps"],
-                published_steps=f["blog_steps"],
-                note=f"best test MSE {min(f['ours_best_test_mse'], f['blog_best_test_mse']):.3g} vs the post's "
-                     f"{f['blog_mse']:.2g}"),
-        Finding("5", "the TensorFlow blog post (implied)", "its one run is representative", "test MSE", "check",
-                test="at least half the seeds (the post's initialisation) reach the figure",
-                passed=f["blog_value_representative"], n=f["n_seeds"], budget=f["steps"],
-                published_steps=f["blog_steps"],
-                note=f"median test MSE {f['blog_median_test_mse']:.3g} (the post's init)")]
-
-
-def _ch07(d):
-    f = _Figures("07_sign_caveat", d)
-    signed, pos = f["approx_success/NALU, signed"], f["approx_success/NALU, positive (control)"]
-    own = f["own_hypotheses"]
-    out = [
-        Finding("7", "the PyTorch blog post", "with exact weights, a NALU gives +3 for 1.5 × (−2)",
-                "hand-set weights", "check", test="the package's NALU outputs +3", passed=f["blog_claim_reproduced"],
-                exact=True, note=f"output {f['blog_example_output']:.4g}, correct answer −3"),
-        Finding("7", "the PyTorch blog post", "the log path's lost sign makes the NALU fail on signed products",
-                "approximate success (MSE < 1% of the mean squared target)", "check",
-                test="the NALU on signed × below its positive control (intervals apart)",
-                passed=f["signed_worse_than_positive_control"], n=min(signed["n"], pos["n"]), budget=f["steps"],
-                note=f"signed {signed['successes']}/{signed['n']}, positive {pos['successes']}/{pos['n']}")]
-    # "a sign-blind exact magnitude is worse than predicting 0 on signed ×" is not among them: with half
-    # the test products negative it holds by construction (a unit test, tests/test_tasks.py)
-    for key, claim in (("error_on_negative_products", "the NALU's error concentrates on negative products"),
-                       ("gate_and_weight_on_different_inputs_three_quarters_signs",
-                        "gate and weight on different inputs get three quarters of the signs right")):
-        out.append(Finding("7", "This book (chapter 7)", claim, "sign statistics", "check", own=True,
-                           test="chapter 7's test", passed=own[key], n=own["n_seeds"]))
-    out.append(Finding("7", "This book (chapter 7)", "the NALU's failures on signed × are sign errors "
-                       "(|prediction| ≈ |target|)", "sign statistics", "check", own=True,
-                       test="median share of pure sign errors > 25%", passed=f["failures_are_mostly_pure_sign_errors"],
-                       n=f["n_seeds"]))
-    return out
-
-
-def _ch08(d):
-    f = _Figures("08_signed_fix", d)
-    nmu = f["success/NMU ×/strict"]
-    div = {k[:-2]: v["approximate"] for k, v in f["success"].items() if k.endswith(" ÷")}
-    if not div:
-        raise SchemaError("08_signed_fix: the conclusions need success counts for ÷ (keys '<unit> ÷' in 'success')")
-    return [
-        Finding("8", "Madsen & Johansen 2020", "the NMU multiplies signed inputs", _MADSEN_MEASURE, "rate",
-                test="claimed: (nearly) every seed, a rate in [90%, 100%]", published=[0.9, 1.0],
-                budget=f["steps_mul"], successes=nmu["successes"], n=nmu["n"]),
-        Finding("8", "This book (chapter 8)", "no unit learns ÷ when inputs come near zero (one layer, [−2, 2])",
-                "approximate success", "check", own=True, test="no seed of any unit succeeds (success counts)",
-                passed=sum(v["successes"] for v in div.values()) == 0, n=min(v["n"] for v in div.values()),
-                budget=f["steps_div"],
-                note="successes: " + ", ".join(f"{u} {v['successes']}/{v['n']}" for u, v in div.items())),
-    ]
-
-
-def _ch11(d):
-    f = _Figures("11_recurrent", d)
-    n = f["n_seeds"]
-    out = [Finding("11", "Trask et al. 2018, §4.1", "an LSTM fails to extrapolate recurrent sums to long sequences",
-                   _TRASK_MEASURE, "check", test="every LSTM seed's normalised error at the longest length > 50",
-                   passed=f["lstm_fails_to_extrapolate"], n=n, budget=f["steps"],
-                   note=f"median {f['add_lstm_normalised_median']:.3g}")]
-    for key, who, label in (("nac_cell", "Trask et al. 2018, §4.1", "Trask's recurrent NAC cell h_t = NAC([h_{t−1}; x_t])"),
-                            ("nau_accumulator", "This book", "the book's accumulator h_t = h_{t−1} + NAU(x_t)")):
-        med = f[f"add_{key}_normalised_median"]
-        rate = f[f"add_{key}_success_rate"]
-        out.append(Finding("11", who, f"{label} extrapolates recurrent sums", _TRASK_MEASURE, "check",
-                           own=who == "This book", test="median normalised error at the longest length < 1",
-                           passed=med < 1, n=n, budget=f["steps"],
-                           note=f"median {med:.3g}; within 1% of the target: {100 * rate:.0f}% of seeds"))
-    return out
-
-
-def _ch12(d):
-    f = _Figures("12_digits", d)
-    n, L = f["n_seeds"], f["test_length"]
-    g = lambda v: "overflow" if v is None else f"{v:.3g}"  # noqa: E731
-    return [
-        Finding("12", "Trask et al. 2018, §4.2", "Trask's recurrent cell h_t = NAC([h_{t−1}; x_t]) counts MNIST "
-                "digits in sequences far longer than trained on", "mean absolute error", "check",
-                test=f"the cell's MAE at length {L} below a tenth of the LSTM's",
-                passed=f["count_trask_cell_beats_lstm"], n=n, budget=f["steps"],
-                note=f"MAE at {L}: NAC cell {g(f[f'count_nac_cell_mae_{L}'])}, LSTM {g(f[f'count_lstm_mae_{L}'])}"),
-        Finding("12", "This book", "the book's accumulator h_t = h_{t−1} + NAU(x_t) counts MNIST digits in "
-                "sequences far longer than trained on", "mean absolute error", "check", own=True,
-                test=f"the accumulator's MAE at length {L} below a tenth of the LSTM's",
-                passed=f["count_accumulator_beats_lstm"], n=n, budget=f["steps"],
-                note=f"MAE at {L}: NAU accumulator {g(f[f'count_nau_accumulator_mae_{L}'])}, "
-                     f"LSTM {g(f[f'count_lstm_mae_{L}'])}")]
-
-
-def _ch13(d):
-    f = _Figures("13_words", d)
-    return [Finding("13", "Trask et al. 2018, §4.3", "an LSTM with a NALU read-out maps number words to values "
-                    "better than a linear read-out", "mean absolute error", "check",
-                    test="the NALU read-out's test MAE below the linear read-out's", passed=f["nalu_beats_linear"],
-                    n=f["n_seeds"], budget=f["steps"],
-                    note=f"test MAE: NALU {f['nalu_test_mae']:.3g}, linear {f['linear_test_mae']:.3g}, "
-                         f"linear ×100 {f['linear_x100_test_mae']:.3g}")]
-
-
-def _a1(d):
-    f = _Figures("A1_speed", d)
-    return [Finding("Appendix", "This book", "training 100 seeds at once is ≥ 10× faster than one at a time",
-                    "measured throughput", "check", own=True, test="measured ratio ≥ 10", passed=f["ratio"] >= 10,
-                    exact=True, note=f"{f['ratio']:.1f}× ({f['us_per_seed_step']:.0f} µs per seed-step)")]
-
-
-EXTRACTORS: dict[str, Callable[[Mapping[str, Any]], list[Finding]]] = {
-    "01_mlp_extrapolation": _ch01, "02_nac": _ch02, "03_nalu": _ch03, "04_mystery": _ch04, "05_sum_split": _ch05,
-    "07_sign_caveat": _ch07, "08_signed_fix": _ch08, "11_recurrent": _ch11, "12_digits": _ch12, "13_words": _ch13,
-    "A1_speed": _a1,
-}
-# chapters whose findings the conclusions list (06 and 09 build theirs themselves)
-CLAIM_CHAPTERS: tuple[str, ...] = ("01_mlp_extrapolation", "02_nac", "03_nalu", "04_mystery", "05_sum_split",
-                                   "06_static_arithmetic", "07_sign_caveat", "08_signed_fix", "09_benchmark",
-                                   "11_recurrent", "12_digits", "13_words", "14_why_nalu_fails", "17_npu", "A1_speed")

@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 
 from nalu.data import FreshSamples
-from nalu.metrics import sparsity_error, success_table
+from nalu.metrics import sparsity_error, success_table, weights_sparsity_error
 from nalu.models import two_layer
 from nalu.units import Linear
 from nalu.tasks import rng_for, static_arithmetic
@@ -339,8 +339,7 @@ def paper_sparsity(model) -> np.ndarray:
         ws = [m.W for m in model.modules() if isinstance(m, Linear)]
         if not ws:
             raise
-        errs = [torch.minimum(w.abs(), (1 - w.abs()).abs()).amax(dim=(-2, -1)) for w in ws]
-        return np.atleast_1d(torch.stack(errs).amax(dim=0).cpu().numpy())
+        return np.atleast_1d(weights_sparsity_error(ws))
 
 
 def machine() -> dict:

@@ -41,6 +41,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu_book.book import bootstrap_ci, mode_banner, provisional, save_results
+from nalu_book.results import Finding
 
 SEEDS = list(range(3 if quick else 20))
 STEPS = 1500 if quick else 10_000
@@ -145,5 +146,9 @@ give).{provisional(quick)}""")
 _ = save_results(results_dir, "01_mlp_extrapolation", {
     "n_seeds": len(SEEDS), "steps": STEPS, "n_activations": len(final),
     "min_ratio_outside_inside": float(ratio.min()),
-    "all_worse_outside": bool((final.mae_outside > final.mae_inside).all()),
-})
+    "all_worse_outside": all_worse,
+}, findings=[
+    Finding("1", "Trask et al. 2018, Fig. 1", "MLPs trained on y = x in [−5, 5] fail outside that range",
+            "mean absolute error outside vs inside", "check",
+            test="error outside > error inside, for every activation", passed=all_worse, n=len(SEEDS), budget=STEPS,
+            note=f"{len(final)} activations; outside/inside error ≥ {float(ratio.min()):.0f}×")])

@@ -57,6 +57,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu_book.book import MIN_SEEDS, bootstrap_ci, fmt_rate, mode_banner, provisional, save_results
+from nalu_book.results import Finding
 
 SEEDS = list(range(3 if quick else 20))
 EPOCHS = 40 if quick else 250
@@ -377,4 +378,14 @@ for split, label in SPLITS.items():
     out[f"nalu_additive_path_mse_addsub_{ranges_key[split]}"] = float(a["additive path"])
 out["reproduced_nalu_dominates_train"] = out["nalu_dominates_train"]
 out["reproduced_nalu_dominates_test"] = out["nalu_dominates_test10"] and out["nalu_dominates_test50"]
-_ = save_results(results_dir, "04_mystery", out)
+train, test10 = SPLITS["train"], SPLITS["test [-10, 10]"]
+_ = save_results(results_dir, "04_mystery", out, findings=[
+    Finding("4", "the PyTorch blog post", "on the mystery problem, the NALU beats the NAC and a ReLU layer "
+            "(training loss)", "median training MSE", "check", test="the NALU's median training MSE below both",
+            passed=dom_train, n=len(SEEDS),
+            note=f"NALU {float(medians.loc['NALU', train]):.3g}, NAC {float(medians.loc['NAC', train]):.3g}, "
+                 f"ReLU {float(medians.loc['vanilla', train]):.3g}"),
+    Finding("4", "the PyTorch blog post", "the NALU stays best on the test sets", "median test MSE", "check",
+            test="the NALU's median test MSE below both on [−10, 10] and [−50, 50]", passed=dom_test, n=len(SEEDS),
+            note=f"on [−10, 10]: NALU {float(medians.loc['NALU', test10]):.3g}, "
+                 f"NAC {float(medians.loc['NAC', test10]):.3g}, ReLU {float(medians.loc['vanilla', test10]):.3g}")])

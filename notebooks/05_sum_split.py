@@ -63,6 +63,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu_book.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, underpowered
+from nalu_book.results import Finding
 
 SEEDS = list(range(3 if quick else 20))
 STEPS = 1_000 if quick else 7_000
@@ -86,6 +87,7 @@ def l2_loss_from_mse(mse, n=N_TEST):
 
 
 BLOG_MSE = 2 * BLOG_L2_LOSS / N_TEST
+BLOG_STEPS = 50_000  # the post's training length
 print(f"The post's test l2_loss of {BLOG_L2_LOSS:.6e} over {N_TEST:,} rows is a test MSE of {BLOG_MSE:.4e}, "
       f"a root-mean-square error of {math.sqrt(BLOG_MSE):.2e} on targets whose mean is about "
       f"{10 * 50:.0f}.")
@@ -339,7 +341,7 @@ if reachable:
 else:
     paras.append(f"None of our {len(final)} runs ends at or below the post's figure within {STEPS:,} steps: the best "
                  f"final error is {best_all:.2e}, {best_all / BLOG_MSE:.2g} times the post's {BLOG_MSE:.2e} (float32 "
-                 f"rounding alone gives {rounding_floor:.2e}). Whether the post's 50,000-step recipe reaches it, and how "
+                 f"rounding alone gives {rounding_floor:.2e}). Whether the post's {BLOG_STEPS:,}-step recipe reaches it, and how "
                  f"often, this shorter run cannot tell.")
 if good and bad:
     paras.append(f"Across seeds the final error is not spread around a typical value: {good} of {len(final)} runs end "
@@ -354,9 +356,9 @@ paras.append("Final error worse than predicting 0: " + ", ".join(f"{worse0[n]} o
              "it: " + ", ".join(f"{knocked[n]} ({INIT_NAMES[n]})" for n in INITS) + ".")
 paras.append("The fraction of seeds at or below the post's figure, with its Wilson interval, is the honest summary: "
              + "; ".join(f"{fmt_rate(rates[n])} with {INIT_NAMES[n]} initialisation" for n in INITS) + ". "
-             + (f"With fewer than {MIN_SEEDS} seeds, or an interval this wide, and {STEPS:,} of the post's 50,000 steps, "
+             + (f"With fewer than {MIN_SEEDS} seeds, or an interval this wide, and {STEPS:,} of the post's {BLOG_STEPS:,} steps, "
                 "this does not decide how typical the post's run is (underpowered)."
-                if any(underpowered(r) for r in rates.values()) or STEPS < 50_000 else
+                if any(underpowered(r) for r in rates.values()) or STEPS < BLOG_STEPS else
                 ("It is far from one: the post's figure is a draw from the recipe's good outcomes, not a typical one."
                  if max(r["hi"] for r in rates.values()) < 0.5 else "It is not far from one.")))
 both_kinds = all(((final[final["init"] == n]["mse"] <= BLOG_MSE).any() and (final[final["init"] == n]["mse"] > 1e3 * BLOG_MSE).any())
@@ -366,7 +368,7 @@ if both_kinds:
 Markdown("\n\n".join(paras) + provisional(quick))
 
 # %% tags=["hide-input"]
-out = {"n_seeds": len(SEEDS), "steps": STEPS, "blog_steps": 50_000, "lr": LR, "n_test": N_TEST,
+out = {"n_seeds": len(SEEDS), "steps": STEPS, "blog_steps": BLOG_STEPS, "lr": LR, "n_test": N_TEST,
        "blog_l2_loss": BLOG_L2_LOSS, "blog_mse": BLOG_MSE, "float32_rounding_mse": rounding_floor,
        "threshold_median": float(threshold.threshold.median())}
 for name in INITS:
@@ -385,4 +387,13 @@ out["reproduced_blog_value_reachable"] = bool(min(out["ours_best_test_mse"], out
 # "representative": at least half of the seeds of the post's own recipe (its initialisation) reach its figure
 out["blog_value_representative"] = bool(out["blog_frac_at_or_below_blog"] >= 0.5)
 out["divergence_count"] = int(sum(diverged.values()))
-_ = save_results(results_dir, "05_sum_split", out)
+post_median = float(final[final["init"] == "blog"]["mse"].median())  # the post's own initialisation
+_ = save_results(results_dir, "05_sum_split", out, findings=[
+    Finding("5", "the TensorFlow blog post", "a 10→2→1 NALU extrapolates a + b to [0, 100) with a test loss "
+            "of 8.6e-05", "test MSE", "check", test="some seed reaches the post's figure (as an MSE)",
+            passed=reachable, n=len(SEEDS), budget=STEPS, published_steps=BLOG_STEPS,
+            note=f"best test MSE {best_all:.3g} vs the post's {BLOG_MSE:.2g}"),
+    Finding("5", "the TensorFlow blog post (implied)", "its one run is representative", "test MSE", "check",
+            test="at least half the seeds (the post's initialisation) reach the figure",
+            passed=rates["blog"]["rate"] >= 0.5, n=len(SEEDS), budget=STEPS, published_steps=BLOG_STEPS,
+            note=f"median test MSE {post_median:.3g} (the post's init)")])

@@ -60,6 +60,7 @@ import nalu
 from nalu import recurrent
 from nalu_book.book import (median_range, mode_banner, provisional, rate_table, save_results,
                        underpowered)
+from nalu_book.results import TRASK_MEASURE, Finding
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
 SEEDS = list(range(3 if quick else 20))
@@ -328,4 +329,15 @@ res["nalu_cell_reproduced"] = bool(summary("add", "NALU cell")[0] < 1)
 res["accumulator_extrapolates"] = bool(summary("add", "NAU accumulator")[1] >= 0.5)
 res["cells_within_tolerance"] = within
 res["rho_tolerance"] = tolerance
-_ = save_results(results_dir, "11_recurrent", res)
+findings = [Finding("11", "Trask et al. 2018, §4.1", "an LSTM fails to extrapolate recurrent sums to long sequences",
+                    TRASK_MEASURE, "check", test="every LSTM seed's normalised error at the longest length > 50",
+                    passed=res["lstm_fails_to_extrapolate"], n=len(SEEDS), budget=STEPS,
+                    note=f"median {summary('add', 'LSTM')[0]:.3g}")]
+for name, who, label in (("NAC cell", "Trask et al. 2018, §4.1", "Trask's recurrent NAC cell h_t = NAC([h_{t−1}; x_t])"),
+                         ("NAU accumulator", "This book", "the book's accumulator h_t = h_{t−1} + NAU(x_t)")):
+    med, rate = summary("add", name)
+    findings.append(Finding("11", who, f"{label} extrapolates recurrent sums", TRASK_MEASURE, "check",
+                            own=who == "This book", test="median normalised error at the longest length < 1",
+                            passed=med < 1, n=len(SEEDS), budget=STEPS,
+                            note=f"median {med:.3g}; within 1% of the target: {100 * rate:.0f}% of seeds"))
+_ = save_results(results_dir, "11_recurrent", res, findings)

@@ -59,6 +59,7 @@ from IPython.display import Markdown
 import nalu
 from nalu import applied, recurrent
 from nalu_book.book import MIN_SEEDS, mean_range, mode_banner, provisional, save_results
+from nalu_book.results import Finding
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
 SEEDS = list(range(3 if quick else 20))
@@ -283,4 +284,20 @@ for target in TARGETS:
     res[f"{target}_trask_cell_beats_lstm"] = bool(at(target, "NAC cell (Trask)") < at(target, "LSTM") / 10)
     res[f"{target}_trask_cell_near_floor"] = bool(
         at(target, "NAC cell (Trask)") <= 2 * at(target, "exact accumulator (floor)"))
-_ = save_results(results_dir, "12_digits", res)
+def mae_text(name, target="count"):
+    v = at(target, name)
+    return f"{v:.3g}" if np.isfinite(v) else "overflow"
+
+
+lstm_tenth = at("count", "LSTM") / 10
+_ = save_results(results_dir, "12_digits", res, findings=[
+    Finding("12", "Trask et al. 2018, §4.2", "Trask's recurrent cell h_t = NAC([h_{t−1}; x_t]) counts MNIST digits in "
+            "sequences far longer than trained on", "mean absolute error", "check",
+            test=f"the cell's MAE at length {L} below a tenth of the LSTM's",
+            passed=at("count", "NAC cell (Trask)") < lstm_tenth, n=len(SEEDS), budget=STEPS,
+            note=f"MAE at {L}: NAC cell {mae_text('NAC cell (Trask)')}, LSTM {mae_text('LSTM')}"),
+    Finding("12", "This book", "the book's accumulator h_t = h_{t−1} + NAU(x_t) counts MNIST digits in sequences far "
+            "longer than trained on", "mean absolute error", "check", own=True,
+            test=f"the accumulator's MAE at length {L} below a tenth of the LSTM's",
+            passed=at("count", "NAU accumulator") < lstm_tenth, n=len(SEEDS), budget=STEPS,
+            note=f"MAE at {L}: NAU accumulator {mae_text('NAU accumulator')}, LSTM {mae_text('LSTM')}")])

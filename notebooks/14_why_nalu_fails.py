@@ -57,7 +57,7 @@ from IPython.display import Markdown
 from torch.func import functional_call, grad, vmap
 
 import nalu
-from nalu_book.book import fmt_rate, mode_banner, provisional, save_results, underpowered
+from nalu_book.book import compare_rates, fmt_rate, mode_banner, provisional, save_results
 from nalu_book.results import Finding
 
 SEEDS = list(range(6 if quick else 40))
@@ -83,10 +83,11 @@ def fresh(task):
     return nalu.FreshSamples(task, batch_size=BATCH, eval_size=EVAL_SIZE)
 
 
-def run(factory, task, steps=STEPS, eval_every=10, reg=None):
-    """Train every seed of SEEDS with the chapter's protocol."""
+def run(factory, task, steps=STEPS, eval_every=10, reg=None, observe=None):
+    """Train every seed of SEEDS with the chapter's protocol (``observe``: the trainer's hook, called
+    with the stacked model before each step)."""
     return nalu.train(factory, fresh(task), SEEDS, steps=steps, lr=LR, reg=reg, eval_every=eval_every,
-                      device=device, progress=False)
+                      device=device, observe=observe, progress=False)
 
 
 def successes(res):
@@ -264,30 +265,29 @@ starts as a product of every input instead of a constant.""")
 # ## 3. The gate: early collapse, and a flip with the input's sign
 #
 # We train the paper's NALU (shared weights, gate $\sigma(G x)$) on × and + and follow its gate,
-# averaged over the training inputs, during training. The trainer draws each seed's data stream
-# in order, so a run of $n$ steps is the first $n$ steps of a longer run with the same seed; we
-# take one run per snapshot length and check that its final error equals the longer run's error
-# at the same step. A gate near 0 selects the multiplicative path, near 1 the additive one.
+# averaged over the training inputs, during training: one run per operation, whose gate the
+# trainer's `observe` hook reads at each snapshot step (before that step's update, so after $n$
+# updates at step $n$), and the trained model's at the last step. A gate near 0 selects the
+# multiplicative path, near 1 the additive one.
 
 # %% tags=["hide-input"]
 x_gate = torch.from_numpy(TASKS["mul"].inputs(EVAL_SIZE, "interpolation", np.random.default_rng(3)))
-traj, finals, prefix_dev = [], {}, 0.0
-for op, task in TASKS.items():
-    factory = partial(nalu.NALU, 2, 1)
-    start = nalu.stack_models([nalu.build(factory, s) for s in SEEDS])
+
+
+def mean_gates(model):
+    """Each seed's gate, averaged over the training inputs x_gate."""
     with torch.no_grad():
-        traj += [dict(op=op, seed=s, step=0, gate=float(g)) for s, g in zip(SEEDS, start.gate(x_gate).mean(dim=(-2, -1)))]
-    finals[op] = run(factory, task)
-    long_log = finals[op].log.set_index(["seed", "step", "split"]).mse
-    for n in SNAPSHOTS[1:]:
-        res = finals[op] if n == STEPS else run(factory, task, steps=n, eval_every=n)
-        if n != STEPS:
-            short = res.log[res.log.step == n].set_index(["seed", "step", "split"]).mse
-            prefix_dev = max(prefix_dev, float(((short - long_log.loc[short.index]).abs() /
-                                                long_log.loc[short.index].abs().clip(lower=1e-12)).max()))
-        with torch.no_grad():
-            gates = res.model.gate(x_gate).mean(dim=(-2, -1))
-        traj += [dict(op=op, seed=s, step=n, gate=float(g)) for s, g in zip(SEEDS, gates)]
+        return model.gate(x_gate).mean(dim=(-2, -1))
+
+
+traj, finals = [], {}
+for op, task in TASKS.items():
+    def snapshot(step, model, op=op):
+        if step in SNAPSHOTS:
+            traj.extend(dict(op=op, seed=s, step=step, gate=float(g)) for s, g in zip(SEEDS, mean_gates(model)))
+
+    finals[op] = run(partial(nalu.NALU, 2, 1), task, observe=snapshot)
+    traj += [dict(op=op, seed=s, step=STEPS, gate=float(g)) for s, g in zip(SEEDS, mean_gates(finals[op].model))]
 traj = pd.DataFrame(traj)
 tables = {op: successes(r) for op, r in finals.items()}
 
@@ -347,8 +347,7 @@ for op in TASKS:
     lines.append(f"* **{SYM[op]}**: success {fmt_rate(succ)}; the final gate selects the wrong path in "
                  f"{fmt_rate(wrong)} of seeds; {coll}; {stuck} seeds saturate on the wrong path, and "
                  f"{gate_out[op]['success_on_wrong_path']} seeds succeed on it.")
-Markdown(f"""Each run of $n$ steps ends with the errors the full run has at step $n$ (largest relative difference
-{prefix_dev:.1e}), so the snapshots are one trajectory per seed.\n\n""" + "\n".join(lines) + "\n\n" + NOTE.strip())
+Markdown("\n".join(lines) + "\n\n" + NOTE.strip())
 
 # %% [markdown]
 # A saturated gate stops learning: $\partial y/\partial (Gx) = g(1-g)(a - m)$ vanishes as
@@ -454,14 +453,12 @@ for op in TASKS:
     r_sh, r_sep = nalu.success_rate(tables[op].success), nalu.success_rate(separate[op].success)
     shared_out[op] = dict(opposed=float((c.cosine < 0).mean()), opposed_end=float((e.cosine < 0).mean()),
                           shared=r_sh, separate=r_sep, median_log_over_add=float(c.log_over_add.median()))
-    verdict = ("too few seeds to compare" if underpowered(r_sh) or underpowered(r_sep)
-               else ("separate weights do better" if r_sep["lo"] > r_sh["hi"]
-                     else ("shared weights do better" if r_sh["lo"] > r_sep["hi"] else "the intervals overlap")))
     lines.append(f"* **{SYM[op]}**: the two gradients point in opposing directions (cosine < 0) for "
                  f"{shared_out[op]['opposed']:.0%} of seeds at initialisation, where the log path's gradient is "
                  f"{c.log_over_add.median():.2g} times the additive path's (median), and for "
-                 f"{shared_out[op]['opposed_end']:.0%} after {STEPS:,} steps. Success with the shared $W$ {fmt_rate(r_sh)}, with separate "
-                 f"weights {fmt_rate(r_sep)}: {verdict}.")
+                 f"{shared_out[op]['opposed_end']:.0%} after {STEPS:,} steps. Success: "
+                 + compare_rates(r_sh, r_sep, "shared $W$", "separate weights", above=": shared weights do better",
+                                 below=": separate weights do better") + ".")
 Markdown(f"""The separate-weight unit reproduces the shared one's output and gradient to {check_dev:.1e}.\n\n"""
          + "\n".join(lines) + "\n\n" + NOTE.strip())
 
@@ -583,16 +580,10 @@ mad_rates = {op: nalu.success_rate(madsen[op][1].success) for op in TASKS}
 nalu_rates = {op: nalu.success_rate(tables[op].success) for op in TASKS}
 lines = []
 for op in TASKS:
-    a, b = mad_rates[op], nalu_rates[op]
-    if underpowered(a) or underpowered(b):
-        v = "too few seeds to call the difference"
-    elif a["lo"] > b["hi"]:
-        v = f"the {madsen[op][0]} does better than the NALU (the intervals do not overlap)"
-    elif b["lo"] > a["hi"]:
-        v = f"the NALU does better than the {madsen[op][0]}"
-    else:
-        v = "the intervals overlap"
-    lines.append(f"* **{SYM[op]}**: {madsen[op][0]} {fmt_rate(a)} against the NALU's {fmt_rate(b)}: {v}.")
+    name = madsen[op][0]
+    lines.append(f"* **{SYM[op]}**: " + compare_rates(mad_rates[op], nalu_rates[op], name, "the NALU",
+                                                       above=f": the {name} does better than the NALU",
+                                                       below=f": the NALU does better than the {name}") + ".")
 Markdown("\n".join(lines) + "\n\n" + NOTE.strip())
 
 # %% [markdown]
@@ -647,7 +638,6 @@ _ = save_results(results_dir, "14_why_nalu_fails", {
     "grad_nmu_max": float(nmu_max),
     "init_log_spread_nalu": {str(d): float(ini.loc[("NALU (m)", d), "spread"]) for d in (2, 10, 100)},
     "init_log_spread_nmu": {str(d): float(ini.loc[("NMU", d), "spread"]) for d in (2, 10, 100)},
-    "gate_prefix_max_rel_dev": prefix_dev,
     **{f"gate_wrong_path_{op}": gate_out[op]["wrong"] for op in TASKS},
     **{f"gate_success_{op}": gate_out[op]["success"] for op in TASKS},
     **{f"gate_saturated_{op}": gate_out[op]["saturated"] for op in TASKS},

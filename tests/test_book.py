@@ -1,4 +1,9 @@
-"""nalu_book.book: the chapter header readers see first."""
+"""nalu_book.book: the chapter header readers see first, and the helpers of generated sentences.
+
+Equality kinds (tests/tolerances.py): (a) exact: generated text, and the bootstrap interval against
+the same resamples drawn by hand where the test says so; (b) pytest.approx (float64 rounding) for
+percentiles computed two ways.
+"""
 from nalu_book.book import mode_banner
 
 
@@ -60,3 +65,22 @@ def test_bootstrap_ci_draws_seaborn_bands():
     assert np.isclose(band[:, 1].min(), min(bootstrap_ci()(df.y[df.x == k])[0] for k in range(5)))
     assert lo < hi
     plt.close("all")
+
+
+def test_compare_rates_says_apart_overlapping_or_underpowered_from_the_intervals():
+    import nalu
+    from nalu_book.book import compare_rates
+
+    r = lambda k, n: nalu.success_rate([True] * k + [False] * (n - k))  # noqa: E731
+    high, low, mid = r(28, 30), r(2, 30), r(20, 30)
+    assert compare_rates(high, low, "A", "B") == (f"A {fmt(high)} is above B {fmt(low)}, the 95% intervals apart")
+    assert compare_rates(low, high, "A", "B", below=": B is better") == (
+        f"A {fmt(low)} is below B {fmt(high)}, the 95% intervals apart: B is better")
+    assert compare_rates(high, mid, "A", "B", above="!").endswith("the 95% intervals overlap, no difference shown")
+    assert "underpowered" in compare_rates(r(3, 3), r(0, 3), "A", "B")  # intervals apart or not, 3 seeds decide nothing
+
+
+def fmt(rate):
+    from nalu_book.book import fmt_rate
+
+    return fmt_rate(rate)

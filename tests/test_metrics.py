@@ -1,3 +1,9 @@
+"""The papers' metrics against their formulas.
+
+Equality kinds (tests/tolerances.py): (a) exact where a test says so (the same computation twice, or
+counts); (b) elsewhere pytest.approx with the tolerance stated at the assertion.
+"""
+
 import math
 
 import numpy as np
@@ -88,3 +94,32 @@ def test_success_table_without_thresholds_says_why():
 def test_sequence_metrics_live_in_metrics_and_recurrent_still_exports_them():
     assert nalu.recurrent.normalised_table is nalu.metrics.normalised_table
     assert nalu.recurrent.sequence_errors is nalu.metrics.sequence_errors
+
+
+def test_rates_overlap_compares_the_two_wilson_intervals():
+    # (a) exact: the intervals are the same computation as wilson_interval's
+    from nalu.metrics import rates_overlap
+
+    assert rates_overlap(dict(successes=20, n=20), dict(successes=15, n=20))
+    assert not rates_overlap(dict(successes=20, n=20), dict(successes=2, n=20))
+    lo, _ = nalu.wilson_interval(20, 20)
+    _, hi = nalu.wilson_interval(2, 20)
+    assert rates_overlap(dict(successes=20, n=20), dict(successes=2, n=20)) == (lo <= hi)
+    assert rates_overlap(nalu.success_rate([True, False]), nalu.success_rate([False, False]))  # success_rate's dicts
+    with pytest.raises(ValueError, match="successes"):
+        rates_overlap(dict(rate=0.5), dict(successes=1, n=2))
+
+
+def test_sparsity_error_is_the_formula_over_the_given_weights():
+    # (a) exact: sparsity_error is weights_sparsity_error over effective_weights (the same computation)
+    from nalu.metrics import weights_sparsity_error
+
+    model = nalu.stack_models([nalu.build(lambda: nalu.NALU(3, 2, shared=False), s) for s in range(3)])
+    with torch.no_grad():
+        ws = nalu.effective_weights(model)
+        assert np.array_equal(nalu.sparsity_error(model), weights_sparsity_error(ws))
+        by_hand = np.max([np.minimum(np.abs(w.numpy()), np.abs(1 - np.abs(w.numpy()))).max(axis=(-2, -1))
+                          for w in ws], axis=0)
+        assert np.array_equal(weights_sparsity_error(ws), by_hand)
+    with pytest.raises(ValueError, match="empty"):
+        weights_sparsity_error([])

@@ -1,5 +1,11 @@
-"""The results schema: chapters' files are validated when written and read, and the conclusions'
-claim extraction (nalu_book.results.claims_table) runs on results of the right shape and fails on the wrong one."""
+"""The results schema: chapters' files are validated when written and read, every chapter builds and
+saves its own findings (``save`` requires them; ``[]`` says a chapter checks no claim), and the
+conclusions' table (nalu_book.results.claims_table) lists every chapter that saved findings, in name
+order, and fails on results of the wrong shape.
+
+Equality kinds (tests/tolerances.py): (a) exact throughout: counts, verdict levels, chapter names and
+evidence strings built from integers; no float computation is compared.
+"""
 
 import json
 
@@ -9,81 +15,59 @@ from nalu_book import results as R
 from nalu import verdicts as V
 from nalu_book.book import save_results
 
-
-def rate(k, n):
-    return dict(successes=k, n=n, rate=k / n, lo=0.0, hi=1.0)
+MADSEN = R.MADSEN_MEASURE
 
 
-def figures(n: int, steps: int) -> dict[str, dict]:
-    """Figures of the shape each chapter saves (what its extractor reads)."""
-    r = lambda prefix, k: {f"{prefix}_successes": k, f"{prefix}_n": n}  # noqa: E731
+def book_findings(n: int, steps: int) -> dict[str, list[R.Finding]]:
+    """Findings of the shapes the chapters save (one or two per kind of evidence)."""
     return {
-        "01_mlp_extrapolation": dict(n_seeds=n, steps=steps, n_activations=15, min_ratio_outside_inside=20.0,
-                                     all_worse_outside=True),
-        "02_nac": {"exact_frac_abs_below_0.1": 0.40, "exact_frac_above_0.9": 0.16, "coin_flip_reproduced": False,
-                   "steps": steps, **r("nac_add", n), **r("nac_sub", n)},
-        "03_nalu": dict(steps=steps, **r("shared_mul", 0), **r("separate_mul", 0), **r("shared_add", n),
-                        **r("separate_add", n), **r("nosigmoid_add", 0)),
-        "04_mystery": dict(n_seeds=n, reproduced_nalu_dominates_train=True, reproduced_nalu_dominates_test=False,
-                           median_mse_nalu_train=1.0, median_mse_nac_train=2.0, median_mse_vanilla_train=3.0,
-                           median_mse_nalu_test10=1.0, median_mse_nac_test10=2.0, median_mse_vanilla_test10=3.0),
-        "05_sum_split": dict(n_seeds=n, steps=steps, blog_steps=50_000, reproduced_blog_value_reachable=True,
-                             blog_value_representative=False, ours_best_test_mse=1e-9, blog_best_test_mse=1e-8,
-                             blog_mse=1.7e-8, blog_median_test_mse=0.1),
-        "07_sign_caveat": dict(n_seeds=n, steps=steps, blog_example_output=3.0, blog_claim_reproduced=True,
-                               signed_worse_than_positive_control=True, failures_are_mostly_pure_sign_errors=False,
-                               approx_success={"NALU, signed": rate(0, n), "NALU, positive (control)": rate(n, n)},
-                               own_hypotheses=dict(sign_blind_magnitude_worse_than_zero=True,
-                                                   error_on_negative_products=True,
-                                                   gate_and_weight_on_different_inputs_three_quarters_signs=True,
-                                                   n_seeds=n)),
-        "08_signed_fix": dict(steps_mul=steps, steps_div=steps // 2,
-                              success={"NMU ×": {"strict": rate(n, n), "approximate": rate(n, n)},
-                                       "NALU ÷": {"strict": rate(0, n), "approximate": rate(0, n)},
-                                       "NMU ÷": {"strict": rate(0, n), "approximate": rate(0, n)}}),
-        "11_recurrent": dict(n_seeds=n, steps=steps, lstm_fails_to_extrapolate=True, add_lstm_normalised_median=98.0,
-                             add_nac_cell_normalised_median=95.0, add_nac_cell_success_rate=0.0,
-                             add_nau_accumulator_normalised_median=0.01, add_nau_accumulator_success_rate=1.0),
-        "12_digits": dict(n_seeds=n, steps=steps, test_length=1000, count_trask_cell_beats_lstm=False,
-                          count_accumulator_beats_lstm=True, count_nac_cell_mae_1000=None, count_lstm_mae_1000=99.0,
-                          count_nau_accumulator_mae_1000=3.6),
-        "13_words": dict(n_seeds=n, steps=steps, nalu_beats_linear=True, nalu_test_mae=10.0, linear_test_mae=300.0,
-                         linear_x100_test_mae=11.0),
-        "A1_speed": dict(ratio=17.4, us_per_seed_step=40.0),
-    }
-
-
-def own_findings(n: int, steps: int) -> dict[str, list[R.Finding]]:
-    return {
+        "01_mlp_extrapolation": [
+            R.Finding("1", "Trask et al. 2018, Fig. 1", "MLPs trained on y = x in [−5, 5] fail outside that range",
+                      "mean absolute error outside vs inside", "check", passed=True, n=n, budget=steps)],
+        "02_nac": [
+            R.Finding("2", "the PyTorch blog post", "tanh·σ weights fall near −1, 0, 1 a quarter, half and a quarter "
+                      "of the time", "exact integral", "check", passed=False, exact=True),
+            R.Finding("2", "Trask et al. 2018", "a NAC learns + and extrapolates", MADSEN, "rate", successes=n, n=n,
+                      published=[0.9, 1.0], budget=steps)],
         "06_static_arithmetic": [
-            R.Finding("6", "Madsen & Johansen 2020, appendix", "NALU succeeds on + in 14% of seeds",
-                      "Madsen's success criterion", "rate", successes=0, n=n, published=0.14, budget=steps,
-                      published_solved_at=1.5e6),
+            R.Finding("6", "Madsen & Johansen 2020, appendix", "NALU succeeds on + in 14% of seeds", MADSEN, "rate",
+                      successes=0, n=n, published=0.14, budget=steps, published_solved_at=1.5e6),
             R.Finding("6", "Trask et al. 2018, Table 1", "a NALU extrapolates ×", "Trask's normalised error",
                       "median", values=[0.01 * (i + 1) for i in range(n)], published=[0.0, 0.05])],
+        "08_signed_fix": [
+            R.Finding("8", "This book (chapter 8)", "no unit learns ÷ when inputs come near zero (one layer, [−2, 2])",
+                      "approximate success", "check", own=True, passed=True, n=n, budget=steps // 2,
+                      note=f"successes: NALU 0/{n}, NMU 0/{n}")],
         "09_benchmark": [
-            R.Finding("9", "Madsen & Johansen 2020, Table 1", "NAU succeeds on + in 100% of seeds",
-                      "Madsen's success criterion", "rate", successes=n, n=n, published=1.0, budget=steps,
-                      published_solved_at=1.8e4)],
+            R.Finding("9", "Madsen & Johansen 2020, Table 1", "NAU succeeds on + in 100% of seeds", MADSEN, "rate",
+                      successes=n, n=n, published=1.0, budget=steps, published_solved_at=1.8e4)],
+        "12_digits": [
+            R.Finding("12", "Trask et al. 2018, §4.2", "Trask's recurrent cell counts MNIST digits", "mean absolute error",
+                      "check", passed=False, n=n, budget=steps),
+            R.Finding("12", "This book", "the book's accumulator counts MNIST digits", "mean absolute error", "check",
+                      own=True, passed=True, n=n, budget=steps)],
         "14_why_nalu_fails": [
             R.Finding("14", "This book (chapter 14)", "the NALU's gate flips with the input's sign",
                       "the identity, evaluated", "check", own=True, passed=True, exact=True),
             R.Finding("14", "This book (chapter 14)", "the NAU reaches W = 1 exactly in more seeds than the NAC",
                       "weights after training", "check", own=True, passed=True, n=n, budget=steps)],
+        "A1_speed": [
+            R.Finding("Appendix", "This book", "training 100 seeds at once is ≥ 10× faster than one at a time",
+                      "measured throughput", "check", own=True, passed=True, exact=True)],
     }
 
 
 def write_book(tmp_path, n=25, steps=50_000):
-    for chapter, figs in figures(n, steps).items():
-        save_results(tmp_path, chapter, figs)
-    for chapter, findings in own_findings(n, steps).items():
+    for chapter, findings in book_findings(n, steps).items():
         save_results(tmp_path, chapter, {"n_seeds": n}, findings)
+    save_results(tmp_path, "99_conclusions", {"claims": []}, findings=[])
     return R.load_all(tmp_path)
 
 
 def test_claims_table_on_results_of_the_right_shape(tmp_path):
     table = R.claims_table(write_book(tmp_path))
-    assert set(table.chapter) >= {"1", "2", "3", "4", "5", "6", "7", "8", "9", "11", "12", "13", "Appendix"}
+    # every chapter that saved findings, in name order (the appendix after the numbered chapters)
+    assert list(dict.fromkeys(table.chapter)) == ["1", "2", "6", "8", "9", "12", "14", "Appendix"]
     assert set(table.verdict) == set(V.LEVELS)
     # the book's own findings are marked apart from the sources' claims
     own = table[table.own]
@@ -107,17 +91,44 @@ def test_quick_sized_results_are_never_consistent_or_contradicted_on_few_seeds(t
     assert set(decided.evidence.str.contains("exact computation")) == {True}
 
 
-def test_a_renamed_figure_fails_in_its_chapter_naming_the_key(tmp_path):
-    figs = figures(25, 1000)["03_nalu"]
-    figs["shared_mul_wins"] = figs.pop("shared_mul_successes")
-    with pytest.raises(R.SchemaError, match="03_nalu.*'shared_mul_successes'"):
-        save_results(tmp_path, "03_nalu", figs)
-    assert not (tmp_path / "03_nalu.json").exists()
+def test_a_new_chapter_reaches_the_table_without_editing_the_package(tmp_path):
+    write_book(tmp_path)
+    new = R.Finding("15", "Somebody 2021", "a new unit learns +", MADSEN, "rate", successes=20, n=20, published=1.0,
+                    budget=1_000)
+    save_results(tmp_path, "15_new_unit", {"n_seeds": 20}, [new])
+    results = R.load_all(tmp_path)
+    assert R.claim_chapters(results) == ["01_mlp_extrapolation", "02_nac", "06_static_arithmetic", "08_signed_fix",
+                                         "09_benchmark", "12_digits", "14_why_nalu_fails", "15_new_unit", "A1_speed"]
+    table = R.claims_table(results)
+    assert table[table.chapter == "15"].claim.tolist() == [new.claim]
+    # excluded chapters (e.g. one whose findings enter through replace) are left out, the rest keep their order
+    assert "15" not in set(R.claims_table(results, exclude=["15_new_unit"]).chapter)
 
 
-def test_a_claim_chapter_without_findings_fails_at_save(tmp_path):
-    with pytest.raises(R.SchemaError, match="saved no findings"):
-        save_results(tmp_path, "09_benchmark", {"n_seeds": 3})
+def test_the_conclusions_own_file_and_chapters_without_claims_are_not_listed(tmp_path):
+    write_book(tmp_path)
+    save_results(tmp_path, "05_no_claims", {"n_seeds": 3}, findings=[])
+    results = R.load_all(tmp_path)
+    # a findings record in the conclusions' own file is never read back as a chapter's
+    results[R.CONCLUSIONS] = R.ChapterResults(R.CONCLUSIONS, findings=results["12_digits"].findings)
+    chapters = R.claim_chapters(results)
+    assert R.CONCLUSIONS not in chapters and "05_no_claims" not in chapters
+    assert len(R.claims_table(results)) == sum(len(f) for f in book_findings(25, 50_000).values())
+
+
+def test_save_requires_the_findings_explicitly(tmp_path):
+    for call in (lambda: save_results(tmp_path, "03_nalu", {"n_seeds": 3}),
+                 lambda: save_results(tmp_path, "03_nalu", {"n_seeds": 3}, None)):
+        with pytest.raises(R.SchemaError, match=r"03_nalu.*findings=\[\]"):
+            call()
+    finding = book_findings(3, 100)["09_benchmark"][0]
+    with pytest.raises(R.SchemaError, match="list of"):
+        save_results(tmp_path, "09_benchmark", {"n_seeds": 3}, finding)  # one Finding, not a list of them
+    with pytest.raises(R.SchemaError, match="Finding records"):
+        save_results(tmp_path, "09_benchmark", {"n_seeds": 3}, [{"claim": "x"}])
+    assert not list(tmp_path.glob("*.json"))
+    save_results(tmp_path, "03_nalu", {"n_seeds": 3}, findings=[])  # said explicitly: no claim checked
+    assert R.load(tmp_path / "03_nalu.json").findings == ()
 
 
 def test_unknown_fields_and_old_files_fail_at_load(tmp_path):
@@ -134,10 +145,16 @@ def test_unknown_fields_and_old_files_fail_at_load(tmp_path):
 
 
 def test_a_missing_chapter_is_an_error_not_a_shorter_table(tmp_path):
-    results = write_book(tmp_path)
-    del results["12_digits"]
+    complete = write_book(tmp_path)
+    book = [*book_findings(25, 50_000), "99_conclusions"]  # the book's chapters, e.g. its notebooks' names
+    results = {k: v for k, v in complete.items() if k != "12_digits"}
     with pytest.raises(R.SchemaError, match="12_digits"):
-        R.claims_table(results)
+        R.claims_table(results, expect=book)
+    with pytest.raises(R.SchemaError, match="12_digits"):
+        R.claims_table(results, chapters=["09_benchmark", "12_digits"])
+    # the conclusions' own file is written after the table: it is never expected
+    first_run = {k: v for k, v in complete.items() if k != "99_conclusions"}
+    assert len(R.claims_table(first_run, expect=book)) == len(R.claims_table(complete))
 
 
 def test_findings_are_checked_when_built():
@@ -157,6 +174,11 @@ def test_replaced_findings_stand_in_for_a_chapters_own(tmp_path):
     table = R.claims_table(results, replace={"09_benchmark": [better]})
     row = table[table.claim == better.claim]
     assert len(row) == 1 and row.iloc[0].verdict == V.CONTRADICTED
+    # they stand in even for a chapter that saved no findings of its own
+    results["09_benchmark"] = R.ChapterResults("09_benchmark")
+    assert R.claims_table(results, replace={"09_benchmark": [better]}).claim.tolist().count(better.claim) == 1
+    with pytest.raises(R.SchemaError, match="09_benchmark"):
+        R.claims_table({k: v for k, v in results.items() if k != "09_benchmark"}, replace={"09_benchmark": [better]})
 
 
 def test_a_claim_with_several_rows_is_judged_once_by_its_strongest_row():

@@ -117,3 +117,25 @@ def test_plan_status_counts_finished_running_and_left(tmp_path):
     other = scale.PLAN[1]
     assert status.loc[(other.unit, other.op), "status"] == "left"
     assert status.loc[(other.unit, other.op), "seed_steps_left"] == scale.PLAN_SEEDS * other.steps
+
+
+def test_paper_sparsity_is_the_metrics_formula_for_units_and_for_the_linear_baseline():
+    # (a) exact: the same computation (nalu.metrics' formula) over the units' or the layers' weights
+    import numpy as np
+    import torch
+
+    import nalu
+    from nalu.metrics import weights_sparsity_error
+    from nalu.models import two_layer
+    from nalu.units import Linear
+
+    for first in ("nau", "linear"):
+        model = nalu.stack_models([nalu.build(lambda: two_layer(first, None, 6, 2, 1), s) for s in range(3)])
+        with torch.no_grad():
+            got = scale.paper_sparsity(model)
+            ws = ([m.W for m in model.modules() if isinstance(m, Linear)] if first == "linear"
+                  else nalu.effective_weights(model))
+            by_hand = np.max([np.minimum(np.abs(w.numpy()), np.abs(1 - np.abs(w.numpy()))).max(axis=(-2, -1))
+                              for w in ws], axis=0)
+            assert got.shape == (3,) and np.array_equal(got, by_hand)
+            assert np.array_equal(got, weights_sparsity_error(ws))

@@ -389,3 +389,20 @@ def test_the_log_paths_gradient_is_m_times_the_log_of_the_input():
     torch.testing.assert_close(unit.nac.W_hat.grad, dm_dw * (1 - t**2) * s, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(unit.nac.M_hat.grad, dm_dw * t * s * (1 - s), rtol=1e-5, atol=1e-7)
 
+
+
+def test_the_nalus_log_path_is_the_one_its_forward_uses(x):
+    # (b) the path against its equation in float64, rtol 1e-5; (a) exact: the forward of a unit whose
+    # gate is pinned to the log path (gate='linear', G = 0: g = 0, 1 − g = 1) is the same computation
+    for unit in (nalu.NALU(3, 2), nalu.NALU(3, 2, shared=False), nalu.SignedNALU(3, 2)):
+        W_m = unit.log_path_weight().detach().numpy().astype(np.float64)
+        m = np.exp(np.log(np.abs(x.numpy().astype(np.float64)) + unit.eps) @ W_m.T)
+        np.testing.assert_allclose(unit.log_path(x).detach().numpy(), m, rtol=1e-5)
+    pinned = nalu.NALU(3, 2, gate="linear")
+    set_(pinned.G, torch.zeros(2, 3))
+    with torch.no_grad():
+        assert torch.equal(pinned(x), pinned.log_path(x))
+    signed = nalu.SignedNALU(3, 2)
+    set_(signed.g_hat, [-200.0, -200.0])  # σ(−200) = 0 and σ(200) = 1 exactly in float32
+    with torch.no_grad():
+        assert torch.equal(signed(x), signed.log_path(x) * nalu.units.sign_factor(x, signed.sign_weight()))
