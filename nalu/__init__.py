@@ -9,9 +9,9 @@ from .tasks import (ArithmeticTask, Dataset, IdentityTask, Interval, MysteryConf
 from .data import DataSource, FixedData, FreshSamples
 from .training import (Checkpoint, CheckpointMismatch, Learner, TrainingOptions, TrainingPaused, TrainResult, Warmup,
                        as_float64, code_version, environment, evaluate_mse, train, train_together)
-from .units import (INALU, MLP, NAC, NALU, NAU, NMU, NPU, Linear, NaiveNPU, RealNPU, SignedNALU, VanillaNet,
+from .units import (INALU, MLP, NAC, NALU, NAU, NMU, NPU, Linear, NACMul, NaiveNPU, RealNPU, SignedNALU, VanillaNet,
                     complex_power, sign_factor)
 
 __version__ = "0.1.0"
 
-from . import applied, recurrent  # noqa: E402  (the applied tasks of Trask et al. 2018, chapters 11-13)
+from . import applied, gridworld, recurrent  # noqa: E402  (the applied tasks of Trask et al. 2018, chapters 11-13 and 15)

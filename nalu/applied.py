@@ -4,6 +4,11 @@
   shipped with the library, no download); targets the count of each class and the sum of the
   digits. A small MLP encoder, trained as a classifier on the training images, turns each image
   into class probabilities; a recurrent model reads the sequence of probability vectors.
+* Sequential product (Madsen & Johansen 2020, §4.2): sequences of the digits 1–9; a small CNN
+  maps each image to one scalar z_t, a recurrent arithmetic unit computes the running product
+  h_t = U([z_t; h_{t−1}]), trained end to end on length 2 (``SequentialProduct``,
+  ``train_sequential_product``) and judged against a reference whose arithmetic is exact
+  (``reference_threshold``).
 * Number words: 0–999 written as English words, a token vocabulary, per-token targets (the value
   of the words read so far) and Trask's split sizes (169 training, 200 validation, 631 test).
 
@@ -14,16 +19,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .models import build, stack_models
+from .models import build, clamp_weights_, make_unit, regularizer, stack_models
 from .data import DATA_STREAM, EVAL_STREAM
 from .tasks import Dataset, rng_for
-from .units import MLP
+from .recurrent import LSTMCell
+from .units import MLP, Linear
 
 __all__ = [
     "DigitSplit",
@@ -33,6 +39,15 @@ __all__ = [
     "digit_targets",
     "digit_sequence_set",
     "DigitSequences",
+    "PRODUCT_CELLS",
+    "product_digit_split",
+    "DigitCNN",
+    "SequentialProduct",
+    "z_regularizer",
+    "ProductRun",
+    "train_sequential_product",
+    "product_test_mse",
+    "reference_threshold",
     "ONES",
     "TENS",
     "VOCAB",
@@ -181,6 +196,286 @@ class DigitSequences:
         x, y = digit_sequence_set(self.test_features, self.test_labels, self.length, self.eval_size, rng,
                                   self.target)
         return {"test": (x.to(self.device), y.to(self.device))}
+
+
+# --- Sequential product (Madsen & Johansen 2020, §4.2) ------------------------------------------
+
+PRODUCT_CELLS = ("exact", "nmu", "nac_mul", "nac_mul_sigma", "nac_mul_nmu", "nalu", "lstm")
+_UNIT_CELLS = ("nmu", "nac_mul", "nac_mul_sigma", "nac_mul_nmu", "nalu")
+
+
+def product_digit_split(rng: np.random.Generator, test_fraction: float = 1 / 3,
+                        valid_fraction: float = 0.2) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The digits 1–9 of ``load_digit_split(rng, test_fraction)``: ``train`` and ``test`` images
+    and labels, with the last ``valid_fraction`` of the training images held out as ``valid``
+    (the images that choose the best epoch). Three disjoint sets of (x (n, 64), y (n,))."""
+    if not 0 < valid_fraction < 1:
+        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
+    split = load_digit_split(rng, test_fraction)
+    keep_train, keep_test = split.y_train > 0, split.y_test > 0
+    x, y = split.x_train[keep_train], split.y_train[keep_train]
+    n_valid = int(round(len(y) * valid_fraction))
+    return {"train": (x[:-n_valid], y[:-n_valid]), "valid": (x[-n_valid:], y[-n_valid:]),
+            "test": (split.x_test[keep_test], split.y_test[keep_test])}
+
+
+class DigitCNN(nn.Module):
+    """A small CNN from an 8×8 image (64 pixels) to one scalar:
+
+        a = relu(K ∗ x + b)                (C filters of 3×3, valid: 6×6×C)
+        p = maxpool_2×2(a)                 (3×3×C)
+        z = w₂ᵀ relu(W₁ p + b₁) + b₂       (softmax=False: a free scalar, the paper's CNN)
+          | Σ_k k · softmax(W₂ relu(W₁ p + b₁) + b₂)_k,  k = 1…9   (softmax=True: z ∈ [1, 9])
+
+    Every weight broadcasts over a leading seed axis (``nalu.stack_models``): x (..., N, 64) → z (..., N).
+    """
+
+    def __init__(self, channels: int = 8, hidden: int = 32, softmax: bool = False):
+        super().__init__()
+        for name, v in (("channels", channels), ("hidden", hidden)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        self.channels, self.hidden, self.softmax = channels, hidden, bool(softmax)
+        self.conv = Linear(9, channels)  # one 3×3 patch → C filter responses
+        self.fc = Linear(9 * channels, hidden)
+        self.out = Linear(hidden, 9 if softmax else 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """z = w₂ᵀ relu(W₁ maxpool(relu(K ∗ x + b)) + b₁) + b₂"""
+        if x.shape[-1] != 64:
+            raise ValueError(f"DigitCNN reads 8×8 images flattened to 64 pixels, got {x.shape[-1]} values per row")
+        n = x.shape[-2]
+        patches = x.unflatten(-1, (8, 8)).unfold(-2, 3, 1).unfold(-2, 3, 1)  # (..., N, 6, 6, 3, 3)
+        a = torch.relu(self.conv(patches.flatten(-2).flatten(-4, -2)))  # (..., N·36, C)
+        p = a.unflatten(-2, (n, 3, 2, 3, 2)).amax(dim=(-4, -2))  # 2×2 max-pool: (..., N, 3, 3, C)
+        logits = self.out(torch.relu(self.fc(p.flatten(-3))))
+        if not self.softmax:
+            return logits.squeeze(-1)
+        return torch.softmax(logits, dim=-1) @ torch.arange(1, 10, dtype=logits.dtype, device=logits.device)
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, hidden={self.hidden}, softmax={self.softmax}"
+
+
+def z_regularizer(w: Tensor, inputs: Tensor) -> Tensor:
+    """R_z = mean_ij (1 − W_ij) (1 − z̄_i)²  (Madsen & Johansen 2020, §4.2), z̄_i the mean of the unit's
+    input i over the batch and the steps: w (..., out, in), inputs (..., N, T, in) → one value per model."""
+    z_bar = inputs.mean(dim=(-3, -2)).unsqueeze(-2)  # (..., 1, in)
+    return ((1 - w) * (1 - z_bar) ** 2).mean(dim=(-2, -1))
+
+
+class SequentialProduct(nn.Module):
+    """The running product of a sequence of digit images (Madsen & Johansen 2020, §4.2):
+
+        z_t = CNN(image_t)
+        h_t = U([z_t; h_{t−1}])            (cell a unit name: nmu, nac_mul, nac_mul_sigma, nac_mul_nmu, nalu)
+            | h_{t−1} · z_t                (cell="exact": the reference, arithmetic solved, only the CNN learns)
+            | r(LSTM(z_t, state))          (cell="lstm": ``lstm_hidden`` units, affine readout r)
+        ŷ_t = h_t                          (one output per step: the product so far)
+
+    h_0 = 1, the identity of multiplication, except for the NALU and the LSTM (h_0 = 0, as the
+    reference code). Input: flattened rows (..., N, T·64); output (..., N, T).
+    """
+
+    def __init__(self, cell: str, channels: int = 8, hidden: int = 32, lstm_hidden: int = 16, softmax: bool = False):
+        super().__init__()
+        if cell not in PRODUCT_CELLS:
+            raise ValueError(f"cell must be one of {PRODUCT_CELLS}, got {cell!r}")
+        self.cell = cell
+        self.cnn = DigitCNN(channels, hidden, softmax)
+        self.unit = make_unit(cell, 2, 1) if cell in _UNIT_CELLS else None
+        self.lstm = LSTMCell(1, lstm_hidden) if cell == "lstm" else None
+        self.readout = Linear(lstm_hidden, 1) if cell == "lstm" else None
+        self.h0 = 0.0 if cell in ("nalu", "lstm") else 1.0
+
+    def recur(self, z: Tensor) -> tuple[Tensor, Tensor | None]:
+        """ŷ (..., N, T) from the scalars z (..., N, T), and the unit's inputs [z_t; h_{t−1}]
+        (..., N, T, 2) (None for the exact reference and the LSTM)."""
+        if self.cell == "exact":
+            return torch.cumprod(z, dim=-1), None
+        if self.cell == "lstm":
+            n, t = z.shape[-2], z.shape[-1]
+            hs = self.lstm.run(z.unsqueeze(-1))  # (..., N, T, H)
+            return self.readout(hs.flatten(-3, -2)).unflatten(-2, (n, t)).squeeze(-1), None
+        h = torch.full_like(z[..., :1], self.h0)
+        ys, inputs = [], []
+        for t in range(z.shape[-1]):
+            u = torch.cat([z[..., t:t + 1], h], dim=-1)  # (..., N, 2)
+            h = self.unit(u)  # (..., N, 1)
+            ys.append(h)
+            inputs.append(u)
+        return torch.cat(ys, dim=-1), torch.stack(inputs, dim=-2)
+
+    def run(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """(z, ŷ, unit inputs) for flattened image sequences x (..., N, T·64)."""
+        images = x.unflatten(-1, (-1, 64))  # (..., N, T, 64)
+        n, t = images.shape[-3], images.shape[-2]
+        z = self.cnn(images.flatten(-3, -2)).unflatten(-1, (n, t))
+        return (z, *self.recur(z))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """ŷ_t = h_t for every step: (..., N, T)."""
+        return self.run(x)[1]
+
+    def extra_repr(self) -> str:
+        return f"cell={self.cell!r}, h0={self.h0}"
+
+
+@dataclass
+class ProductRun:
+    """What ``train_sequential_product`` returns for S seeds: the model at each seed's best epoch
+    (stacked), the best epoch and its validation MSE, the validation curve (epochs, S) and the
+    number of optimiser steps taken."""
+
+    model: SequentialProduct
+    best_epoch: np.ndarray
+    valid_mse: np.ndarray
+    curve: np.ndarray
+    steps: int
+    seeds: list[int]
+
+
+def _sequence_mse(model: SequentialProduct, z_images: Tensor, idx: np.ndarray, labels: np.ndarray) -> Tensor:
+    """Squared errors (S, n, T) in float64 of sequences idx (n, T) of images whose scalars are z_images (S, images)."""
+    y, _ = model.recur(z_images[:, torch.from_numpy(idx)])
+    target = torch.from_numpy(np.cumprod(labels[idx].astype(np.float64), axis=-1))
+    return (y - target) ** 2
+
+
+@torch.no_grad()
+def _scalars64(model: SequentialProduct, x: np.ndarray) -> tuple[SequentialProduct, Tensor]:
+    from .training import as_float64
+
+    m = as_float64(model)
+    return m, m.cnn(torch.as_tensor(x, dtype=torch.float64))
+
+
+@torch.no_grad()
+def digit_readings(model: SequentialProduct, x: np.ndarray) -> Tensor:
+    """The CNN's scalar z = CNN(image) for each image of ``x`` (N, 64), in float64: (N,) for one model,
+    (S, N) for S stacked seeds. Rounded, it is the digit the model reads; the chapter counts how often it is the label."""
+    return _scalars64(model, x)[1]
+
+
+@torch.no_grad()
+def product_test_mse(model: SequentialProduct, x: np.ndarray, y: np.ndarray, max_length: int = 20,
+                     n: int = 1000, seed: int = 0) -> np.ndarray:
+    """Test MSE by sequence length, (S, max_length), in float64: ``n`` sequences of ``max_length``
+    images drawn with replacement (``rng_for(seed, EVAL_STREAM)``, shared by every seed and model);
+    the MSE at length T is the mean over the sequences and over steps 1…T of (ŷ_t − ∏_{s≤t} digit_s)²,
+    the sequences of length T being the first T images of each (the reference code's measure:
+    every step of a cumulative target counts)."""
+    for name, v in (("max_length", max_length), ("n", n)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    idx = rng_for(seed, EVAL_STREAM).integers(0, len(y), size=(n, max_length))
+    m, z = _scalars64(model, x)
+    err = _sequence_mse(m, z, idx, np.asarray(y))  # (S, n, T)
+    by_step = err.mean(dim=-2)  # (S, T)
+    return (by_step.cumsum(dim=-1) / torch.arange(1, max_length + 1, dtype=torch.float64)).numpy()
+
+
+def reference_threshold(mse: np.ndarray, alpha: float = 0.01) -> np.ndarray:
+    """The success threshold of Madsen & Johansen (§4.2): the one-sided (1 − α) upper confidence
+    bound of the reference models' mean MSE, mean + t_{1−α, n−1} · sd / √n (Student t, sd with
+    n − 1), per column of ``mse`` (n reference seeds × lengths)."""
+    mse = np.asarray(mse, dtype=np.float64)
+    if mse.ndim != 2 or mse.shape[0] < 2:
+        raise ValueError(f"mse must be (seeds, lengths) with at least 2 seeds, got shape {mse.shape}")
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5), got {alpha!r}")
+    if not np.isfinite(mse).all():
+        raise ValueError("the reference MSEs must be finite; a reference seed that diverged has no threshold")
+    from scipy.stats import t as student_t
+
+    n = mse.shape[0]
+    return mse.mean(axis=0) + student_t.ppf(1 - alpha, n - 1) * mse.std(axis=0, ddof=1) / np.sqrt(n)
+
+
+def train_sequential_product(cell: str, split: dict[str, tuple[np.ndarray, np.ndarray]], seeds: Sequence[int],
+                             epochs: int, lr: float = 1e-3, batch_size: int = 64, length: int = 2,
+                             sparsity: Callable[[int], float] | None = None, rz: float = 0.0,
+                             n_valid: int = 1000, eval_every: int = 1, **model_kwargs) -> ProductRun:
+    """Trains ``SequentialProduct(cell)`` for S seeds at once, end to end, on the running product.
+
+    Each epoch seed s shuffles the training images with its own generator ``rng_for(s, 2)`` and cuts
+    them into sequences of ``length``; batches of ``batch_size`` sequences, Adam(lr). Loss of seed s:
+    mean over sequences and steps of (ŷ_t − y_t)² + sparsity(step) · R + rz · R_z, R the unit's own
+    regulariser, R_z ``z_regularizer`` on the unit's inputs. Weights are clamped after each step.
+    Every ``eval_every`` epochs the validation MSE (``n_valid`` sequences of ``length`` validation
+    images, float64) is measured; each seed keeps its parameters of the best epoch. A seed whose
+    loss is not finite stops learning (its gradients are zeroed) and keeps its best epoch.
+    """
+    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("length", length), ("n_valid", n_valid),
+                    ("eval_every", eval_every)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    if not rz >= 0:
+        raise ValueError(f"rz must be non-negative, got {rz!r}")
+    if missing := {"train", "valid"} - set(split):
+        raise ValueError(f"split needs 'train' and 'valid' images (product_digit_split), missing {sorted(missing)}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed, got none")
+    model = stack_models([build(partial(SequentialProduct, cell, **model_kwargs), s) for s in seeds])
+    if rz > 0 and model.unit is None:
+        raise ValueError(f"rz applies to an arithmetic unit's inputs; cell {cell!r} has none, pass rz=0")
+    x_train, y_train = torch.as_tensor(split["train"][0]), np.asarray(split["train"][1])
+    x_valid, y_valid = split["valid"]
+    valid_idx = rng_for(0, EVAL_STREAM).integers(0, len(y_valid), size=(n_valid, length))
+    rngs = [rng_for(s, DATA_STREAM) for s in seeds]
+    per_epoch = len(y_train) // length
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    params = list(model.parameters())
+    best = {k: v.detach().clone() for k, v in model.named_parameters()}
+    best_mse = np.full(len(seeds), np.inf)
+    best_epoch = np.zeros(len(seeds), dtype=np.int64)
+    curve, step = [], 0
+
+    def evaluate(epoch: int) -> None:
+        m, z = _scalars64(model, x_valid)
+        mse = _sequence_mse(m, z, valid_idx, y_valid).mean(dim=(-2, -1)).numpy()
+        mse = np.where(np.isfinite(mse), mse, np.inf)
+        curve.append(mse)
+        better = mse < best_mse
+        if better.any():
+            mask = torch.from_numpy(better)
+            for k, v in model.named_parameters():
+                best[k][mask] = v.detach()[mask]
+            best_mse[better], best_epoch[better] = mse[better], epoch
+
+    evaluate(0)
+    for epoch in range(1, epochs + 1):
+        order = np.stack([rng.permutation(len(y_train))[:per_epoch * length].reshape(per_epoch, length)
+                          for rng in rngs])  # (S, sequences, T)
+        for lo in range(0, per_epoch, batch_size):
+            idx = order[:, lo:lo + batch_size]
+            x = x_train[torch.from_numpy(idx)].flatten(-2)  # (S, B, T·64)
+            target = torch.from_numpy(np.cumprod(y_train[idx], axis=-1).astype(np.float32))
+            _, y, inputs = model.run(x)
+            loss = ((y - target) ** 2).mean(dim=(-2, -1))  # (S,)
+            if sparsity is not None and (r := regularizer(model.unit) if model.unit is not None else None) is not None:
+                loss = loss + sparsity(step) * r
+            if rz > 0:
+                loss = loss + rz * z_regularizer(model.unit.W, inputs)
+            alive = torch.isfinite(loss)
+            opt.zero_grad(set_to_none=True)
+            torch.where(alive, loss, torch.zeros_like(loss)).sum().backward()
+            for p in params:
+                if p.grad is not None:
+                    g = torch.nan_to_num(p.grad, nan=0.0, posinf=0.0, neginf=0.0)
+                    p.grad = g * alive.view(-1, *([1] * (g.dim() - 1))).to(g.dtype)
+            opt.step()
+            clamp_weights_(model)
+            step += 1
+        if epoch % eval_every == 0 or epoch == epochs:
+            evaluate(epoch)
+    with torch.no_grad():
+        for k, v in model.named_parameters():
+            v.copy_(best[k])
+    return ProductRun(model.requires_grad_(False), best_epoch, best_mse, np.stack(curve), step, seeds)
 
 
 # --- Number words -------------------------------------------------------------------------------

@@ -56,6 +56,9 @@ class Finding:
     ``budget`` is our training steps; ``published_solved_at`` / ``published_steps`` the source's
     median solved-at step / training length (the budget a verdict needs, ``nalu.verdicts``).
     ``own`` marks a finding of the book itself rather than a claim of a source.
+    ``unmet`` names a precondition of the comparison that the runs did not meet (e.g. "the reference
+    model reads 44% of the digits, below 90%"); a finding with one is underpowered whatever its
+    evidence says, and the reason says why.
     """
 
     chapter: str
@@ -75,6 +78,7 @@ class Finding:
     passed: bool | None = None
     exact: bool = False
     note: str = ""
+    unmet: str = ""
 
     def __post_init__(self):
         for name in ("chapter", "source", "claim", "measure"):
@@ -89,6 +93,9 @@ class Finding:
             missing.append("n (or exact=True)")
         if missing:
             raise SchemaError(f"a {self.kind!r} finding needs {missing} ({self.chapter}: {self.claim!r})")
+        if not isinstance(self.unmet, str):
+            raise SchemaError(f"Finding.unmet must be a string naming the unmet precondition (or \"\"), "
+                              f"got {self.unmet!r} ({self.claim!r})")
         if self.values is not None:
             object.__setattr__(self, "values", [float(v) for v in self.values])
         if isinstance(self.published, tuple):
@@ -105,6 +112,12 @@ class Finding:
 
     def verdict(self) -> V.Verdict:
         """The three-level verdict (``nalu.verdicts``) this finding's evidence earns."""
+        v = self._evidence_verdict()
+        if self.unmet:
+            return V.Verdict(V.UNDERPOWERED, v.lo, v.hi, f"{v.reason}, but {self.unmet}")
+        return v
+
+    def _evidence_verdict(self) -> V.Verdict:
         published = tuple(self.published) if isinstance(self.published, list) else self.published
         try:
             if self.kind == "rate":

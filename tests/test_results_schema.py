@@ -194,3 +194,17 @@ def test_a_claim_with_several_rows_is_judged_once_by_its_strongest_row():
     # with no decided row, the largest budget is the claim's verdict
     table = R.claims_table({k: results[k] for k in "ac"}, chapters=["a", "c"])
     assert list(table.primary) == [False, True]
+
+
+def test_an_unmet_precondition_makes_any_evidence_underpowered_and_says_why():
+    base = dict(chapter="15", source="S", claim="c", measure="m", kind="check", n=20)
+    for passed, level in ((True, V.CONSISTENT), (False, V.CONTRADICTED)):
+        assert R.Finding(**base, passed=passed).verdict().level == level
+        v = R.Finding(**base, passed=passed, unmet="the agents are on time in 60% of episodes, below 90%").verdict()
+        assert v.level == V.UNDERPOWERED
+        assert v.reason.endswith("but the agents are on time in 60% of episodes, below 90%")
+    rate = R.Finding(chapter="16", source="S", claim="c", measure="m", kind="rate", successes=20, n=20,
+                     published=1.0, unmet="the reference reads 44% of the digits")
+    assert rate.verdict().level == V.UNDERPOWERED
+    with pytest.raises(R.SchemaError, match="unmet"):
+        R.Finding(**base, passed=True, unmet=None)

@@ -1,0 +1,296 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-kernelspec
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+# ---
+
+# %% [markdown]
+# # Multiplying handwritten digits in sequence
+#
+# Madsen & Johansen {cite}`madsen2020nau` (§4.2 and their appendix on sequential MNIST) ask whether a
+# multiplication unit can sit inside a deeper network and still be learned by gradient descent. A
+# convolutional network maps each MNIST image of a digit 1–9 to one scalar $z_t$; a recurrent
+# arithmetic unit combines it with the previous state, $h_t = U([z_t; h_{t-1}])$, and every $h_t$ must
+# equal the product of the digits seen so far. The whole network is trained end to end on sequences of
+# two images and tested on sequences of 1 to 20. Their protocol: batches of 64, up to 1,000 epochs, 10
+# seeds, the best epoch chosen by the MSE on held-out training images; the NMU and the NAC•,NMU (the
+# NALU's multiplicative path with the NMU's clamped $[0, 1]$ weights and regulariser) carry a second
+# regulariser $\mathcal{R}_z$ on the CNN's output. A model *succeeds* at a length when its test MSE is
+# below the one-sided 1% upper confidence bound of a *reference* model whose arithmetic is exact,
+# $h_t = h_{t-1} z_t$, so that only the CNN is learned. They report the NMU succeeding in 10/10 seeds
+# at length 2 and 8/10 at length 20, the NAC•,NMU in 9/10 falling to 6/10, the NAC•,σ (weights
+# $\sigma(\hat W)$) in 6/10 and the NAC• in 5/10 at length 2, both falling to none, and the NALU and an
+# LSTM never.
+#
+# This chapter rebuilds the experiment at laptop scale. What differs, and how it changes the task:
+#
+# * **The images** are scikit-learn's 8×8 digits (the ones of the chapter on counting digits), not
+#   MNIST, which cannot be downloaded while the book builds: the digits 1–9 of 1,797 images, split
+#   into disjoint training, validation (the held-out training images that choose the best epoch) and
+#   test images. There are about 50 times fewer training images than MNIST's, and each has 64 pixels
+#   instead of 784; recognising them is easier per image, but the CNN sees far fewer examples.
+# * **The CNN** is small (3×3 filters, one max-pool, one hidden layer of 32; a few thousand weights
+#   instead of MNIST's network of 430,000), and outputs a free scalar as in the paper.
+# * **The budget** is far shorter: a few hundred epochs of a few gradient steps each, against the
+#   paper's 1,000 epochs of about 390 steps. The regulariser schedule is scaled with it (below). The
+#   verdicts compare our steps with theirs, so a claim our budget cannot test is called underpowered.
+# * **More seeds**: 20 in the full build (the book's minimum for a verdict) against the paper's 10.
+# * **Baselines**: the LSTM has 16 units and an affine readout (the reference code's LSTM has one unit
+#   whose output, a tanh, cannot exceed 1, so it could not have succeeded); the NALU starts, as in the
+#   reference code, from $h_0 = 0$; every other unit from $h_0 = 1$.
+# * **$\mathcal{R}_z$** is applied to the unit's inputs $[z_t; h_{t-1}]$ for both the NMU and the
+#   NAC•,NMU, the paper's formula; the reference code applies it to the NAC•,NMU's log-inputs.
+# * **Test sequences** are drawn with replacement from the test images (1,000 sequences of 20; the
+#   sequences of length $T$ are their first $T$ images). As in the reference code, the MSE at length
+#   $T$ averages the squared error over all $T$ steps of the running product.
+# * The companion task, the sum of sequences of 10 digits tested up to 1,000, is not run here.
+
+# %% tags=["parameters"]
+quick = True  # quick: CI check; full: the reproduction (make build)
+device = "cpu"
+results_dir = "../build/results"
+
+# %% tags=["hide-input"]
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from IPython.display import Markdown
+
+import nalu
+from nalu import applied
+from nalu_book.book import MIN_SEEDS, mode_banner, provisional, save_results
+from nalu_book.results import Finding
+
+torch.set_num_threads(1)  # small recurrent steps: one thread beats two that wait on each other
+t_start = time.process_time()
+SEEDS = list(range(3 if quick else 20))
+EPOCHS = 10 if quick else 250
+LR = 1e-2
+BATCH, TRAIN_LENGTH, MAX_LENGTH = 64, 2, 20
+N_TEST = 300 if quick else 1000
+split = applied.product_digit_split(nalu.rng_for(0, 11))
+STEPS_PER_EPOCH = -(-(len(split["train"][1]) // TRAIN_LENGTH) // BATCH)
+STEPS = EPOCHS * STEPS_PER_EPOCH
+# the reference code's schedule: the sparsity regulariser (λ = 10) grows linearly from step 10,000 to
+# 100,000 of about 390,000; here from the same fractions of our steps
+PAPER_STEPS = 1000 * (55_000 * 0.9 / TRAIN_LENGTH) / BATCH  # 1,000 epochs; about 90% of MNIST's 55,000 training images are 1–9
+SPARSITY = nalu.Warmup(10.0, int(STEPS * 10_000 / PAPER_STEPS), int(STEPS * 100_000 / PAPER_STEPS))
+RZ = 1.0
+mode_banner(quick, seeds=len(SEEDS), epochs=EPOCHS, steps=STEPS, test_sequences=N_TEST)
+
+# %% tags=["hide-input"]
+Markdown(f"{len(split['train'][1])} training, {len(split['valid'][1])} validation and {len(split['test'][1])} test "
+         f"images of the digits 1–9 (disjoint). An epoch is {len(split['train'][1]) // TRAIN_LENGTH} sequences of "
+         f"{TRAIN_LENGTH} images, {STEPS_PER_EPOCH} steps of {BATCH} sequences; {EPOCHS} epochs are {STEPS:,} steps "
+         f"(the paper: about {PAPER_STEPS:,.0f}). Adam, learning rate {LR:g}; the sparsity regulariser "
+         f"$\\lambda_t = 10 \\cdot \\mathrm{{clip}}((t - {SPARSITY.start}) / ({SPARSITY.end} - {SPARSITY.start}), 0, 1)$ "
+         f"on the NMU-type weights; $\\mathcal{{R}}_z$ with weight {RZ:g} "
+         f"for the NMU and the NAC•,NMU; weights clamped after each step. The validation MSE is measured every "
+         f"epoch and each seed keeps its best epoch.")
+
+# %% [markdown]
+# ## Training
+#
+# Each model is trained for all seeds at once (`applied.train_sequential_product`); seed $s$ starts
+# from its own initialisation and shuffles the training images with its own generator.
+#
+# $$\mathcal{R}_z = \frac{1}{H_{\ell-1} H_\ell} \sum_{i,j} (1 - W_{ij})\,(1 - \bar z_i)^2,$$
+#
+# with $\bar z_i$ the mean of the unit's input $i$ over the batch, discourages the solution in which
+# the CNN outputs some other scale that a weight below 1 turns back into the digit (the paper's example:
+# $0.1 \cdot 81 + 1 - 0.1 = 9$).
+
+# %%
+MODELS = {  # label: (cell, R_z weight)
+    "reference (exact product)": ("exact", 0.0),
+    "NMU": ("nmu", RZ),
+    "NAC•,NMU": ("nac_mul_nmu", RZ),
+    "NAC•,σ": ("nac_mul_sigma", 0.0),
+    "NAC•": ("nac_mul", 0.0),
+    "NALU": ("nalu", 0.0),
+    "LSTM": ("lstm", 0.0),
+}
+runs, test_mse, cpu = {}, {}, {}
+for name, (cell, rz) in MODELS.items():
+    t0 = time.process_time()
+    runs[name] = applied.train_sequential_product(cell, split, SEEDS, epochs=EPOCHS, lr=LR, batch_size=BATCH,
+                                                  length=TRAIN_LENGTH, sparsity=SPARSITY, rz=rz)
+    test_mse[name] = applied.product_test_mse(runs[name].model, *split["test"], max_length=MAX_LENGTH, n=N_TEST)
+    cpu[name] = time.process_time() - t0
+LENGTHS = np.arange(1, MAX_LENGTH + 1)
+
+# %% [markdown]
+# ## The reference and the threshold
+#
+# The reference learns only the CNN. Its test MSE grows quickly with the length, because one misread
+# digit changes every later product. The threshold at each length is the paper's: the mean of the
+# reference seeds' test MSE plus $t_{0.99,\,n-1}$ standard errors. The paper dropped three of its ten
+# reference seeds that had not learned; we keep all.
+
+# %% tags=["hide-input"]
+ref = test_mse["reference (exact product)"]
+threshold = applied.reference_threshold(ref)
+z_ref = applied.digit_readings(runs["reference (exact product)"].model, split["test"][0])
+ref_acc = (z_ref.round().numpy() == split["test"][1]).mean(axis=1)
+pd.DataFrame({"median reference MSE": np.median(ref, axis=0), "threshold": threshold},
+             index=pd.Index(LENGTHS, name="length")).T[[1, 2, 5, 10, 20]].style.format("{:.3g}")
+
+# %% [markdown]
+# The criterion is only as strict as the reference is good: a reference whose CNN has not learned
+# gives a loose threshold that anything meets. So we also compute the MSE of the best constant guess,
+# $\hat y_t = 5^t$ (the expected product of $t$ independent digits 1–9), on the same test sequences;
+# at a length where the threshold is not below it, success says nothing, and that length is left out
+# of the findings.
+
+# %% tags=["hide-input"]
+test_idx = nalu.rng_for(0, nalu.data.EVAL_STREAM).integers(0, len(split["test"][1]), size=(N_TEST, MAX_LENGTH))
+truth = np.cumprod(split["test"][1][test_idx].astype(np.float64), axis=-1)
+constant_mse = np.cumsum(((5.0 ** LENGTHS - truth) ** 2).mean(axis=0)) / LENGTHS  # same measure as product_test_mse
+informative = threshold < constant_mse
+pd.DataFrame({"median reference MSE": np.median(ref, axis=0), "threshold": threshold,
+              "constant guess 5^t": constant_mse},
+             index=pd.Index(LENGTHS, name="length")).T[[1, 2, 5, 10, 20]].style.format("{:.3g}")
+
+# %% tags=["hide-input"]
+Markdown(f"The threshold is below the constant guess's MSE at {int(informative.sum())} of {MAX_LENGTH} lengths"
+         + (f" (not at {', '.join(str(L) for L in LENGTHS[~informative])})" if (~informative).any() else "")
+         + f". Rounded to the nearest integer, the reference's CNN reads {np.median(ref_acc):.0%} of the test images "
+         f"correctly (median over seeds; from {ref_acc.min():.0%} to {ref_acc.max():.0%}).")
+
+# %% [markdown]
+# ## Success by sequence length
+#
+# Success rate over seeds with its Wilson 95% interval, beside the paper's rates (10 seeds; read from
+# its text at lengths 2 and 20).
+
+# %%
+PUBLISHED = {"NMU": (1.0, 0.8), "NAC•,NMU": (0.9, 0.6), "NAC•,σ": (0.6, 0.0), "NAC•": (0.5, 0.0),
+             "NALU": (0.0, 0.0), "LSTM": (0.0, 0.0)}
+rows = []
+for name in PUBLISHED:
+    ok = np.nan_to_num(test_mse[name], nan=np.inf) < threshold  # (seeds, lengths)
+    for j, length in enumerate(LENGTHS):
+        r = nalu.success_rate(ok[:, j])
+        rows.append(dict(model=name, length=int(length), **r))
+rates = pd.DataFrame(rows)
+table = rates.assign(text=lambda d: [f"{s}/{n} [{lo:.0%}, {hi:.0%}]" for s, n, lo, hi in
+                                     zip(d.successes, d.n, d.lo, d.hi)])
+table.pivot(index="model", columns="length", values="text").loc[list(PUBLISHED), [1, 2, 5, 10, 15, 20]]
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(2, 3, figsize=(11, 6), sharex=True, sharey=True)
+for ax, name in zip(axes.flat, PUBLISHED):
+    d = rates[rates.model == name]
+    ax.fill_between(d.length, d.lo, d.hi, alpha=0.25, label="ours, Wilson 95%")
+    ax.plot(d.length, d.rate, marker="o", ms=3, label=f"ours ({len(SEEDS)} seeds)")
+    ax.plot([2, 20], PUBLISHED[name], "s", color="black", label="published (10 seeds)")
+    ax.axvline(TRAIN_LENGTH, color="grey", ls="--", lw=1)
+    ax.set(title=name, ylim=(-0.05, 1.05), xticks=[1, 5, 10, 15, 20])
+for ax in axes[-1]:
+    ax.set_xlabel("sequence length (trained on 2)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("success rate")
+axes.flat[0].legend(fontsize=8, loc="lower left")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## The learned weights
+#
+# An exact multiplicative cell has the weight 1 on both inputs. Below, the median over seeds of each
+# unit's two weights at the best epoch (for the NAC• and the NALU, the effective weight of the
+# multiplicative path), and the median best epoch.
+
+# %% tags=["hide-input"]
+def unit_weights(model):
+    u = model.unit
+    w = u.nac.W if isinstance(u, nalu.NALU) else u.W
+    return w.detach().reshape(len(SEEDS), -1).numpy()
+
+
+wrows = []
+for name in ["NMU", "NAC•,NMU", "NAC•,σ", "NAC•", "NALU"]:
+    w = unit_weights(runs[name].model)
+    wrows.append({"model": name, "W on z_t": np.median(w[:, 0]), "W on h_{t-1}": np.median(w[:, 1]),
+                  "seeds with both within 0.05 of 1": f"{int((np.abs(w - 1) < 0.05).all(1).sum())}/{len(SEEDS)}",
+                  "median best epoch": np.median(runs[name].best_epoch)})
+pd.DataFrame(wrows).set_index("model").style.format(precision=3)
+
+# %% [markdown]
+# ## What the runs show
+
+# %% tags=["hide-input"]
+def rate_at(name, length):
+    return rates[(rates.model == name) & (rates.length == length)].iloc[0]
+
+
+def says(name, length):
+    r = rate_at(name, length)
+    return f"{r.successes}/{r.n} [{r.lo:.0%}, {r.hi:.0%}]"
+
+
+lines = [f"At the training length 2 and at length 20 (success = test MSE below the reference's 1% upper bound):"]
+lines += [f"* *At length {L} the threshold is not below the constant guess's MSE, so the rates there do not count.*"
+          for L in (2, 20) if not informative[L - 1]]
+for name, (p2, p20) in PUBLISHED.items():
+    lines.append(f"* **{name}**: {says(name, 2)} at length 2 (published {p2:.0%}), {says(name, 20)} at length 20 "
+                 f"(published {p20:.0%}).")
+nmu2, ref_like = rate_at("NMU", 2), rate_at("NAC•", 2)
+lines.append(
+    f"\nOur budget is {STEPS:,} steps, {STEPS / PAPER_STEPS:.1%} of the paper's; a success rate far below the "
+    f"published one may be the budget, not the unit, which is why the verdicts below call such claims "
+    f"underpowered rather than contradicted."
+    + ("" if len(SEEDS) >= MIN_SEEDS else f" With {len(SEEDS)} seeds nothing here is decided.") + provisional(quick))
+lines.append(
+    f"\nThe reference's CNN reads {np.median(ref_acc):.0%} of the test digits (median over seeds). "
+    + (f"That is enough for the criterion to mean what it does in the paper, and the rates above are passed to "
+       f"the conclusions as findings." if np.median(ref_acc) >= 0.9 else
+       f"That is below 90%, so the threshold is loose: a model passes it by being no worse than a CNN that "
+       f"misreads most digits, which is why even the LSTM, which the paper never saw succeed, passes here. At "
+       f"this budget the experiment cannot tell the units apart: the conclusions list the paper's claims with "
+       f"these rates and call them underpowered. A longer run, with a reference that has learned, is what it "
+       f"needs."))
+Markdown("\n".join(lines))
+
+# %% tags=["hide-input"]
+SRC = "Madsen & Johansen 2020, §4.2"
+MEASURE = "Madsen's success criterion (test MSE < reference's 1% upper bound)"
+# The criterion separates models only if the reference has learned to read digits (an MNIST reference
+# reads ~99%); below READS_ENOUGH the threshold is loose enough for an LSTM to pass, and the claims are
+# listed with their rates but underpowered (the precondition, named, is unmet).
+READS_ENOUGH = 0.9
+judged = bool(np.median(ref_acc) >= READS_ENOUGH)
+unmet = "" if judged else (f"the reference model reads {np.median(ref_acc):.0%} of the test digits (median over "
+                           f"seeds), below the {READS_ENOUGH:.0%} the criterion needs to separate the units")
+findings = []
+for name, (p2, p20) in PUBLISHED.items():
+    for length, p in ((2, p2), (20, p20)):
+        if not informative[length - 1]:
+            continue  # the threshold is no stricter than a constant guess: success here could not fail
+        r = rate_at(name, length)
+        findings.append(Finding(
+            "16", SRC, f"{name} on the sequential product of digits, trained on length 2, succeeds at length {length}",
+            MEASURE, "rate", test=f"success rate at length {length}", successes=int(r.successes), n=int(r.n),
+            published=p, budget=STEPS, published_steps=PAPER_STEPS, unmet=unmet,
+            note=f"scikit-learn 8×8 digits, small CNN, {EPOCHS} epochs"))
+_ = save_results(results_dir, "16_sequential_product", {
+    "n_seeds": len(SEEDS), "epochs": EPOCHS, "steps": STEPS, "paper_steps": PAPER_STEPS, "lr": LR,
+    "n_train_images": int(len(split["train"][1])), "n_test_images": int(len(split["test"][1])),
+    "reference_test_accuracy_median": float(np.median(ref_acc)),
+    "threshold": {int(L): float(t) for L, t in zip(LENGTHS, threshold)},
+    "threshold_informative": {int(L): bool(v) for L, v in zip(LENGTHS, informative)},
+    "claims_judged": judged,
+    **{f"success_{name}_{L}": int(rate_at(name, L).successes) for name in PUBLISHED for L in (2, 20)},
+    "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
+    "cpu_seconds_total": round(time.process_time() - t_start, 1),
+}, findings)
+print(f"CPU time: {time.process_time() - t_start:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in cpu.items()) + ")")
