@@ -312,15 +312,26 @@ class INALU(ArithmeticUnit):
 class NAU(ArithmeticUnit):
     """Neural addition unit (Madsen & Johansen 2020):  y = W x,  W clamped to [−1, 1] after each step.
 
-    Initialisation: W ~ U(−r, r), r = min(0.5, √3 · √(2 / (in + out))), as the reference code.
+    Initialisation: W ~ U(−r, r), r = min(0.5, √3 · √(2 / (in + out))), as the reference code
+    (``init="madsen"``), or Xavier's r = √(6 / (in + out)) (``init="xavier"``, as the Neural Power
+    Units' code). ``clamp=False`` leaves W unclamped (the Neural Power Units' code).
     Regulariser: R = mean_ij min(|W_ij|, 1 − |W_ij|).
     """
 
-    def __init__(self, in_dim: int, out_dim: int):
+    INITS = ("madsen", "xavier")
+
+    def __init__(self, in_dim: int, out_dim: int, *, init: str = "madsen", clamp: bool = True):
         super().__init__()
         _check_dims(in_dim, out_dim)
-        self.in_dim, self.out_dim = in_dim, out_dim
-        r = min(0.5, math.sqrt(3.0) * math.sqrt(2.0 / (in_dim + out_dim)))
+        if init not in self.INITS:
+            raise ValueError(f"init must be one of {self.INITS}, got {init!r}")
+        if not isinstance(clamp, bool):
+            raise ValueError(f"clamp must be True (W clamped to [−1, 1] after each step) or False, got {clamp!r}")
+        self.in_dim, self.out_dim, self.clamp = in_dim, out_dim, clamp
+        if init == "madsen":
+            r = min(0.5, math.sqrt(3.0) * math.sqrt(2.0 / (in_dim + out_dim)))  # r = min(0.5, √3·√(2/(in+out)))
+        else:
+            r = math.sqrt(6.0 / (in_dim + out_dim))  # r = √(6/(in+out))
         self.W = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), -r, r))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -332,7 +343,8 @@ class NAU(ArithmeticUnit):
 
     @torch.no_grad()
     def clamp_weights_(self) -> None:
-        self.W.clamp_(-1.0, 1.0)
+        if self.clamp:
+            self.W.clamp_(-1.0, 1.0)
 
 
 class NMU(ArithmeticUnit):

@@ -138,20 +138,13 @@ CODE_LR = {"NPU": 5e-3, "RealNPU": 5e-3, "NMU": 5e-3, "NALU": 5e-3, "iNALU": 1e-
 CODE_OPT = {"NALU": "RMSProp", "iNALU": "RMSProp"}
 
 
-class CodeNAU(nalu.NAU):
-    """The NAU of the paper's code: y = W x, W Xavier uniform, never clamped (a chapter-only variant)."""
-
-    def __init__(self, in_dim: int, out_dim: int):
-        super().__init__(in_dim, out_dim)
-        bound = (6.0 / (in_dim + out_dim)) ** 0.5
-        nalu.units.uniform_(self.W, -bound, bound)
-
-    def clamp_weights_(self) -> None:
-        return None
+def code_nau(in_dim: int, out_dim: int) -> nalu.NAU:
+    """The NAU of the paper's code: y = W x, W Xavier uniform, never clamped."""
+    return nalu.NAU(in_dim, out_dim, init="xavier", clamp=False)
 
 
-CODE_ARCH = {"RealNPU": lambda: nalu.Stack(nalu.RealNPU(2, 6), CodeNAU(6, 4)),
-             "NMU": lambda: nalu.Stack(nalu.NMU(2, 6), CodeNAU(6, 4)),
+CODE_ARCH = {"RealNPU": lambda: nalu.Stack(nalu.RealNPU(2, 6), code_nau(6, 4)),
+             "NMU": lambda: nalu.Stack(nalu.NMU(2, 6), code_nau(6, 4)),
              "Dense": ARCH["Dense"][0]}
 # the code's protocol for the units it trains with Adam (the NPU is left out: on this task it trains as the
 # RealNPU, see below)

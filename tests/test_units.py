@@ -406,3 +406,27 @@ def test_the_nalus_log_path_is_the_one_its_forward_uses(x):
     set_(signed.g_hat, [-200.0, -200.0])  # σ(−200) = 0 and σ(200) = 1 exactly in float32
     with torch.no_grad():
         assert torch.equal(signed(x), signed.log_path(x) * nalu.units.sign_factor(x, signed.sign_weight()))
+
+
+def test_nau_options_change_the_init_and_the_clamp_and_bad_values_are_refused():
+    # exact: the same draws with the same seed; the clamp is a copy of values or nothing
+    torch.manual_seed(0)
+    default = nalu.NAU(6, 4)
+    torch.manual_seed(0)
+    xavier = nalu.NAU(6, 4, init="xavier", clamp=False)
+    r_madsen, r_xavier = min(0.5, math.sqrt(3.0) * math.sqrt(2.0 / 10)), math.sqrt(6.0 / 10)
+    # one uniform draw each: the Xavier weights are the default's scaled by r_xavier / r_madsen
+    # (float32: W = −r + 2r·u cancels near 0, so the error is absolute, a few ulps of r ≈ 0.77:
+    # 4 · 2⁻²⁴ · 0.77 · 2 ≈ 4e-7; allowed 1e-6)
+    assert torch.allclose(xavier.W, default.W * (r_xavier / r_madsen), rtol=0, atol=1e-6)
+    assert xavier.W.abs().max() > r_madsen  # the variant changes the output: weights beyond the default's range
+    with torch.no_grad():
+        default.W.fill_(2.0)
+        xavier.W.fill_(2.0)
+    default.clamp_weights_()
+    xavier.clamp_weights_()
+    assert torch.equal(default.W, torch.ones(4, 6)) and torch.equal(xavier.W, torch.full((4, 6), 2.0))
+    with pytest.raises(ValueError, match="init must be one of"):
+        nalu.NAU(2, 1, init="glorot")
+    with pytest.raises(ValueError, match="clamp must be"):
+        nalu.NAU(2, 1, clamp="no")
