@@ -233,33 +233,26 @@ def load_all(results_dir: str | Path) -> dict[str, ChapterResults]:
     return {p.stem: load(p) for p in sorted(Path(results_dir).glob("*.json"))}
 
 
-def claim_chapters(results: Mapping[str, ChapterResults], exclude: Iterable[str] = ()) -> list[str]:
-    """The chapters whose results carry findings, in name order: every chapter but ``CONCLUSIONS``
-    and those in ``exclude`` (e.g. a chapter whose findings enter through ``claims_table``'s ``replace``)."""
-    skip = {CONCLUSIONS, *exclude}
-    return sorted(c for c, r in results.items() if c not in skip and getattr(r, "findings", None))
+def claim_chapters(results: Mapping[str, ChapterResults]) -> list[str]:
+    """The chapters whose results carry findings, in name order (every chapter but ``CONCLUSIONS``)."""
+    return sorted(c for c, r in results.items() if c != CONCLUSIONS and getattr(r, "findings", None))
 
 
 def claims_table(results: Mapping[str, ChapterResults], chapters: Sequence[str] | None = None,
-                 replace: Mapping[str, Sequence[Finding]] | None = None, exclude: Iterable[str] = (),
                  expect: Iterable[str] = ()) -> pd.DataFrame:
     """One row per finding of ``chapters`` with its verdict; by default every chapter whose results
-    carry findings, in name order (``claim_chapters(results, exclude)``, and the chapters of ``replace``).
-
-    ``replace`` maps a chapter to findings that stand in for its own (e.g. the paper-scale rows
-    for Madsen's static claims). ``expect`` names chapters that must have a results file (e.g.
-    every chapter of the book): a missing one, or a missing chapter of ``chapters``, is an error,
-    not a silently shorter table.
+    carry findings, in name order (``claim_chapters``). ``expect`` names chapters that must have a
+    results file (e.g. every chapter of the book): a missing one, or a missing chapter of
+    ``chapters``, is an error, not a silently shorter table.
 
     One claim (source and claim text) tested by several rows (another measure, chapter or budget)
     is judged once: ``primary`` marks the row its verdict comes from — a decided verdict before an
     underpowered one, then the largest budget, then the most seeds, then the first — and the others
     are supporting rows. Count claims with ``table[table.primary]``."""
-    exclude = list(exclude)
     if missing := sorted(c for c in expect if c not in results and c != CONCLUSIONS):
         raise SchemaError(f"no results for {missing}: execute those chapters first (same build, same mode)")
-    if chapters is None:  # a chapter that findings stand in for is listed even when it saved none itself
-        chapters = sorted({*claim_chapters(results, exclude), *(replace or {})})
+    if chapters is None:
+        chapters = claim_chapters(results)
     chapters = list(chapters)
     if missing := [c for c in chapters if c not in results]:
         raise SchemaError(f"no results for {missing}: execute those chapters first (same build, same mode)")
@@ -268,10 +261,7 @@ def claims_table(results: Mapping[str, ChapterResults], chapters: Sequence[str] 
         res = results[c]
         if not isinstance(res, ChapterResults):
             raise SchemaError(f"{c}: expected ChapterResults (nalu_book.results.load), got {type(res).__name__}")
-        findings = list(res.findings)
-        for f in (replace or {}).get(c, []):
-            findings = [g for g in findings if (g.source, g.claim) != (f.source, f.claim)] + [f]
-        for f in findings:
+        for f in res.findings:
             v = f.verdict()
             rows.append(dict(source=f.source, claim=f.claim, chapter=f.chapter, measure=f.measure, test=f.test,
                              published=f.published_text(), evidence=f.evidence(), verdict=v.level, why=v.reason,

@@ -25,7 +25,6 @@
 quick = True
 device = "cpu"
 results_dir = "../build/results"
-paper_scale = "../results/paper-scale/static.csv"
 
 # %% tags=["hide-input"]
 from pathlib import Path
@@ -35,7 +34,6 @@ import pandas as pd
 from IPython.display import Markdown
 
 from nalu_book import results as R
-from nalu_lab import scale
 from nalu import verdicts
 from nalu_book.book import mode_banner, save_results
 
@@ -48,25 +46,20 @@ Markdown("## The rule\n\nEach claim gets one of three verdicts, decided in code 
          "is therefore *underpowered*, not *contradicted*, when our runs are shorter.")
 
 # %% tags=["hide-input"]
-# Madsen & Johansen's static table: the paper-scale runs stand in for the benchmark grid's rows
-# where they exist (the grid's budget is far below the published solved-at steps).
-paper_rows = (R.madsen_static_findings(scale.load_static(paper_scale), scale.MADSEN_STATIC + scale.MADSEN_APPENDIX,
-                                       "10")
-              if Path(paper_scale).exists() else [])
-replace = {"09_benchmark": paper_rows} if paper_rows else {}
-# every chapter's findings, in chapter order; chapter 10's own (one per cell and budget) are left out:
-# its runs enter above, at their largest budget, as the rows that stand in for the benchmark grid's
+# every chapter's findings, in chapter order; a claim tested in several chapters (Madsen & Johansen's
+# static table: the benchmark grid's short runs and the paper-scale runs) is judged by its strongest row
 chapters = sorted(p.stem for p in Path().glob("*.py"))  # this page runs beside the chapters' sources
-table = R.claims_table(results, replace=replace, exclude=["10_paper_scale"], expect=chapters)
+table = R.claims_table(results, expect=chapters)
 sources, own = table[~table.own], table[table.own]
 counts = sources[sources.primary].verdict.value_counts()  # claims, not rows: one verdict per claim
 n_claims, n_rows = int(sources.primary.sum()), len(sources)
 build = ("**This is the quick build**: few seeds and short training, so almost every verdict is underpowered. "
          if quick else "")
-paper_note = (f"{len(paper_rows)} of Madsen & Johansen's static-table rows ("
-              + "; ".join(f"{f.claim}, {f.n} seeds × {f.budget:,} steps" for f in paper_rows)
+paper_rows = sources[sources.primary & (sources.chapter == "10")]
+paper_note = (f"{len(paper_rows)} of Madsen & Johansen's static-table claims ("
+              + "; ".join(f"{r.claim}, {int(r.n)} seeds × {r.budget:,.0f} steps" for r in paper_rows.itertuples())
               + ") are judged by the paper-scale runs; their other rows by the benchmark grid's short runs, "
-                "whose budget is below the published median solved-at step. " if paper_rows else
+                "whose budget is below the published median solved-at step. " if len(paper_rows) else
               "Madsen & Johansen's static-table rows use the benchmark grid's short runs (no paper-scale run has "
               "finished), so they are underpowered: their budget is below the published median solved-at step. ")
 Markdown(f"{build}Of the sources' {n_claims} claims checked, "
