@@ -330,9 +330,9 @@ class NAU(ArithmeticUnit):
         self.in_dim, self.out_dim, self.clamp = in_dim, out_dim, clamp
         if init == "madsen":
             r = min(0.5, math.sqrt(3.0) * math.sqrt(2.0 / (in_dim + out_dim)))  # r = min(0.5, √3·√(2/(in+out)))
+            self.W = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), -r, r))
         else:
-            r = math.sqrt(6.0 / (in_dim + out_dim))  # r = √(6/(in+out))
-        self.W = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), -r, r))
+            self.W = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
 
     def forward(self, x: Tensor) -> Tensor:
         """y = W x"""
