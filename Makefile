@@ -37,8 +37,9 @@ SPEED := build/$(MODE)/A1_speed.ipynb
 SUMMARY := build/$(MODE)/intro_summary.md
 PKG_SRC := $(wildcard nalu/*.py nalu_lab/*.py nalu_book/*.py nalu_bench/*.py)
 PAPER_RESULTS := $(wildcard results/paper-scale/*.csv results/paper-scale/*.json)
+TABLE_RESULTS := $(wildcard results/tables/*.csv results/tables/*.json)
 
-.PHONY: all setup test unit build book execute check check-browser bench paper clean
+.PHONY: all setup test unit build book execute check check-browser bench paper tables clean
 
 all: build
 
@@ -87,9 +88,11 @@ build/$(MODE)/%.ipynb: notebooks/%.py $(PKG_SRC) | $(STAMP)
 # The speed appendix measures throughput, so it runs after the chapters, with nothing beside it;
 # the conclusions read every other chapter's results (the appendix's too).
 $(SPEED): $(filter-out $(SPEED) $(CONCLUSIONS),$(EXECUTED))
-$(CONCLUSIONS): $(filter-out $(CONCLUSIONS),$(EXECUTED)) $(PAPER_RESULTS)
-# The paper-scale chapter reads the committed results of the long runs (make paper), not a new run.
+$(CONCLUSIONS): $(filter-out $(CONCLUSIONS),$(EXECUTED)) $(PAPER_RESULTS) $(TABLE_RESULTS)
+# The paper-scale chapter and the small tables read the committed results of long runs (make paper,
+# make tables), not a new run.
 build/$(MODE)/10_paper_scale.ipynb: $(PAPER_RESULTS)
+build/$(MODE)/18_small_tables.ipynb: $(TABLE_RESULTS)
 
 # The intro's first screen: the headline results, generated from the executed results after the
 # conclusions (scripts/intro_summary.py; nothing in it is typed).
@@ -131,6 +134,12 @@ SEEDS ?= 0-24
 STEPS ?= 3000000
 paper: $(STAMP)
 	$(BIN)/python -m nalu_lab.scale --cells '$(CELLS)' --seeds '$(SEEDS)' --steps $(STEPS) --device $(DEVICE) $(PAPER_ARGS)
+
+# The successors' small tables as long runs (TABLE=ten-parameter: Madsen & Johansen's Table 1;
+# TABLE=nalm: the NALM benchmark's nine ranges); each job cached when it finishes.
+TABLE ?= ten-parameter
+tables: $(STAMP)
+	$(BIN)/python -m nalu_lab.tables $(TABLE) $(TABLE_ARGS)
 
 clean:
 	rm -rf build book/_build book/chapters book/_generated .ci/screenshots

@@ -10,8 +10,8 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from .units import (INALU, MLP, NAC, NALU, NAU, NMU, NPU, ArithmeticUnit, NACMul, Linear, NaiveNPU, RealNPU,
-                    SignedNALU, VanillaNet)
+from .units import (INALU, MLP, NAC, NALU, NAU, NMU, NPU, ArithmeticUnit, GatedNAUNMU, NACMul, Linear, NaiveNPU,
+                    RealNPU, SignedNALU, VanillaNet)
 
 __all__ = [
     "Stack",
@@ -36,6 +36,7 @@ UNITS: dict[str, Callable[[int, int], nn.Module]] = {
     "inalu": INALU,
     "nau": NAU,
     "nmu": NMU,
+    "gated_nau_nmu": GatedNAUNMU,  # Madsen & Johansen's gating experiment: σ(Gx) NAU(x) + σ(−Gx) NMU(x)
     "nac_mul": NACMul,  # NAC•: the NALU's multiplicative path alone
     "nac_mul_sigma": partial(NACMul, weight="sigmoid"),  # NAC•,σ
     "nac_mul_nmu": partial(NACMul, weight="clamped"),  # NAC•,NMU

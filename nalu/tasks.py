@@ -27,6 +27,7 @@ __all__ = [
     "static_arithmetic",
     "sum_split",
     "two_input",
+    "ten_parameter_function",
     "signed_task",
     "IdentityTask",
     "Dataset",
@@ -352,6 +353,16 @@ def sum_split(op: Operation | str = "add", in_dim: int = 10, split_at: int = 4,
 def two_input(op: Operation | str, interpolation, extrapolation) -> ArithmeticTask:
     """A single-layer task after the NALM benchmark (Mistry et al. 2022): y = x₁ op x₂."""
     return ArithmeticTask(op, np.array([1, 0]), np.array([0, 1]), interpolation, extrapolation, name="two_input")
+
+
+def ten_parameter_function(interpolation=(1.0, 2.0), extrapolation=(2.0, 6.0)) -> ArithmeticTask:
+    """Madsen & Johansen's introductory task (their Table 1): t = (x₁ + x₂ + x₃ + x₄) · (x₁ + x₂).
+
+    Four inputs, a = x₁ + x₂ + x₃ + x₄ and b = x₁ + x₂; learnt by two layers 4 → 2 → 1, that is
+    4·2 + 2·1 = 10 weights. Trained on U[1, 2], tested on U[2, 6] by default.
+    """
+    return ArithmeticTask("mul", np.array([1, 1, 1, 1]), np.array([1, 1, 0, 0]), interpolation, extrapolation,
+                          name="ten_parameter_function")
 
 
 def signed_task(op: Operation | str = "mul") -> ArithmeticTask:

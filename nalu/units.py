@@ -32,6 +32,7 @@ __all__ = [
     "INALU",
     "NAU",
     "NMU",
+    "GatedNAUNMU",
     "NACMul",
     "RealNPU",
     "NPU",
@@ -371,6 +372,33 @@ class NMU(ArithmeticUnit):
     @torch.no_grad()
     def clamp_weights_(self) -> None:
         self.W.clamp_(0.0, 1.0)
+
+
+class GatedNAUNMU(ArithmeticUnit):
+    """Madsen & Johansen's gated NAU/NMU (their gating experiment): a NALU whose two paths are an NAU
+    and an NMU, each with its own weights.
+
+        a = W_a x                            (an NAU)
+        m_j = ∏_i (W_m,ij x_i + 1 − W_m,ij)  (an NMU)
+        g = σ(G x)
+        y = g ⊙ a + (1 − g) ⊙ m
+
+    The NAU and the NMU keep their own initialisation, clamp and regulariser (the trainer finds them
+    as sub-units); G is initialised as the NALU's gate. 1 − g is computed as σ(−G x).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        _check_dims(in_dim, out_dim)
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.nau = NAU(in_dim, out_dim)
+        self.nmu = NMU(in_dim, out_dim)
+        self.G = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = σ(G x) ⊙ NAU(x) + σ(−G x) ⊙ NMU(x)"""
+        logit = x @ self.G.mT
+        return torch.sigmoid(logit) * self.nau(x) + torch.sigmoid(-logit) * self.nmu(x)
 
 
 class NACMul(ArithmeticUnit):

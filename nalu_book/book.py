@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 from pathlib import Path
 from typing import Callable, Sequence
@@ -153,4 +154,18 @@ def compare_rates(r1, r2, first: str, second: str, *, above: str = "", below: st
     return f"{a} and {b}: the 95% intervals overlap, no difference shown"
 
 
-__all__ += ["MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range", "compare_rates"]
+def power_of_ten(n: float) -> str:
+    """A step count as a power of ten: 3000000 -> '3·10⁶', 1000000 -> '10⁶', 1500000 -> '1.5·10⁶'."""
+    if not n > 0:
+        raise ValueError(f"power_of_ten needs a positive number, got {n!r}")
+    e = int(math.floor(math.log10(n)))
+    m = f"{n / 10 ** e:.2g}"
+    return ("" if m == "1" else f"{m}·") + "10" + str(e).translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"))
+
+
+def sci(v) -> str:
+    """Two significant digits ('1.4e+04'), or '–' for a missing value (None or NaN)."""
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2g}"
+
+
+__all__ += ["power_of_ten", "sci", "MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range", "compare_rates"]

@@ -29,11 +29,11 @@ from torch import nn
 from nalu.data import FreshSamples
 from nalu.metrics import sparsity_error, success_table
 from nalu.models import Stack, make_unit
-from nalu.tasks import ArithmeticTask, rng_for, static_arithmetic, two_input
+from nalu.tasks import ArithmeticTask, rng_for, static_arithmetic, ten_parameter_function, two_input
 from nalu.training import Learner, TrainResult, Warmup, code_version, train_together
 from nalu.units import MLP
 
-__all__ = ["UnitSpec", "GridProtocol", "BENCHMARK_UNITS", "SIGNED_RANGES", "STATIC_OPS", "SIGNED_OPS",
+__all__ = ["UnitSpec", "GridProtocol", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES", "TWO_LAYER_FAMILIES", "STATIC_OPS", "SIGNED_OPS",
            "REFERENCE_STEPS", "run_unit", "run_units", "run_grid", "split_by_op", "CACHE_VERSION"]
 
 CACHE_VERSION = 2
@@ -41,21 +41,31 @@ REFERENCE_STEPS = 50_000  # the NALM benchmark's budget, at which the schedules 
 
 STATIC_OPS = ("add", "sub", "mul", "div", "square", "sqrt")
 SIGNED_OPS = ("add", "sub", "mul", "div")
-# the single-layer ranges after the NALM benchmark (Mistry et al. 2022): interpolation → extrapolation
-SIGNED_RANGES: dict[str, tuple] = {
-    "[1,2]→[2,6]": ((1.0, 2.0), (2.0, 6.0)),
-    "[−2,2]→±[2,6]": ((-2.0, 2.0), [(-6.0, -2.0), (2.0, 6.0)]),
+# the single-layer benchmark of Mistry et al. (2022, the NALM benchmark): its nine pairs of
+# interpolation → extrapolation ranges
+NALM_RANGES: dict[str, tuple] = {
+    "[−20,−10]→[−40,−20]": ((-20.0, -10.0), (-40.0, -20.0)),
     "[−2,−1]→[−6,−2]": ((-2.0, -1.0), (-6.0, -2.0)),
+    "[−1.2,−1.1]→[−6.1,−1.2]": ((-1.2, -1.1), (-6.1, -1.2)),
+    "[−0.2,−0.1]→[−2,−0.2]": ((-0.2, -0.1), (-2.0, -0.2)),
+    "[−2,2]→±[2,6]": ((-2.0, 2.0), [(-6.0, -2.0), (2.0, 6.0)]),
     "[0.1,0.2]→[0.2,2]": ((0.1, 0.2), (0.2, 2.0)),
+    "[1,2]→[2,6]": ((1.0, 2.0), (2.0, 6.0)),
+    "[1.1,1.2]→[1.2,6]": ((1.1, 1.2), (1.2, 6.0)),
+    "[10,20]→[20,40]": ((10.0, 20.0), (20.0, 40.0)),
 }
+# the four of them the benchmark chapter trains in every build
+SIGNED_RANGES: dict[str, tuple] = {r: NALM_RANGES[r] for r in
+                                   ("[1,2]→[2,6]", "[−2,2]→±[2,6]", "[−2,−1]→[−6,−2]", "[0.1,0.2]→[0.2,2]")}
+TWO_LAYER_FAMILIES = ("static", "ten_parameter")  # hidden size 2; the other families are one layer
 
 
 @dataclass(frozen=True)
 class UnitSpec:
     """A benchmark unit and its own paper's protocol: first/second layer names (or an MLP), Adam
     learning rate, regulariser λ_t = Warmup(reg_scale, reg_start, reg_end) with the steps given at a
-    budget of ``REFERENCE_STEPS`` and scaled linearly to the run's budget, elementwise gradient clip;
-    ``protocol`` says where the numbers come from."""
+    budget of ``REFERENCE_STEPS`` and scaled linearly to the run's budget (or, ``reg_fixed``, the same
+    steps at every budget), elementwise gradient clip; ``protocol`` says where the numbers come from."""
 
     label: str
     first: str
@@ -66,6 +76,7 @@ class UnitSpec:
     reg_end: int = 1
     grad_clip: float | None = None
     protocol: str = "Adam 1e-3, no regulariser"
+    reg_fixed: bool = False  # True: reg_start and reg_end are steps of every run, not scaled to its budget
 
     def factory(self, in_dim: int, hidden: int, out_dim: int, two_layers: bool) -> Callable[[], nn.Module]:
         if self.first == "mlp":
@@ -76,9 +87,12 @@ class UnitSpec:
         return partial(make_unit, self.first, in_dim, out_dim)
 
     def reg(self, steps: int) -> Warmup | None:
-        """The regulariser schedule at a budget of ``steps``: start and end scaled by steps / REFERENCE_STEPS."""
+        """The regulariser schedule at a budget of ``steps``: start and end scaled by steps / REFERENCE_STEPS
+        (as given when ``reg_fixed``)."""
         if self.reg_scale <= 0:
             return None
+        if self.reg_fixed:
+            return Warmup(self.reg_scale, self.reg_start, self.reg_end)
         start = int(round(self.reg_start * steps / REFERENCE_STEPS))
         end = max(int(round(self.reg_end * steps / REFERENCE_STEPS)), start + 1)
         return Warmup(self.reg_scale, start, end)
@@ -112,7 +126,7 @@ BENCHMARK_UNITS: tuple[UnitSpec, ...] = (
 class GridProtocol:
     """One task family's run: steps, seeds per cell, batch, evaluation; optionally a subset of cells."""
 
-    family: str  # "static" or "signed"
+    family: str  # "static", "signed", "nalm" (the nine ranges) or "ten_parameter"
     steps: int
     n_seeds: int
     batch_size: int = 128
@@ -127,7 +141,11 @@ def _all_cells(family: str) -> list[tuple[str, str]]:
         return [(op, "[1,2]→[2,6]") for op in STATIC_OPS]
     if family == "signed":
         return [(op, r) for r in SIGNED_RANGES for op in SIGNED_OPS]
-    raise ValueError(f"unknown task family {family!r}; choose 'static' or 'signed'")
+    if family == "nalm":
+        return [(op, r) for r in NALM_RANGES for op in SIGNED_OPS]
+    if family == "ten_parameter":
+        return [("mul", "[1,2]→[2,6]")]
+    raise ValueError(f"unknown task family {family!r}; choose 'static', 'signed', 'nalm' or 'ten_parameter'")
 
 
 def _cells(proto: GridProtocol) -> list[tuple[str, str]]:
@@ -142,7 +160,9 @@ def _cells(proto: GridProtocol) -> list[tuple[str, str]]:
 def _task(family: str, op: str, range_name: str, seed: int) -> ArithmeticTask:
     if family == "static":
         return static_arithmetic(op, rng_for(seed, 1))
-    interp, extrap = SIGNED_RANGES[range_name]
+    if family == "ten_parameter":
+        return ten_parameter_function()
+    interp, extrap = NALM_RANGES[range_name]
     return two_input(op, interp, extrap)
 
 
@@ -188,7 +208,7 @@ def run_units(specs: Sequence[UnitSpec], proto: GridProtocol, cache_dir: str | P
     seeds = [c * 1000 + r for c, cell in cells.items() if cell in chosen for r in range(proto.n_seeds)]
     tasks = {s: _task(proto.family, *cells[s // 1000], seed=s) for s in seeds}
     in_dim = next(iter(tasks.values())).in_dim
-    two_layers = proto.family == "static"
+    two_layers = proto.family in TWO_LAYER_FAMILIES
     learners = [Learner(specs[i].factory(in_dim, 2, 1, two_layers), lr=specs[i].lr, reg=specs[i].reg(proto.steps),
                         grad_clip=specs[i].grad_clip) for i in todo]
     data = FreshSamples(tasks.__getitem__, proto.batch_size, eval_size=proto.eval_size)

@@ -218,7 +218,7 @@ print(f"Each seed here trains for {STEPS:,} steps, {MADSEN_STEPS / STEPS:,.0f}×
       f"seeds on + and − were solved after about 1.5–1.9 million steps (median).")
 
 # %%
-# Madsen & Johansen's published rates (100 seeds each): Table 1 for the NALU's +, −, × and the NAC+'s
+# Madsen & Johansen's published rates (100 seeds each): Table 2 for the NALU's +, −, × and the NAC+'s
 # + and − (with median solved-at steps), their appendix's table for the other operations
 PUBLISHED = {(p.unit, nalu.Operation.parse(p.op).symbol): p for p in scale.MADSEN_STATIC + scale.MADSEN_APPENDIX}
 THEIR_NAME = {"NALU": "NALU", "NAC": "NAC+"}  # our two-layer NAC is their NAC+

@@ -303,7 +303,7 @@ Markdown(f"For {n_none} of the {len(advice)} operation and range pairs no unit i
 
 # %% tags=["remove-cell"]
 findings = madsen + [
-    Finding("9", "Madsen & Johansen 2020, Table 1", "no unit learns division on the static task",
+    Finding("9", "Madsen & Johansen 2020, appendix", "no unit learns division on the static task",
             "Madsen's success criterion", "check", test="no seed of any unit succeeds on ÷ (success counts)",
             passed=no_division, n=int(div["size"].min()), budget=STATIC.steps, published_steps=5_000_000,
             note="successes: " + ", ".join(f"{u} {int(r['sum'])}/{int(r['size'])}" for u, r in div.iterrows())),

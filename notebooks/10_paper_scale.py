@@ -48,7 +48,7 @@ from IPython.display import Markdown, display
 import nalu
 from nalu_book import results as R
 from nalu_lab import scale
-from nalu_book.book import fmt_rate, save_results, setup_plotting
+from nalu_book.book import fmt_rate, power_of_ten, save_results, sci, setup_plotting
 
 setup_plotting()
 paper = Path(paper_dir)
@@ -130,17 +130,6 @@ def cell_rows(table: pd.DataFrame) -> list[dict]:
             verdict=None if verdict is None else verdict.level, reason=None if verdict is None else verdict.reason,
             finding=findings[0] if findings else None))
     return rows
-
-
-def power_of_ten(n: float) -> str:
-    """3000000 -> '3·10⁶', 1000000 -> '10⁶', 1500000 -> '1.5·10⁶'."""
-    e = int(math.floor(math.log10(n)))
-    m = f"{n / 10 ** e:.2g}"
-    return ("" if m == "1" else f"{m}·") + "10" + str(e).translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"))
-
-
-def sci(v) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2g}"
 
 
 cells = cell_rows(finished) if finished is not None and len(finished) else []

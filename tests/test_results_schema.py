@@ -39,7 +39,7 @@ def book_findings(n: int, steps: int) -> dict[str, list[R.Finding]]:
                       "approximate success", "check", own=True, passed=True, n=n, budget=steps // 2,
                       note=f"successes: NALU 0/{n}, NMU 0/{n}")],
         "09_benchmark": [
-            R.Finding("9", "Madsen & Johansen 2020, Table 1", "NAU succeeds on + in 100% of seeds", MADSEN, "rate",
+            R.Finding("9", "Madsen & Johansen 2020, Table 2", "NAU succeeds on + in 100% of seeds", MADSEN, "rate",
                       successes=n, n=n, published=1.0, budget=steps, published_solved_at=1.8e4)],
         "12_digits": [
             R.Finding("12", "Trask et al. 2018, §4.2", "Trask's recurrent cell counts MNIST digits", "mean absolute error",
@@ -166,7 +166,7 @@ def test_findings_are_checked_when_built():
 
 def test_a_longer_run_in_another_chapter_judges_a_claim_the_grid_also_tests(tmp_path):
     results = write_book(tmp_path)
-    longer = R.Finding("10", "Madsen & Johansen 2020, Table 1", "NAU succeeds on + in 100% of seeds",
+    longer = R.Finding("10", "Madsen & Johansen 2020, Table 2", "NAU succeeds on + in 100% of seeds",
                        "Madsen's success criterion", "rate", successes=3, n=25, published=1.0, budget=1_000_000,
                        published_solved_at=1.8e4)
     results["10_paper_scale"] = R.ChapterResults("10_paper_scale", findings=(longer,))

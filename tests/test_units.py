@@ -430,3 +430,32 @@ def test_nau_options_change_the_init_and_the_clamp_and_bad_values_are_refused():
         nalu.NAU(2, 1, init="glorot")
     with pytest.raises(ValueError, match="clamp must be"):
         nalu.NAU(2, 1, clamp="no")
+
+
+def test_the_gated_nau_nmu_mixes_an_nau_and_an_nmu_by_its_gate_and_keeps_their_regularisers_and_clamps():
+    """y = σ(Gx) ⊙ W_a x + σ(−Gx) ⊙ ∏_i (W_m,i x_i + 1 − W_m,i), on hand-set weights (exact: small sums
+    of float64 values, computed in the same order as the unit)."""
+    unit = nalu.GatedNAUNMU(2, 1).double()
+    x = torch.tensor([[2.0, 3.0], [0.5, -1.0]], dtype=torch.float64)
+    with torch.no_grad():
+        unit.nau.W.copy_(torch.tensor([[1.0, -1.0]], dtype=torch.float64))
+        unit.nmu.W.copy_(torch.tensor([[1.0, 0.5]], dtype=torch.float64))
+        unit.G.copy_(torch.tensor([[0.3, -0.2]], dtype=torch.float64))
+    g = torch.sigmoid(x @ torch.tensor([0.3, -0.2], dtype=torch.float64))
+    a = x[:, 0] - x[:, 1]
+    m = x[:, 0] * (0.5 * x[:, 1] + 0.5)
+    torch.testing.assert_close(unit(x).squeeze(-1), g * a + (1 - g) * m, rtol=4 * 2**-53, atol=0)
+    with torch.no_grad():  # the gate decides: fully open it gives the NAU's sum, fully closed the NMU's product
+        unit.G.copy_(torch.tensor([[1e3, 1e3]]))
+        assert torch.equal(unit(x[:1]).squeeze(), a[0])
+        unit.G.copy_(torch.tensor([[-1e3, -1e3]]))
+        assert torch.equal(unit(x[:1]).squeeze(), m[0])
+    model = nalu.Stack(unit)
+    torch.testing.assert_close(nalu.regularizer(model), unit.nau.regularizer() + unit.nmu.regularizer())
+    with torch.no_grad():
+        unit.nau.W.fill_(2.0)
+        unit.nmu.W.fill_(-0.5)
+    nalu.clamp_weights_(model)
+    assert unit.nau.W.max() == 1.0 and unit.nmu.W.min() == 0.0
+    with pytest.raises(ValueError):
+        nalu.GatedNAUNMU(0, 1)

@@ -1,0 +1,212 @@
+"""The successors' smaller tables as committed long runs, each a set of benchmark-grid jobs
+(``nalu_lab.grid``) run one per core, cached per job, and written as one tidy table with its
+provenance (``<name>.csv`` and ``<name>.json`` under ``results/tables/``).
+
+* ``ten-parameter``: Madsen & Johansen's Table 1, t = (x₁ + x₂ + x₃ + x₄) · (x₁ + x₂), learnt by two
+  layers 4 → 2 → 1. Their protocol (stable-nalu's ``lfs_batch_jobs/simple_mul.sh`` and the defaults
+  of ``experiments/simple_function_static.py``): 2·10⁵ steps of Adam 1e-3, batches of 128 fresh
+  samples from U[1, 2], extrapolation to U[2, 6], validation and test sets of 10,000, an evaluation
+  every 1,000 steps, 100 seeds per model. Their regulariser's warm-up starts at 10⁶ steps, so in
+  this task it never acts: every model trains on the MSE alone, as here.
+* ``gating``: Madsen & Johansen's gating experiment (their appendix): the static task of 100 inputs,
+  a NAC+ then a NALU with shared or separate weights, against an NAU then their gated NAU/NMU;
+  batches of 128, Adam 1e-3, 100 seeds × 5·10⁶ steps in the paper, an evaluation every 1,000 steps.
+* ``nalm``: the NALM benchmark's single-layer task (Mistry et al. 2022) on all nine of its ranges,
+  every benchmark unit on its own protocol, 5·10⁴ steps, 25 seeds per cell.
+
+    python -m nalu_lab.tables ten-parameter --seeds 100 --steps 200000
+    python -m nalu_lab.tables gating --ops add --seeds 25 --steps 200000
+    python -m nalu_lab.tables nalm --seeds 25 --steps 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from nalu.training import code_version, environment
+
+from .grid import BENCHMARK_UNITS, NALM_RANGES, REFERENCE_STEPS, GridProtocol, UnitSpec, _cached, run_grid
+from .scale import Published
+
+__all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEPS", "TEN_PARAMETER_SEEDS",
+           "GATING_UNITS", "GATING_PUBLISHED", "ten_parameter_protocol", "gating_protocol", "nalm_protocol",
+           "run_ten_parameter", "run_gating", "run_nalm", "load_run", "DEFAULT_DIR",
+           "main"]
+
+DEFAULT_DIR = Path("results/tables")
+TEN_PARAMETER_STEPS = 200_000  # their --max-iterations for this task
+TEN_PARAMETER_SEEDS = 100
+NALM_SEEDS = 25
+_NO_REG = "Adam 1e-3, batch 128, MSE only (their regulariser's warm-up begins at 10⁶ steps, after the run)"
+TEN_PARAMETER_UNITS: tuple[UnitSpec, ...] = (
+    UnitSpec("NAC•", "nac", "nac_mul", protocol=_NO_REG),
+    UnitSpec("NALU", "nalu", protocol=_NO_REG),
+    UnitSpec("NMU", "nau", "nmu", protocol=_NO_REG),
+)
+"""The table's three models, as in their jobs: a NAC then a NAC• (the NALU's multiplicative path);
+two NALUs (gate and weights shared between the paths); an NAU then an NMU (the row they call NMU)."""
+
+TEN_PARAMETER_PUBLISHED: tuple[Published, ...] = (
+    Published("mul", "NAC•", 0.13, 0.08, 0.05, 5.5e4, 7.5e-6, table="Table 1"),
+    Published("mul", "NALU", 0.26, 0.09, 0.08, 7.0e4, 9.2e-6, table="Table 1"),
+    Published("mul", "NMU", 0.94, 0.03, 0.06, 1.4e4, 2.6e-8, table="Table 1"),
+)
+"""Their Table 1 (100 seeds each): success rate (+/−: its 95% interval), median solved-at step, mean
+sparsity error of the successful seeds."""
+
+
+GATING_SEEDS = 25
+GATING_UNITS: tuple[UnitSpec, ...] = (
+    UnitSpec("NALU (shared)", "nac", "nalu", protocol="Adam 1e-3, no regulariser"),
+    UnitSpec("NALU (separate)", "nac", "nalu_separate", protocol="Adam 1e-3, no regulariser"),
+    UnitSpec("Gated NAU/NMU", "nau", "gated_nau_nmu", reg_scale=10.0, reg_start=1_000_000, reg_end=2_000_000,
+             reg_fixed=True, protocol="Adam 1e-3, λ̂ = 10 warmed up from step 10⁶ to 2·10⁶ (at every budget)"),
+)
+"""The gating experiment's models: a NAC+ then a NALU (gate and weights shared between its paths, or
+a weight matrix per path), and an NAU then a gated NAU/NMU (``nalu.GatedNAUNMU``), their scripts'
+``function_task_static_nalu.sh``."""
+
+GATING_PUBLISHED: tuple[Published, ...] = (
+    Published("mul", "Gated NAU/NMU", 0.62, 0.09, 0.10, 1.5e6, 5.0e-5, table="appendix, gating"),
+    Published("mul", "NALU (separate)", 0.22, 0.09, 0.07, 2.8e6, 5.8e-2, table="appendix, gating"),
+    Published("mul", "NALU (shared)", 0.24, 0.09, 0.07, 2.9e6, 1.0e-3, table="appendix, gating"),
+    Published("add", "Gated NAU/NMU", 0.37, 0.10, 0.09, 1.9e4, 1.7e-1, table="appendix, gating"),
+    Published("add", "NALU (separate)", 0.51, 0.10, 0.10, 1.4e5, 1.8e-1, table="appendix, gating"),
+    Published("add", "NALU (shared)", 0.34, 0.10, 0.09, 1.8e5, 1.8e-1, table="appendix, gating"),
+)
+"""Their gating table (100 seeds × 5·10⁶ steps each)."""
+
+
+def _positive(**values) -> None:
+    for name, v in values.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
+def ten_parameter_protocol(steps: int = TEN_PARAMETER_STEPS, n_seeds: int = TEN_PARAMETER_SEEDS) -> GridProtocol:
+    """The grid protocol of the ten-parameter function: an evaluation every 1,000 steps (at most 200
+    in all, at least 2), evaluation sets of 10,000."""
+    _positive(steps=steps, n_seeds=n_seeds)
+    return GridProtocol("ten_parameter", steps=steps, n_seeds=n_seeds, eval_size=10_000,
+                        n_evals=min(max(steps // 1_000, 2), 200))
+
+
+def gating_protocol(ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
+                    n_seeds: int = GATING_SEEDS) -> GridProtocol:
+    """The static task's cells ``ops`` (of + and ×), an evaluation every 1,000 steps (at most 5,000
+    in all), evaluation sets of 10,000."""
+    _positive(steps=steps, n_seeds=n_seeds)
+    ops = tuple(ops)
+    if not ops or not set(ops) <= {"add", "mul"}:
+        raise ValueError(f"the gating experiment has the operations 'add' and 'mul', got {ops!r}")
+    return GridProtocol("static", steps=steps, n_seeds=n_seeds, eval_size=10_000, ops=ops,
+                        n_evals=min(max(steps // 1_000, 2), 5_000))
+
+
+def nalm_protocol(range_name: str, steps: int = REFERENCE_STEPS, n_seeds: int = NALM_SEEDS) -> GridProtocol:
+    """One of the NALM benchmark's nine ranges (a key of ``NALM_RANGES``), every operation."""
+    _positive(steps=steps, n_seeds=n_seeds)
+    if range_name not in NALM_RANGES:
+        raise ValueError(f"unknown range {range_name!r}; choose from {list(NALM_RANGES)}")
+    return GridProtocol("nalm", steps=steps, n_seeds=n_seeds, ranges=(range_name,))
+
+
+def _run(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Path, command: str, protocol: dict,
+         workers: int | None, device: str) -> pd.DataFrame:
+    """Run ``jobs`` (cached under ``out_dir/cache``), write ``name``.csv and ``name``.json, return the table."""
+    out_dir = Path(out_dir)
+    cache = out_dir / "cache" / name
+    from_cache = sum(_cached(spec, proto, cache) is not None for spec, proto in jobs)
+    t0 = time.time()
+    tables = run_grid(jobs, cache_dir=cache, device=device, workers=workers, side_by_side=1)
+    table = pd.concat(tables, ignore_index=True).rename(columns={"replicate": "seed"})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / f"{name}.csv", index=False)
+    specs = list(dict.fromkeys(spec for spec, _ in jobs))
+    provenance = dict(protocol=protocol,
+                      units={s.label: dict(first=s.first, second=s.second, lr=s.lr, protocol=s.protocol) for s in specs},
+                      environment=environment(device), code=code_version(), command=command,
+                      # the invocation that wrote the table; jobs it read from the cache cost it nothing
+                      wall_seconds=round(time.time() - t0, 1), jobs=len(jobs), jobs_from_cache=from_cache,
+                      workers=min(workers or os.cpu_count() or 1, len(jobs)))
+    (out_dir / f"{name}.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False) + "\n")
+    return table
+
+
+def run_ten_parameter(out_dir: str | Path = DEFAULT_DIR, *, steps: int = TEN_PARAMETER_STEPS,
+                      n_seeds: int = TEN_PARAMETER_SEEDS, workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
+    """Train every model of ``TEN_PARAMETER_UNITS`` on the ten-parameter function (one job per model,
+    ``workers`` processes, default every core); writes ``ten_parameter.csv`` / ``.json``."""
+    proto = ten_parameter_protocol(steps, n_seeds)
+    return _run("ten_parameter", [(spec, proto) for spec in TEN_PARAMETER_UNITS], out_dir,
+                f"python -m nalu_lab.tables ten-parameter --seeds {n_seeds} --steps {steps}",
+                dict(steps=steps, seeds=n_seeds, batch=proto.batch_size, eval_size=proto.eval_size,
+                     eval_every=steps // proto.n_evals), workers, device)
+
+
+def run_gating(out_dir: str | Path = DEFAULT_DIR, *, ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
+               n_seeds: int = GATING_SEEDS, workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
+    """Every model of ``GATING_UNITS`` on the static task's ``ops`` (one job per model); writes
+    ``gating.csv`` / ``.json``."""
+    proto = gating_protocol(ops, steps, n_seeds)
+    return _run("gating", [(spec, proto) for spec in GATING_UNITS], out_dir,
+                f"python -m nalu_lab.tables gating --ops {','.join(proto.ops)} --seeds {n_seeds} --steps {steps}",
+                dict(steps=steps, seeds=n_seeds, ops=list(proto.ops), batch=proto.batch_size, eval_size=proto.eval_size,
+                     eval_every=steps // proto.n_evals), workers, device)
+
+
+def run_nalm(out_dir: str | Path = DEFAULT_DIR, *, steps: int = REFERENCE_STEPS, n_seeds: int = NALM_SEEDS,
+             units: tuple[UnitSpec, ...] = BENCHMARK_UNITS, ranges: tuple[str, ...] | None = None,
+             workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
+    """Every unit of ``units`` on every operation of the NALM benchmark's ranges (default: all nine),
+    one job per unit and range; writes ``nalm.csv`` / ``.json``."""
+    ranges = tuple(NALM_RANGES) if ranges is None else tuple(ranges)
+    protos = [nalm_protocol(r, steps, n_seeds) for r in ranges]
+    jobs = [(spec, proto) for proto in protos for spec in units]
+    return _run("nalm", jobs, out_dir, f"python -m nalu_lab.tables nalm --seeds {n_seeds} --steps {steps}",
+                dict(steps=steps, seeds=n_seeds, batch=protos[0].batch_size, eval_size=protos[0].eval_size,
+                     eval_every=steps // protos[0].n_evals, ranges=list(ranges)), workers, device)
+
+
+def load_run(name: str, out_dir: str | Path = DEFAULT_DIR) -> tuple[pd.DataFrame, dict]:
+    """A committed run (``"ten_parameter"`` or ``"nalm"``): its table (a row per unit × cell × seed)
+    and its provenance."""
+    out_dir = Path(out_dir)
+    csv, meta = out_dir / f"{name}.csv", out_dir / f"{name}.json"
+    for f in (csv, meta):
+        if not f.exists():
+            raise FileNotFoundError(f"{f} is missing; run `python -m nalu_lab.tables {name.replace('_', '-')}` "
+                                    "to produce it")
+    return pd.read_csv(csv), json.loads(meta.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m nalu_lab.tables", description=__doc__.split("\n\n")[0])
+    p.add_argument("table", choices=("ten-parameter", "gating", "nalm"))
+    p.add_argument("--ops", default="add,mul", help="the gating experiment's operations (add, mul)")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per model and cell (default: the table's)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: the table's)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    p.add_argument("--out", default=str(DEFAULT_DIR))
+    a = p.parse_args(argv)
+    if a.table == "ten-parameter":
+        table = run_ten_parameter(a.out, steps=a.steps or TEN_PARAMETER_STEPS, n_seeds=a.seeds or TEN_PARAMETER_SEEDS,
+                                  workers=a.workers)
+    elif a.table == "gating":
+        table = run_gating(a.out, ops=tuple(a.ops.split(",")), steps=a.steps or 5_000_000, n_seeds=a.seeds or GATING_SEEDS,
+                           workers=a.workers)
+    else:
+        table = run_nalm(a.out, steps=a.steps or REFERENCE_STEPS, n_seeds=a.seeds or NALM_SEEDS, workers=a.workers)
+    print(table.groupby(["unit", "op"])[["success"]].agg(["sum", "count"]).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The successors' small tables as long runs (nalu_lab.tables): Madsen & Johansen's ten-parameter
+function (nalu.ten_parameter_function) and the NALM benchmark's nine ranges.
+
+Equality kinds (tests/tolerances.py): (a) exact for the targets of small integers and for a run read
+back from its files; (b) the threshold against the ε-perturbed network's MSE, two float64
+computations of one quantity in a different order (relative 1e-9, far above float64's 2·n·u for
+sums of 10⁴ terms, far below the 2ε ≈ 2e-5 a wrong perturbation would change it by).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import nalu
+from nalu.models import two_layer
+from nalu_lab import grid, tables
+from nalu_lab.tables import TEN_PARAMETER_UNITS, load_run, nalm_protocol, run_nalm, run_ten_parameter, ten_parameter_protocol
+
+
+def test_the_ten_parameter_function_is_the_product_of_the_sum_of_four_and_the_sum_of_two():
+    task = nalu.ten_parameter_function()
+    x = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0], [2.0, 0.5, 1.5, 1.0]])
+    assert task.targets(x).squeeze(-1).tolist() == [8.0, 30.0, 12.5]
+    assert task.in_dim == 4 and task.splits["interpolation"].intervals[0].lo == 1.0
+    assert task.splits["extrapolation"].intervals[0].hi == 6.0
+
+
+@pytest.mark.parametrize("spec", TEN_PARAMETER_UNITS, ids=lambda s: s.label)
+def test_each_model_has_the_ten_weights_of_the_title(spec):
+    """4·2 + 2·1 weights (the NAC's and the NALU's Ŵ; their M̂ and the NALU's gate come besides)."""
+    model = spec.factory(4, 2, 1, True)()
+    weights = sum(p.numel() for name, p in model.named_parameters() if name.split(".")[-1] in ("W", "W_hat"))
+    assert weights == 10
+    assert model(torch.ones(3, 4)).shape == (3, 1)
+
+
+def test_the_threshold_is_the_mse_of_the_exact_network_with_its_first_layer_perturbed_by_eps():
+    """Madsen & Johansen's bar: L(W₁^ε, W₂*) on the test range — the NAU→NMU network with its first
+    layer's ones moved to 1 − ε and zeros to ε, the second layer exact."""
+    eps = 1e-5
+    task = nalu.ten_parameter_function()
+    x = torch.from_numpy(task.inputs(10_000, "extrapolation", nalu.rng_for(0))).double()
+    net = two_layer("nau", "nmu", 4, 2, 1).double()
+    with torch.no_grad():
+        exact = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]], dtype=torch.float64)
+        net[0].W.copy_(exact * (1 - 2 * eps) + eps)
+        net[1].W.fill_(1.0)
+        perturbed = float(((net(x) - task.targets(x)) ** 2).mean())
+        net[0].W.copy_(exact)
+        assert float(((net(x) - task.targets(x)) ** 2).mean()) == 0.0  # the exact network is exact
+    assert task.success_threshold(x, eps) == pytest.approx(perturbed, rel=1e-9)
+    assert perturbed > 0
+
+
+def test_the_protocol_evaluates_every_thousand_steps_and_refuses_bad_budgets():
+    assert ten_parameter_protocol().n_evals == 200 and ten_parameter_protocol().steps == 200_000
+    assert ten_parameter_protocol(50_000, 25).n_evals == 50
+    assert ten_parameter_protocol(100, 3).n_evals == 2
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="steps must be a positive integer"):
+            ten_parameter_protocol(bad)
+    with pytest.raises(ValueError, match="n_seeds must be a positive integer"):
+        ten_parameter_protocol(1_000, 0)
+
+
+def test_a_run_writes_a_row_per_model_and_seed_with_its_provenance_and_reads_back(tmp_path):
+    table = run_ten_parameter(tmp_path, steps=60, n_seeds=3, workers=1)
+    assert sorted(table.unit.unique()) == sorted(s.label for s in TEN_PARAMETER_UNITS)
+    assert len(table) == 3 * len(TEN_PARAMETER_UNITS) and set(table.seed) == {0, 1, 2}
+    assert (table.steps == 60).all() and table.threshold.gt(0).all()
+    read, meta = load_run("ten_parameter", tmp_path)
+    pd.testing.assert_frame_equal(read, table, check_dtype=False)
+    assert meta["protocol"]["steps"] == 60 and meta["protocol"]["seeds"] == 3
+    assert meta["command"] == "python -m nalu_lab.tables ten-parameter --seeds 3 --steps 60"
+    assert meta["jobs_from_cache"] == 0 and meta["jobs"] == len(TEN_PARAMETER_UNITS)
+    assert set(meta["units"]) == {s.label for s in TEN_PARAMETER_UNITS}
+    # a second call reads the cached models rather than training them again: the same rows
+    again = run_ten_parameter(tmp_path, steps=60, n_seeds=3, workers=1)
+    pd.testing.assert_frame_equal(again, table)
+    assert load_run("ten_parameter", tmp_path)[1]["jobs_from_cache"] == len(TEN_PARAMETER_UNITS)
+
+
+def test_a_missing_run_names_the_command_that_produces_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m nalu_lab.tables ten-parameter"):
+        load_run("ten_parameter", tmp_path)
+
+
+def test_the_three_models_learn_different_functions_on_the_same_batches():
+    """The rows are three models, not one model thrice: after the same short run their outputs differ."""
+    proto = ten_parameter_protocol(50, 2)
+    rows = grid.run_grid([(s, proto) for s in TEN_PARAMETER_UNITS], workers=1, side_by_side=1)
+    mses = [tuple(np.round(r.test_mse.to_numpy(), 12)) for r in rows]
+    assert len(set(mses)) == 3
+
+
+def test_the_nalm_family_has_the_benchmarks_nine_ranges_and_holds_the_chapters_four_as_they_were():
+    assert len(grid.NALM_RANGES) == 9
+    assert set(grid.SIGNED_RANGES) < set(grid.NALM_RANGES)
+    for name, ranges in grid.SIGNED_RANGES.items():
+        assert grid.NALM_RANGES[name] == ranges
+    # the chapter's signed cells keep their order, hence their seeds (cell index × 1000 + replicate)
+    assert [r for _, r in grid._all_cells("signed")][::4] == ["[1,2]→[2,6]", "[−2,2]→±[2,6]", "[−2,−1]→[−6,−2]",
+                                                             "[0.1,0.2]→[0.2,2]"]
+    task = grid._task("nalm", "mul", "[−20,−10]→[−40,−20]", seed=0)
+    x = torch.from_numpy(task.inputs(500, "extrapolation", nalu.rng_for(0)))
+    assert x.min() >= -40 and x.max() <= -20 and task.in_dim == 2
+
+
+def test_a_nalm_run_trains_one_layer_per_unit_range_and_operation(tmp_path):
+    units = tuple(u for u in grid.BENCHMARK_UNITS if u.label in ("NAU", "NMU"))
+    ranges = ("[10,20]→[20,40]", "[−0.2,−0.1]→[−2,−0.2]")
+    table = run_nalm(tmp_path, steps=40, n_seeds=2, units=units, ranges=ranges, workers=1)
+    assert len(table) == len(units) * len(ranges) * len(grid.SIGNED_OPS) * 2
+    assert set(table.range) == set(ranges) and set(table.op) == set(grid.SIGNED_OPS)
+    meta = load_run("nalm", tmp_path)[1]
+    assert meta["protocol"]["ranges"] == list(ranges) and meta["jobs"] == 4
+    with pytest.raises(ValueError, match="unknown range"):
+        nalm_protocol("[0,1]→[1,2]")
+
+
+def test_the_gating_models_differ_in_their_second_layer_and_the_gated_units_schedule_is_fixed_in_steps():
+    from nalu_lab.tables import GATING_UNITS, gating_protocol
+
+    models = [spec.factory(100, 2, 1, True)() for spec in GATING_UNITS]
+    assert [type(m[1]).__name__ for m in models] == ["NALU", "NALU", "GatedNAUNMU"]
+    assert models[0][1].shared and not models[1][1].shared
+    gated = GATING_UNITS[2]
+    assert gated.reg(200_000)(199_999) == 0.0 and gated.reg(5_000_000)(1_500_000) == pytest.approx(5.0)
+    assert gated.reg(200_000) == gated.reg(5_000_000)
+    assert gating_protocol(("add",), 200_000).n_evals == 200
+    with pytest.raises(ValueError, match="'add' and 'mul'"):
+        gating_protocol(("sub",))
+
+
+def test_a_gating_run_writes_its_cells(tmp_path):
+    from nalu_lab.tables import GATING_UNITS, run_gating
+
+    table = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1)
+    assert set(table.unit) == {s.label for s in GATING_UNITS} and set(table.op) == {"add"} and len(table) == 6
+    assert load_run("gating", tmp_path)[1]["command"] == "python -m nalu_lab.tables gating --ops add --seeds 2 --steps 30"
