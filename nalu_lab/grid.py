@@ -33,7 +33,7 @@ from nalu.tasks import ArithmeticTask, rng_for, static_arithmetic, ten_parameter
 from nalu.training import Learner, TrainResult, Warmup, code_version, train_together
 from nalu.units import MLP
 
-__all__ = ["UnitSpec", "GridProtocol", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES", "TWO_LAYER_FAMILIES", "STATIC_OPS", "SIGNED_OPS",
+__all__ = ["UnitSpec", "GridProtocol", "JobArchive", "stored_job", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES", "TWO_LAYER_FAMILIES", "STATIC_OPS", "SIGNED_OPS",
            "REFERENCE_STEPS", "run_unit", "run_units", "run_grid", "split_by_op", "CACHE_VERSION"]
 
 CACHE_VERSION = 2
@@ -175,9 +175,22 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _key(spec: UnitSpec, proto: GridProtocol) -> str:
-    blob = json.dumps(dict(v=CACHE_VERSION, code=_code_fingerprint(), spec=asdict(spec), proto=asdict(proto)),
-                      sort_keys=True)
+@dataclass(frozen=True)
+class JobArchive:
+    """A store of finished jobs that outlives code changes, for long runs committed with the book:
+    each job's file is keyed by its unit spec and protocol only and records the code version that
+    produced it (``code``), so a run spread over sessions keeps what it finished. (A plain
+    ``cache_dir`` is keyed by the code as well: any change to it recomputes.)"""
+
+    path: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
+
+def _key(spec: UnitSpec, proto: GridProtocol, with_code: bool = True) -> str:
+    blob = json.dumps(dict(v=CACHE_VERSION, code=_code_fingerprint() if with_code else None, spec=asdict(spec),
+                           proto=asdict(proto)), sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -221,7 +234,8 @@ def run_units(specs: Sequence[UnitSpec], proto: GridProtocol, cache_dir: str | P
         path = _path(specs[i], proto, cache_dir)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(dict(spec=asdict(specs[i]), proto=asdict(proto), rows=rows)))
+            path.write_text(json.dumps(dict(spec=asdict(specs[i]), proto=asdict(proto), code=code_version(), rows=rows),
+                                       ensure_ascii=False))
         out[i] = pd.DataFrame(rows)
     return out
 
@@ -250,15 +264,25 @@ def split_by_op(proto: GridProtocol) -> list[GridProtocol]:
     return [replace(proto, ops=(op,)) for op in ops]
 
 
-def _path(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None) -> Path | None:
-    return Path(cache_dir) / f"{_key(spec, proto)}.json" if cache_dir is not None else None
+def _path(spec: UnitSpec, proto: GridProtocol, cache_dir: "str | Path | JobArchive | None") -> Path | None:
+    if cache_dir is None:
+        return None
+    if isinstance(cache_dir, JobArchive):
+        return cache_dir.path / f"{_key(spec, proto, with_code=False)}.json"
+    return Path(cache_dir) / f"{_key(spec, proto)}.json"
 
 
-def _cached(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None) -> pd.DataFrame | None:
+def stored_job(spec: UnitSpec, proto: GridProtocol, cache_dir: "str | Path | JobArchive | None") -> dict | None:
+    """The stored file of a finished job (spec, proto, code, rows), or None."""
     path = _path(spec, proto, cache_dir)
     if path is not None and path.exists():
-        return pd.DataFrame(json.loads(path.read_text())["rows"])
+        return json.loads(path.read_text())
     return None
+
+
+def _cached(spec: UnitSpec, proto: GridProtocol, cache_dir) -> pd.DataFrame | None:
+    job = stored_job(spec, proto, cache_dir)
+    return None if job is None else pd.DataFrame(job["rows"])
 
 
 def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Path | None = None,

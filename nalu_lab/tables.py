@@ -1,5 +1,5 @@
 """The successors' smaller tables as committed long runs, each a set of benchmark-grid jobs
-(``nalu_lab.grid``) run one per core, cached per job, and written as one tidy table with its
+(``nalu_lab.grid``) run one per core, each kept when it finishes (committed with the results, so a run continues across sessions), and written as one tidy table with its
 provenance (``<name>.csv`` and ``<name>.json`` under ``results/tables/``).
 
 * ``ten-parameter``: Madsen & Johansen's Table 1, t = (x₁ + x₂ + x₃ + x₄) · (x₁ + x₂), learnt by two
@@ -32,12 +32,12 @@ import pandas as pd
 
 from nalu.training import code_version, environment
 
-from .grid import BENCHMARK_UNITS, NALM_RANGES, REFERENCE_STEPS, GridProtocol, UnitSpec, _cached, run_grid
+from .grid import BENCHMARK_UNITS, NALM_RANGES, REFERENCE_STEPS, GridProtocol, JobArchive, UnitSpec, run_grid, stored_job
 from .scale import Published
 
 __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEPS", "TEN_PARAMETER_SEEDS",
            "GATING_UNITS", "GATING_PUBLISHED", "ten_parameter_protocol", "gating_protocol", "nalm_protocol",
-           "run_ten_parameter", "run_gating", "run_nalm", "load_run", "DEFAULT_DIR",
+           "run_ten_parameter", "run_gating", "run_nalm", "has_run", "load_run", "DEFAULT_DIR",
            "main"]
 
 DEFAULT_DIR = Path("results/tables")
@@ -120,19 +120,22 @@ def nalm_protocol(range_name: str, steps: int = REFERENCE_STEPS, n_seeds: int = 
 
 def _run(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Path, command: str, protocol: dict,
          workers: int | None, device: str) -> pd.DataFrame:
-    """Run ``jobs`` (cached under ``out_dir/cache``), write ``name``.csv and ``name``.json, return the table."""
+    """Run ``jobs`` (each kept when it finishes in ``out_dir/jobs/name``, a ``JobArchive``: commit it, and a
+    later session or machine continues the run), write ``name``.csv and ``name``.json, return the table.
+    ``job_codes`` lists the code versions that produced the jobs."""
     out_dir = Path(out_dir)
-    cache = out_dir / "cache" / name
-    from_cache = sum(_cached(spec, proto, cache) is not None for spec, proto in jobs)
+    archive = JobArchive(out_dir / "jobs" / name)
+    from_cache = sum(stored_job(spec, proto, archive) is not None for spec, proto in jobs)
     t0 = time.time()
-    tables = run_grid(jobs, cache_dir=cache, device=device, workers=workers, side_by_side=1)
+    tables = run_grid(jobs, cache_dir=archive, device=device, workers=workers, side_by_side=1)
+    codes = sorted({stored_job(spec, proto, archive)["code"] for spec, proto in jobs})
     table = pd.concat(tables, ignore_index=True).rename(columns={"replicate": "seed"})
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / f"{name}.csv", index=False)
     specs = list(dict.fromkeys(spec for spec, _ in jobs))
     provenance = dict(protocol=protocol,
                       units={s.label: dict(first=s.first, second=s.second, lr=s.lr, protocol=s.protocol) for s in specs},
-                      environment=environment(device), code=code_version(), command=command,
+                      environment=environment(device), code=code_version(), job_codes=codes, command=command,
                       # the invocation that wrote the table; jobs it read from the cache cost it nothing
                       wall_seconds=round(time.time() - t0, 1), jobs=len(jobs), jobs_from_cache=from_cache,
                       workers=min(workers or os.cpu_count() or 1, len(jobs)))
@@ -173,6 +176,11 @@ def run_nalm(out_dir: str | Path = DEFAULT_DIR, *, steps: int = REFERENCE_STEPS,
     return _run("nalm", jobs, out_dir, f"python -m nalu_lab.tables nalm --seeds {n_seeds} --steps {steps}",
                 dict(steps=steps, seeds=n_seeds, batch=protos[0].batch_size, eval_size=protos[0].eval_size,
                      eval_every=steps // protos[0].n_evals, ranges=list(ranges)), workers, device)
+
+
+def has_run(name: str, out_dir: str | Path = DEFAULT_DIR) -> bool:
+    """Whether the committed run ``name`` (its table and its provenance) is under ``out_dir``."""
+    return all((Path(out_dir) / f"{name}.{ext}").exists() for ext in ("csv", "json"))
 
 
 def load_run(name: str, out_dir: str | Path = DEFAULT_DIR) -> tuple[pd.DataFrame, dict]:

@@ -63,7 +63,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 import nalu
 from nalu import applied
@@ -134,13 +134,27 @@ LENGTHS = np.arange(1, MAX_LENGTH + 1)
 # The reference learns only the CNN. Its test MSE grows quickly with the length, because one misread
 # digit changes every later product. The threshold at each length is the paper's: the mean of the
 # reference seeds' test MSE plus $t_{0.99,\,n-1}$ standard errors. The paper dropped three of its ten
-# reference seeds that had not learned; we keep all.
+# reference seeds that had not learned, without saying by what rule.
+#
+# One way a reference fails is visible in its readings: a CNN that reads every digit as its negative,
+# $z \approx -d$, predicts every product of an even number of digits exactly, so training on pairs
+# cannot tell it from the right solution, and only the first step's target (the digit itself, an
+# error four times its square) pushes against it. Such a seed predicts the wrong sign at length 1 and
+# at every odd length, and with it in the mean the threshold alternates between odd and even lengths.
+# We drop the reference seeds whose readings are negative for most test images (at least two seeds
+# are kept whatever happens) and say how many.
 
 # %% tags=["hide-input"]
-ref = test_mse["reference (exact product)"]
+z_ref = applied.digit_readings(runs["reference (exact product)"].model, split["test"][0]).numpy()
+mirrored = np.median(z_ref, axis=1) < 0
+kept = ~mirrored if (~mirrored).sum() >= 2 else np.ones_like(mirrored)
+ref = test_mse["reference (exact product)"][kept]
 threshold = applied.reference_threshold(ref)
-z_ref = applied.digit_readings(runs["reference (exact product)"].model, split["test"][0])
-ref_acc = (z_ref.round().numpy() == split["test"][1]).mean(axis=1)
+ref_acc = (z_ref[kept].round() == split["test"][1]).mean(axis=1)
+display(Markdown(f"{int(mirrored.sum())} of the {len(mirrored)} reference seeds read the digits as their negatives "
+                 f"(seeds {', '.join(str(SEEDS[i]) for i in np.flatnonzero(mirrored)) or 'none'}); "
+                 + ("the threshold is computed from the other " f"{int(kept.sum())}." if not kept.all() else
+                    "the threshold is computed from all of them.")))
 pd.DataFrame({"median reference MSE": np.median(ref, axis=0), "threshold": threshold},
              index=pd.Index(LENGTHS, name="length")).T[[1, 2, 5, 10, 20]].style.format("{:.3g}")
 
@@ -164,7 +178,7 @@ pd.DataFrame({"median reference MSE": np.median(ref, axis=0), "threshold": thres
 Markdown(f"The threshold is below the constant guess's MSE at {int(informative.sum())} of {MAX_LENGTH} lengths"
          + (f" (not at {', '.join(str(L) for L in LENGTHS[~informative])})" if (~informative).any() else "")
          + f". Rounded to the nearest integer, the reference's CNN reads {np.median(ref_acc):.0%} of the test images "
-         f"correctly (median over seeds; from {ref_acc.min():.0%} to {ref_acc.max():.0%}).")
+         f"correctly (median over the reference seeds kept; from {ref_acc.min():.0%} to {ref_acc.max():.0%}).")
 
 # %% [markdown]
 # ## Success by sequence length
@@ -269,8 +283,8 @@ MEASURE = "Madsen's success criterion (test MSE < reference's 1% upper bound)"
 # listed with their rates but underpowered (the precondition, named, is unmet).
 READS_ENOUGH = 0.9
 judged = bool(np.median(ref_acc) >= READS_ENOUGH)
-unmet = "" if judged else (f"the reference model reads {np.median(ref_acc):.0%} of the test digits (median over "
-                           f"seeds), below the {READS_ENOUGH:.0%} the criterion needs to separate the units")
+unmet = "" if judged else (f"the reference model reads {np.median(ref_acc):.0%} of the test digits (median over the "
+                           f"reference seeds kept), below the {READS_ENOUGH:.0%} the criterion needs to separate the units")
 findings = []
 for name, (p2, p20) in PUBLISHED.items():
     for length, p in ((2, p2), (20, p20)):
@@ -286,6 +300,7 @@ _ = save_results(results_dir, "16_sequential_product", {
     "n_seeds": len(SEEDS), "epochs": EPOCHS, "steps": STEPS, "paper_steps": PAPER_STEPS, "lr": LR,
     "n_train_images": int(len(split["train"][1])), "n_test_images": int(len(split["test"][1])),
     "reference_test_accuracy_median": float(np.median(ref_acc)),
+    "reference_seeds_mirrored": int(mirrored.sum()), "reference_seeds_kept": int(kept.sum()),
     "threshold": {int(L): float(t) for L, t in zip(LENGTHS, threshold)},
     "threshold_informative": {int(L): bool(v) for L, v in zip(LENGTHS, informative)},
     "claims_judged": judged,

@@ -69,6 +69,7 @@ def test_a_run_writes_a_row_per_model_and_seed_with_its_provenance_and_reads_bac
     assert sorted(table.unit.unique()) == sorted(s.label for s in TEN_PARAMETER_UNITS)
     assert len(table) == 3 * len(TEN_PARAMETER_UNITS) and set(table.seed) == {0, 1, 2}
     assert (table.steps == 60).all() and table.threshold.gt(0).all()
+    assert tables.has_run("ten_parameter", tmp_path) and not tables.has_run("gating", tmp_path)
     read, meta = load_run("ten_parameter", tmp_path)
     pd.testing.assert_frame_equal(read, table, check_dtype=False)
     assert meta["protocol"]["steps"] == 60 and meta["protocol"]["seeds"] == 3
@@ -82,6 +83,7 @@ def test_a_run_writes_a_row_per_model_and_seed_with_its_provenance_and_reads_bac
 
 
 def test_a_missing_run_names_the_command_that_produces_it(tmp_path):
+    assert not tables.has_run("ten_parameter", tmp_path)
     with pytest.raises(FileNotFoundError, match="python -m nalu_lab.tables ten-parameter"):
         load_run("ten_parameter", tmp_path)
 
@@ -139,3 +141,20 @@ def test_a_gating_run_writes_its_cells(tmp_path):
     table = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1)
     assert set(table.unit) == {s.label for s in GATING_UNITS} and set(table.op) == {"add"} and len(table) == 6
     assert load_run("gating", tmp_path)[1]["command"] == "python -m nalu_lab.tables gating --ops add --seeds 2 --steps 30"
+
+
+def test_a_job_archive_outlives_a_code_change_and_records_the_code_that_ran_each_job(tmp_path, monkeypatch):
+    """A plain cache recomputes after any change to the code; the long runs' archive keeps finished jobs
+    (keyed by spec and protocol) and says which code produced them."""
+    spec, proto = TEN_PARAMETER_UNITS[2], ten_parameter_protocol(30, 2)
+    archive = grid.JobArchive(tmp_path / "jobs")
+    first = grid.run_grid([(spec, proto)], cache_dir=archive, workers=1)[0]
+    assert grid.stored_job(spec, proto, archive)["code"] == nalu.code_version()
+    monkeypatch.setattr(grid, "_code_fingerprint", lambda: "another-code")
+    assert grid.stored_job(spec, proto, archive) is not None  # still found
+    assert grid._path(spec, proto, tmp_path / "cache") != grid._path(spec, proto, archive)
+    calls = []
+    monkeypatch.setattr(grid, "train_together", lambda *a, **k: calls.append(1))
+    again = grid.run_grid([(spec, proto)], cache_dir=archive, workers=1)[0]
+    assert not calls
+    pd.testing.assert_frame_equal(again, first)

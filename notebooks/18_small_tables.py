@@ -1,0 +1,240 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-kernelspec
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+# ---
+
+# %% [markdown]
+# # Madsen & Johansen's small experiments
+#
+# Before their large tables, {cite:t}`madsen2020nau` open with a function small enough to see
+# whole:
+#
+# $$
+# t = (x_1 + x_2) \cdot (x_1 + x_2 + x_3 + x_4), \qquad x \in \mathbb{R}^4 .
+# $$
+#
+# Two layers $4 \to 2 \to 1$ represent it exactly: the first layer forms the two sums (weights 0 and
+# 1), the second multiplies them (weights 1). That is ten weights in all, and the question is only
+# whether a unit *finds* them. Their Table 1 reports, over 100 seeds each, how often a NAC followed
+# by a NAC$_\bullet$, a two-layer NALU and their NAU followed by an NMU succeed, how soon, and how
+# close the weights end to exact 0s and 1s.
+#
+# This chapter reads a stored run of that experiment at their own scale (every seed, every step),
+# made by the book's long-run tools (the end of the chapter says how to re-run it).
+
+# %% tags=["parameters"]
+quick = True  # this chapter reads stored results: quick and full mode show the same data
+device = "cpu"
+results_dir = "../build/results"
+tables_dir = "../results/tables"
+
+# %% tags=["hide-input"]
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+import nalu
+from nalu_book.book import fmt_rate, power_of_ten, save_results, sci, setup_plotting
+from nalu_book.results import MADSEN_MEASURE, Finding
+from nalu_lab import tables
+
+setup_plotting()
+runs, provenance = tables.load_run("ten_parameter", tables_dir)
+P = provenance["protocol"]
+PUBLISHED = {p.unit: p for p in tables.TEN_PARAMETER_PUBLISHED}
+UNITS = [s.label for s in tables.TEN_PARAMETER_UNITS]
+Markdown(f":::{{note}}\nThis chapter reads a stored run, so the quick and the full build show the same data: "
+         f"{P['seeds']} seeds per model × {P['steps']:,} steps, trained on {provenance['environment']['cpu']} "
+         f"({provenance['wall_seconds'] / 60:.0f} minutes of wall time in {provenance['workers']} "
+         f"{'process' if provenance['workers'] == 1 else 'processes'}).\n:::")
+
+# %% [markdown]
+# ## The protocol
+#
+# We follow the job script and the defaults of their code for this table: Adam with learning rate
+# $10^{-3}$, batches of 128 fresh samples from $U[1, 2]$ at every step, a validation set of $10^4$
+# samples from $U[1, 2]$ and a test set of $10^4$ from $U[2, 6]$, an evaluation every 1,000 steps,
+# $2 \cdot 10^5$ steps. Their sparsity regulariser's warm-up would begin at step $10^6$, after this
+# run has ended, so every model learns from the squared error alone. As everywhere in the book, the
+# model kept is the one at the evaluation with the lowest validation error; it *succeeds* if its test
+# error is below that of the exact solution with its first layer's weights perturbed by
+# $\varepsilon = 10^{-5}$. A seed is *solved at* the first evaluation where its test error is below
+# that bar.
+
+# %% tags=["hide-input"]
+LAYERS = {"nac": "NAC", "nac_mul": "NAC•", "nalu": "NALU", "nau": "NAU", "nmu": "NMU"}
+pd.DataFrame([{"model": s.label, "layers (4 → 2 → 1)": f"{LAYERS[s.first]} → {LAYERS[s.second or s.first]}",
+               "training": s.protocol} for s in tables.TEN_PARAMETER_UNITS]).set_index("model")
+
+# %% [markdown]
+# ## Our table beside theirs
+#
+# Success rate with its Wilson 95% interval, the median step at which the successful seeds were
+# solved, and their mean sparsity error, $\max_{ij} \min(|W_{ij}|, 1 - |W_{ij}|)$ over both layers.
+# Each rate is judged by the book's three-level rule (see the conclusions).
+
+# %% tags=["hide-input"]
+STEPS = int(runs.steps.max())
+
+
+def row(unit: str) -> dict:
+    g = runs[runs.unit == unit]
+    ok = g[g.success]
+    rate = nalu.success_rate(g.success)
+    p = PUBLISHED[unit]
+    finding = Finding("18", "Madsen & Johansen 2020, Table 1",
+                      f"on the ten-parameter function, {unit} succeeds in {100 * p.success:.0f}% of seeds",
+                      MADSEN_MEASURE, "rate", test="published rate inside our 95% interval",
+                      successes=rate["successes"], n=rate["n"], published=p.success, budget=STEPS,
+                      published_solved_at=p.solved_at)
+    return dict(unit=unit, rate=rate, finding=finding, median_solved=float(ok.solved_at.median()) if len(ok) else math.nan,
+                sparsity=float(ok.sparsity.mean()) if len(ok) else math.nan, published=p)
+
+
+rows = [row(u) for u in UNITS]
+pd.DataFrame([{
+    "model": r["unit"], "success (ours)": fmt_rate(r["rate"], compact=True),
+    "success (M&J)": f"{r['published'].success:.0%} (+{r['published'].plus:.0%}/−{r['published'].minus:.0%})",
+    "median solved at (ours / M&J)": f"{sci(r['median_solved'])} / {sci(r['published'].solved_at)}",
+    "sparsity error (ours / M&J)": f"{sci(r['sparsity'])} / {sci(r['published'].sparsity)}",
+    "verdict": r["finding"].verdict().level} for r in rows]).set_index("model")
+
+# %% tags=["hide-input"]
+def sentence(r: dict) -> str:
+    v = r["finding"].verdict()
+    solved = ("" if math.isnan(r["median_solved"]) else
+              f", solved at a median of {r['median_solved']:,.0f} steps (theirs: {r['published'].solved_at:,.0f})")
+    return (f"- **{r.get('label', r['unit'])}**: {fmt_rate(r['rate'])}{solved}; they report {r['published'].success:.0%}. "
+            f"Verdict: **{v.level}** — {v.reason}.")
+
+
+Markdown("\n".join(sentence(r) for r in rows))
+
+# %% [markdown]
+# ## How soon the seeds solve it
+#
+# The fraction of each model's seeds solved by a given step (counted from the first evaluation whose
+# test error is below the bar, whether or not the finally selected model still is), with their
+# published median solved-at step marked on each curve's colour.
+
+# %% tags=["hide-input"]
+fig, ax = plt.subplots(figsize=(7, 3.6))
+for i, r in enumerate(rows):
+    g = runs[runs.unit == r["unit"]]
+    first = np.sort(g.solved_at.dropna().to_numpy())
+    colour = f"C{i}"
+    ax.step(np.r_[0, first, STEPS], np.r_[0, np.arange(1, len(first) + 1), len(first)] / len(g), where="post",
+            color=colour, label=r["unit"])
+    ax.axvline(r["published"].solved_at, color=colour, ls=":", lw=1.2)
+ax.set_xlim(0, STEPS)
+ax.set_ylim(0, 1.02)
+ax.set_xlabel("training step")
+ax.set_ylabel("fraction of seeds solved")
+ax.set_title(f"Ten-parameter function, {P['seeds']} seeds per model (dotted: their median solved at)", fontsize=10)
+ax.legend(loc="lower right", frameon=False)
+plt.show()
+
+# %% [markdown]
+# Their text draws one conclusion from the table: the NMU succeeds more often *and* converges faster
+# than the NAC$_\bullet$ and the NALU. We check both halves together: the NMU's success interval lies
+# above both others' intervals, and the NMU's median solved-at step is below both others'.
+
+# %% tags=["hide-input"]
+by = {r["unit"]: r for r in rows}
+nmu, others = by["NMU"], [by[u] for u in UNITS if u != "NMU"]
+more_often = all(nmu["rate"]["lo"] > o["rate"]["hi"] for o in others)
+faster = all(not math.isnan(nmu["median_solved"]) and (math.isnan(o["median_solved"]) or nmu["median_solved"] < o["median_solved"])
+             for o in others)
+ordering = Finding("18", "Madsen & Johansen 2020, §1",
+                   "on the ten-parameter function the NMU succeeds more often and converges faster than NAC• and NALU",
+                   MADSEN_MEASURE, "check", test="NMU's Wilson interval above both others' and its median solved-at "
+                   "step below both others'", passed=more_often and faster, n=min(r["rate"]["n"] for r in rows),
+                   budget=STEPS)
+Markdown(f"The NMU's interval is {'above' if more_often else 'not above'} both others', and its median solved-at step "
+         f"is {'below' if faster else 'not below'} both others': the claim is **{ordering.verdict().level}**.")
+
+# %% [markdown]
+# ## The gating experiment
+#
+# Their appendix asks what goes wrong in the NALU's gate. The static task of the benchmark chapter
+# (100 inputs, two overlapping subsets of 25) is learnt by a NAC+ first layer and a NALU second
+# layer, the NALU's two paths either sharing one weight matrix (as in the NALU paper) or each with
+# its own; against it, an NAU first layer and a *gated NAU/NMU*, the NALU's sigmoid gate choosing
+# between an NAU and an NMU ($y = \sigma(Gx) \odot \mathrm{NAU}(x) + \sigma(-Gx) \odot
+# \mathrm{NMU}(x)$, `nalu.GatedNAUNMU`). Their finding: which path the gate settles on is close to a
+# coin toss, whatever the task, so no variant succeeds reliably, on $+$ least of all the gated one.
+# They trained 100 seeds for $5 \cdot 10^6$ steps; the gated unit's sparsity regulariser
+# ($\hat\lambda = 10$) warms up from step $10^6$ to $2 \cdot 10^6$, at every budget.
+
+# %% tags=["hide-input"]
+HAVE_GATING = tables.has_run("gating", tables_dir)
+gating, gating_provenance = tables.load_run("gating", tables_dir) if HAVE_GATING else (pd.DataFrame(), None)
+GATING_PUBLISHED = {(p.op, p.unit): p for p in tables.GATING_PUBLISHED}
+SYMBOL = {"add": "+", "mul": "×"}
+
+
+def gating_row(op: str, unit: str, g: pd.DataFrame) -> dict:
+    p = GATING_PUBLISHED[(op, unit)]
+    steps = int(g.steps.max())
+    rate = nalu.success_rate(g.success)
+    ok = g[g.success]
+    finding = Finding("18", f"Madsen & Johansen 2020, {p.table}",
+                      f"in the gating experiment, {unit} succeeds on {SYMBOL[op]} in {100 * p.success:.0f}% of seeds",
+                      MADSEN_MEASURE, "rate", test="published rate inside our 95% interval",
+                      successes=rate["successes"], n=rate["n"], published=p.success, budget=steps,
+                      published_solved_at=p.solved_at)
+    return dict(op=op, unit=unit, label=f"{unit} on {SYMBOL[op]}", steps=steps, rate=rate, finding=finding, published=p,
+                median_solved=float(ok.solved_at.median()) if len(ok) else math.nan)
+
+
+gating_rows = ([gating_row(op, unit, g) for (op, unit), g in gating.groupby(["op", "unit"], sort=False)]
+               if HAVE_GATING else [])
+if not gating_rows:
+    display(Markdown("The stored run of this experiment is not in this build yet, so none of its claims is judged here."))
+gating_table = pd.DataFrame([{
+    "op": SYMBOL[r["op"]], "model": r["unit"], "seeds × steps": f"{r['rate']['n']} × {r['steps']:,}",
+    "success (ours)": fmt_rate(r["rate"], compact=True),
+    "success (M&J)": f"{r['published'].success:.0%} (+{r['published'].plus:.0%}/−{r['published'].minus:.0%})",
+    "median solved at (ours / M&J)": f"{sci(r['median_solved'])} / {sci(r['published'].solved_at)}",
+    "verdict": r["finding"].verdict().level} for r in gating_rows])
+gating_table.set_index(["op", "model"]) if gating_rows else None
+
+# %% tags=["hide-input"]
+missing = [k for k in GATING_PUBLISHED if not any((r["op"], r["unit"]) == k for r in gating_rows)]
+solved_missing = sorted(GATING_PUBLISHED[k].solved_at for k in missing)
+Markdown("" if not gating_rows else "\n".join(sentence(r) for r in gating_rows)
+         + (f"\n\nThe stored run does not hold {', '.join(f'{u} on {SYMBOL[op]}' for op, u in missing)} yet: their "
+            f"published median solved-at steps, {power_of_ten(solved_missing[0])} to {power_of_ten(solved_missing[-1])}, "
+            "call for runs of millions of steps." if missing else ""))
+
+# %% [markdown]
+# ## Re-running them
+#
+# Both runs are `python -m nalu_lab.tables` (one process per model, every core; each model is
+# cached when it finishes, so an interrupted run keeps what it finished); the commands below are the
+# ones that produced the stored tables.
+
+# %% tags=["hide-input"]
+Markdown("\n".join(f"- `{m['command']}` — torch {m['environment']['torch']} on {m['environment']['cpu']}, code version "
+                   f"`{m['code'][:12]}`, {m['wall_seconds'] / 60:.0f} min of wall time in {m['workers']} "
+                   f"{'process' if m['workers'] == 1 else 'processes'}" for m in (provenance, gating_provenance) if m))
+
+# %% tags=["hide-input"]
+_ = save_results(results_dir, "18_small_tables", {
+    "seeds": P["seeds"], "steps": STEPS,
+    "ten_parameter": {r["unit"]: {"successes": r["rate"]["successes"], "n": r["rate"]["n"],
+                                  "median_solved_at": r["median_solved"], "sparsity": r["sparsity"]} for r in rows},
+    "nmu_more_often_and_faster": bool(more_often and faster),
+    "gating": {f"{r['unit']}|{r['op']}": {"successes": r["rate"]["successes"], "n": r["rate"]["n"], "steps": r["steps"],
+                                          "median_solved_at": r["median_solved"]} for r in gating_rows},
+}, findings=[r["finding"] for r in rows] + [ordering] + [r["finding"] for r in gating_rows])
