@@ -265,7 +265,7 @@ lines.append(
     f"underpowered rather than contradicted."
     + ("" if len(SEEDS) >= MIN_SEEDS else f" With {len(SEEDS)} seeds nothing here is decided.") + provisional(quick))
 lines.append(
-    f"\nThe reference's CNN reads {np.median(ref_acc):.0%} of the test digits (median over seeds). "
+    f"\nThe reference's CNN reads {np.median(ref_acc):.0%} of the test digits (median over the reference seeds kept). "
     + (f"That is enough for the criterion to mean what it does in the paper, and the rates above are passed to "
        f"the conclusions as findings." if np.median(ref_acc) >= 0.9 else
        f"That is below 90%, so the threshold is loose: a model passes it by being no worse than a CNN that "
