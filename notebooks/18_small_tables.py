@@ -17,10 +17,10 @@
 # whole:
 #
 # $$
-# t = (x_1 + x_2) \cdot (x_1 + x_2 + x_3 + x_4), \qquad x \in \mathbb{R}^4 .
+# t = (x_1 + x_2) \cdot (x_1 + x_2 + x_3 + x_4)
 # $$
 #
-# Two layers $4 \to 2 \to 1$ represent it exactly: the first layer forms the two sums (weights 0 and
+# of four inputs. Two layers $4 \to 2 \to 1$ represent it exactly: the first layer forms the two sums (weights 0 and
 # 1), the second multiplies them (weights 1). That is ten weights in all, and the question is only
 # whether a unit *finds* them. Their Table 1 reports, over 100 seeds each, how often a NAC followed
 # by a NAC$_\bullet$, a two-layer NALU and their NAU followed by an NMU succeed, how soon, and how
@@ -74,7 +74,7 @@ Markdown(f":::{{note}}\nThis chapter reads a stored run, so the quick and the fu
 # %% tags=["hide-input"]
 LAYERS = {"nac": "NAC", "nac_mul": "NAC•", "nalu": "NALU", "nau": "NAU", "nmu": "NMU"}
 pd.DataFrame([{"model": s.label, "layers (4 → 2 → 1)": f"{LAYERS[s.first]} → {LAYERS[s.second or s.first]}",
-               "training": s.protocol} for s in tables.TEN_PARAMETER_UNITS]).set_index("model")
+               "training": s.protocol} for s in tables.TEN_PARAMETER_UNITS]).set_index("model").style
 
 # %% [markdown]
 # ## Our table beside theirs
