@@ -136,7 +136,8 @@ paper: $(STAMP)
 	$(BIN)/python -m nalu_lab.scale --cells '$(CELLS)' --seeds '$(SEEDS)' --steps $(STEPS) --device $(DEVICE) $(PAPER_ARGS)
 
 # The successors' small tables as long runs (TABLE=ten-parameter: Madsen & Johansen's Table 1;
-# TABLE=nalm: the NALM benchmark's nine ranges); each job cached when it finishes.
+# TABLE=gating: their gating experiment; TABLE=nalm: the NALM benchmark's nine ranges); each job is
+# kept in results/tables/jobs/ when it finishes, and the same command continues an unfinished run.
 TABLE ?= ten-parameter
 tables: $(STAMP)
 	$(BIN)/python -m nalu_lab.tables $(TABLE) $(TABLE_ARGS)

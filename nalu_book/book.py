@@ -168,4 +168,5 @@ def sci(v) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2g}"
 
 
-__all__ += ["power_of_ten", "sci", "MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range", "compare_rates"]
+__all__ += ["power_of_ten", "sci", "MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range",
+            "compare_rates"]

@@ -33,8 +33,8 @@ from nalu.tasks import ArithmeticTask, rng_for, static_arithmetic, ten_parameter
 from nalu.training import Learner, TrainResult, Warmup, code_version, train_together
 from nalu.units import MLP
 
-__all__ = ["UnitSpec", "GridProtocol", "JobArchive", "stored_job", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES", "TWO_LAYER_FAMILIES", "STATIC_OPS", "SIGNED_OPS",
-           "REFERENCE_STEPS", "run_unit", "run_units", "run_grid", "split_by_op", "CACHE_VERSION"]
+__all__ = ["UnitSpec", "GridProtocol", "JobArchive", "stored_job", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES",
+           "TWO_LAYER_FAMILIES", "STATIC_OPS", "SIGNED_OPS", "REFERENCE_STEPS", "run_unit", "run_units", "run_grid", "split_by_op", "CACHE_VERSION"]
 
 CACHE_VERSION = 2
 REFERENCE_STEPS = 50_000  # the NALM benchmark's budget, at which the schedules below hold as published

@@ -1,6 +1,7 @@
 """The successors' smaller tables as committed long runs, each a set of benchmark-grid jobs
-(``nalu_lab.grid``) run one per core, each kept when it finishes (committed with the results, so a run continues across sessions), and written as one tidy table with its
-provenance (``<name>.csv`` and ``<name>.json`` under ``results/tables/``).
+(``nalu_lab.grid``) run one per core, each kept when it finishes (committed with the results, so
+a run continues across sessions), and written as one tidy table with its provenance (``<name>.csv``
+and ``<name>.json`` under ``results/tables/``).
 
 * ``ten-parameter``: Madsen & Johansen's Table 1, t = (x₁ + x₂ + x₃ + x₄) · (x₁ + x₂), learnt by two
   layers 4 → 2 → 1. Their protocol (stable-nalu's ``lfs_batch_jobs/simple_mul.sh`` and the defaults
@@ -32,7 +33,8 @@ import pandas as pd
 
 from nalu.training import code_version, environment
 
-from .grid import BENCHMARK_UNITS, NALM_RANGES, REFERENCE_STEPS, GridProtocol, JobArchive, UnitSpec, run_grid, stored_job
+from .grid import (BENCHMARK_UNITS, NALM_RANGES, REFERENCE_STEPS, GridProtocol, JobArchive, UnitSpec, run_grid,
+                   stored_job)
 from .scale import Published
 
 __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEPS", "TEN_PARAMETER_SEEDS",

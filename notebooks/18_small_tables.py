@@ -87,21 +87,23 @@ pd.DataFrame([{"model": s.label, "layers (4 → 2 → 1)": f"{LAYERS[s.first]} �
 STEPS = int(runs.steps.max())
 
 
-def row(unit: str) -> dict:
-    g = runs[runs.unit == unit]
+def judged_row(g: pd.DataFrame, p, claim: str, label: str) -> dict:
+    """One model's stored seeds ``g`` against its published row ``p``: the rate, the median solved-at
+    step and mean sparsity error of the successful seeds, and the finding that judges ``claim``."""
     ok = g[g.success]
     rate = nalu.success_rate(g.success)
-    p = PUBLISHED[unit]
-    finding = Finding("18", "Madsen & Johansen 2020, Table 1",
-                      f"on the ten-parameter function, {unit} succeeds in {100 * p.success:.0f}% of seeds",
-                      MADSEN_MEASURE, "rate", test="published rate inside our 95% interval",
-                      successes=rate["successes"], n=rate["n"], published=p.success, budget=STEPS,
-                      published_solved_at=p.solved_at)
-    return dict(unit=unit, rate=rate, finding=finding, median_solved=float(ok.solved_at.median()) if len(ok) else math.nan,
-                sparsity=float(ok.sparsity.mean()) if len(ok) else math.nan, published=p)
+    steps = int(g.steps.max())
+    finding = Finding("18", f"Madsen & Johansen 2020, {p.table}", claim, MADSEN_MEASURE, "rate",
+                      test="published rate inside our 95% interval", successes=rate["successes"], n=rate["n"],
+                      published=p.success, budget=steps, published_solved_at=p.solved_at)
+    return dict(op=p.op, unit=p.unit, label=label, steps=steps, rate=rate, finding=finding, published=p,
+                median_solved=float(ok.solved_at.median()) if len(ok) else math.nan,
+                sparsity=float(ok.sparsity.mean()) if len(ok) else math.nan)
 
 
-rows = [row(u) for u in UNITS]
+rows = [judged_row(runs[runs.unit == u], PUBLISHED[u],
+                   f"on the ten-parameter function, {u} succeeds in {100 * PUBLISHED[u].success:.0f}% of seeds", u)
+        for u in UNITS]
 pd.DataFrame([{
     "model": r["unit"], "success (ours)": fmt_rate(r["rate"], compact=True),
     "success (M&J)": f"{r['published'].success:.0%} (+{r['published'].plus:.0%}/−{r['published'].minus:.0%})",
@@ -114,7 +116,7 @@ def sentence(r: dict) -> str:
     v = r["finding"].verdict()
     solved = ("" if math.isnan(r["median_solved"]) else
               f", solved at a median of {r['median_solved']:,.0f} steps (theirs: {r['published'].solved_at:,.0f})")
-    return (f"- **{r.get('label', r['unit'])}**: {fmt_rate(r['rate'])}{solved}; they report {r['published'].success:.0%}. "
+    return (f"- **{r['label']}**: {fmt_rate(r['rate'])}{solved}; they report {r['published'].success:.0%}. "
             f"Verdict: **{v.level}** — {v.reason}.")
 
 
@@ -183,22 +185,10 @@ GATING_PUBLISHED = {(p.op, p.unit): p for p in tables.GATING_PUBLISHED}
 SYMBOL = {"add": "+", "mul": "×"}
 
 
-def gating_row(op: str, unit: str, g: pd.DataFrame) -> dict:
-    p = GATING_PUBLISHED[(op, unit)]
-    steps = int(g.steps.max())
-    rate = nalu.success_rate(g.success)
-    ok = g[g.success]
-    finding = Finding("18", f"Madsen & Johansen 2020, {p.table}",
-                      f"in the gating experiment, {unit} succeeds on {SYMBOL[op]} in {100 * p.success:.0f}% of seeds",
-                      MADSEN_MEASURE, "rate", test="published rate inside our 95% interval",
-                      successes=rate["successes"], n=rate["n"], published=p.success, budget=steps,
-                      published_solved_at=p.solved_at)
-    return dict(op=op, unit=unit, label=f"{unit} on {SYMBOL[op]}", steps=steps, rate=rate, finding=finding, published=p,
-                median_solved=float(ok.solved_at.median()) if len(ok) else math.nan)
-
-
-gating_rows = ([gating_row(op, unit, g) for (op, unit), g in gating.groupby(["op", "unit"], sort=False)]
-               if HAVE_GATING else [])
+gating_rows = ([judged_row(g, GATING_PUBLISHED[(op, unit)], f"in the gating experiment, {unit} succeeds on "
+                           f"{SYMBOL[op]} in {100 * GATING_PUBLISHED[(op, unit)].success:.0f}% of seeds",
+                           f"{unit} on {SYMBOL[op]}")
+                for (op, unit), g in gating.groupby(["op", "unit"], sort=False)] if HAVE_GATING else [])
 if not gating_rows:
     display(Markdown("The stored run of this experiment is not in this build yet, so none of its claims is judged here."))
 gating_table = pd.DataFrame([{
