@@ -38,7 +38,7 @@ from .grid import (BENCHMARK_UNITS, NALM_RANGES, REFERENCE_STEPS, GridProtocol, 
 from .scale import Published
 
 __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEPS", "TEN_PARAMETER_SEEDS",
-           "GATING_UNITS", "GATING_PUBLISHED", "ten_parameter_protocol", "gating_protocol", "nalm_protocol",
+           "GATING_UNITS", "GATING_PUBLISHED", "ten_parameter_protocol", "gating_protocol", "nalm_protocol", "nalm_jobs", "job_archive",
            "run_ten_parameter", "run_gating", "run_nalm", "has_run", "load_run", "DEFAULT_DIR",
            "main"]
 
@@ -126,7 +126,7 @@ def _run(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Pa
     later session or machine continues the run), write ``name``.csv and ``name``.json, return the table.
     ``job_codes`` lists the code versions that produced the jobs."""
     out_dir = Path(out_dir)
-    archive = JobArchive(out_dir / "jobs" / name)
+    archive = job_archive(name, out_dir)
     from_cache = sum(stored_job(spec, proto, archive) is not None for spec, proto in jobs)
     t0 = time.time()
     tables = run_grid(jobs, cache_dir=archive, device=device, workers=workers, side_by_side=1)
@@ -167,17 +167,31 @@ def run_gating(out_dir: str | Path = DEFAULT_DIR, *, ops: tuple[str, ...] = ("ad
                      eval_every=steps // proto.n_evals), workers, device)
 
 
+def nalm_jobs(ranges: tuple[str, ...] | None = None, *, steps: int = REFERENCE_STEPS, n_seeds: int = NALM_SEEDS,
+              units: tuple[UnitSpec, ...] = BENCHMARK_UNITS) -> list[tuple[UnitSpec, GridProtocol]]:
+    """The NALM run's jobs on ``ranges`` (keys of ``NALM_RANGES``, default all nine): one per unit and
+    range, in range order."""
+    ranges = tuple(NALM_RANGES) if ranges is None else tuple(ranges)
+    return [(spec, nalm_protocol(r, steps, n_seeds)) for r in ranges for spec in units]
+
+
+def job_archive(name: str, out_dir: str | Path = DEFAULT_DIR) -> JobArchive:
+    """Where the run ``name`` keeps its finished jobs (pass it as ``run_grid``'s ``cache_dir`` to read them)."""
+    return JobArchive(Path(out_dir) / "jobs" / name)
+
+
 def run_nalm(out_dir: str | Path = DEFAULT_DIR, *, steps: int = REFERENCE_STEPS, n_seeds: int = NALM_SEEDS,
              units: tuple[UnitSpec, ...] = BENCHMARK_UNITS, ranges: tuple[str, ...] | None = None,
              workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
     """Every unit of ``units`` on every operation of the NALM benchmark's ranges (default: all nine),
     one job per unit and range; writes ``nalm.csv`` / ``.json``."""
     ranges = tuple(NALM_RANGES) if ranges is None else tuple(ranges)
-    protos = [nalm_protocol(r, steps, n_seeds) for r in ranges]
-    jobs = [(spec, proto) for proto in protos for spec in units]
-    return _run("nalm", jobs, out_dir, f"python -m nalu_lab.tables nalm --seeds {n_seeds} --steps {steps}",
-                dict(steps=steps, seeds=n_seeds, batch=protos[0].batch_size, eval_size=protos[0].eval_size,
-                     eval_every=steps // protos[0].n_evals, ranges=list(ranges)), workers, device)
+    jobs = nalm_jobs(ranges, steps=steps, n_seeds=n_seeds, units=units)
+    proto = jobs[0][1]
+    chosen = "" if ranges == tuple(NALM_RANGES) else " --ranges '" + ",".join(ranges) + "'"
+    return _run("nalm", jobs, out_dir, f"python -m nalu_lab.tables nalm --seeds {n_seeds} --steps {steps}{chosen}",
+                dict(steps=steps, seeds=n_seeds, batch=proto.batch_size, eval_size=proto.eval_size,
+                     eval_every=steps // proto.n_evals, ranges=list(ranges)), workers, device)
 
 
 def has_run(name: str, out_dir: str | Path = DEFAULT_DIR) -> bool:
@@ -203,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ops", default="add,mul", help="the gating experiment's operations (add, mul)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per model and cell (default: the table's)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the table's)")
+    p.add_argument("--ranges", default=None, help="the NALM run's ranges, comma-separated (default: all nine)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     p.add_argument("--out", default=str(DEFAULT_DIR))
     a = p.parse_args(argv)
@@ -213,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         table = run_gating(a.out, ops=tuple(a.ops.split(",")), steps=a.steps or 5_000_000, n_seeds=a.seeds or GATING_SEEDS,
                            workers=a.workers)
     else:
-        table = run_nalm(a.out, steps=a.steps or REFERENCE_STEPS, n_seeds=a.seeds or NALM_SEEDS, workers=a.workers)
+        table = run_nalm(a.out, steps=a.steps or REFERENCE_STEPS, n_seeds=a.seeds or NALM_SEEDS, workers=a.workers,
+                         ranges=None if a.ranges is None else tuple(a.ranges.split(",")))
     print(table.groupby(["unit", "op"])[["success"]].agg(["sum", "count"]).to_string())
     return 0
 

@@ -55,6 +55,7 @@
 quick = True  # quick: CI check; full: the reproduction (make build)
 device = "cpu"
 results_dir = "../build/results"
+kept_dir = "../results/chapters"  # the full build's runs, kept with the book (quick mode keeps nothing)
 
 # %% tags=["hide-input"]
 import time
@@ -70,6 +71,7 @@ from IPython.display import Markdown
 from nalu import gridworld as gw
 from nalu.verdicts import MIN_SEEDS, median_interval
 from nalu_book.book import bootstrap_ci, mode_banner, provisional, save_results
+from nalu_book.kept import kept_run
 from nalu_book.results import Finding
 
 torch.set_num_threads(1)  # many small steps: one thread beats two that wait on each other
@@ -117,15 +119,27 @@ pd.concat({"on time": play([STAY, STAY, STAY, UP, RIGHT, RIGHT]), "at once": pla
 
 # %%
 AGENTS = {"LSTM": None, "LSTM + NAC": "nac", "LSTM + NAU": "nau"}
-models, logs, evals = {}, [], []
-for name, acc in AGENTS.items():
-    factory = partial(gw.TimingAgent, env.obs_dim, HIDDEN, acc)
-    models[name], log = gw.train_agents(factory, env, SEEDS, updates=UPDATES, envs_per_seed=ENVS, t_range=T_TRAIN,
-                                        lr=LR, gamma=GAMMA, lam=LAMBDA, entropy_coef=ENTROPY, value_coef=VALUE,
-                                        log_every=max(1, UPDATES // 10))
-    logs.append(log.assign(agent=name))
-    evals.append(gw.evaluate(models[name], env, SEEDS, T_TEST, episodes=EPISODES).assign(agent=name))
-logs, episodes = pd.concat(logs), pd.concat(evals)
+
+
+def train_and_test() -> dict:
+    """Every agent's training log and its test episodes at every T."""
+    logs, evals = [], []
+    for name, acc in AGENTS.items():
+        factory = partial(gw.TimingAgent, env.obs_dim, HIDDEN, acc)
+        model, log = gw.train_agents(factory, env, SEEDS, updates=UPDATES, envs_per_seed=ENVS, t_range=T_TRAIN,
+                                     lr=LR, gamma=GAMMA, lam=LAMBDA, entropy_coef=ENTROPY, value_coef=VALUE,
+                                     log_every=max(1, UPDATES // 10))
+        logs.append(log.assign(agent=name))
+        evals.append(gw.evaluate(model, env, SEEDS, T_TEST, episodes=EPISODES).assign(agent=name))
+    return dict(logs=pd.concat(logs), episodes=pd.concat(evals))
+
+
+run = kept_run("15_grid_world", dict(agents=AGENTS, seeds=SEEDS, updates=UPDATES, envs=ENVS, episodes=EPISODES,
+                                     size=SIZE, t_train=T_TRAIN, t_test=T_TEST, hidden=HIDDEN, lr=LR, gamma=GAMMA,
+                                     lam=LAMBDA, entropy=ENTROPY, value=VALUE),
+               train_and_test, None if quick else kept_dir)
+logs, episodes = run.value["logs"], run.value["episodes"]
+Markdown(run.provenance())
 
 # %% tags=["hide-input"]
 lo_T, hi_T = T_TRAIN
@@ -284,7 +298,8 @@ findings = [
             passed=apart("LSTM + NAU", "LSTM"), unmet=unmet("LSTM + NAU"), note=note("LSTM + NAU") + f"; {UPDATES:,} A2C updates"),
 ]
 figures = {"n_seeds": n, "updates": UPDATES, "episodes_per_update": ENVS, "test_episodes": EPISODES, "grid": SIZE,
-           "train_T_max": hi_T, "test_T_max": max(T_TEST), "cpu_seconds": round(time.process_time() - cpu_start, 1)}
+           "train_T_max": hi_T, "test_T_max": max(T_TEST), "cpu_seconds": round(time.process_time() - cpu_start, 1),
+           "training_cpu_seconds": run.meta["cpu_seconds"], "training_read_back": run.read_back}
 for a in AGENTS:
     key = a.lower().replace(" + ", "_")
     figures[f"{key}_reward_in_range_median"] = float(iv_in[a][0])

@@ -55,6 +55,7 @@
 quick = True  # quick: CI check; full: the reproduction (make build)
 device = "cpu"
 results_dir = "../build/results"
+kept_dir = "../results/chapters"  # the full build's runs, kept with the book (quick mode keeps nothing)
 
 # %% tags=["hide-input"]
 import time
@@ -68,6 +69,7 @@ from IPython.display import Markdown, display
 import nalu
 from nalu import applied
 from nalu_book.book import MIN_SEEDS, mode_banner, provisional, save_results
+from nalu_book.kept import kept_run
 from nalu_book.results import Finding
 
 torch.set_num_threads(1)  # small recurrent steps: one thread beats two that wait on each other
@@ -119,14 +121,27 @@ MODELS = {  # label: (cell, R_z weight)
     "NALU": ("nalu", 0.0),
     "LSTM": ("lstm", 0.0),
 }
-runs, test_mse, cpu = {}, {}, {}
-for name, (cell, rz) in MODELS.items():
-    t0 = time.process_time()
-    runs[name] = applied.train_sequential_product(cell, split, SEEDS, epochs=EPOCHS, lr=LR, batch_size=BATCH,
-                                                  length=TRAIN_LENGTH, sparsity=SPARSITY, rz=rz)
-    test_mse[name] = applied.product_test_mse(runs[name].model, *split["test"], max_length=MAX_LENGTH, n=N_TEST)
-    cpu[name] = time.process_time() - t0
+
+
+def train_and_test() -> dict:
+    """Every model's run (all seeds), its test MSE at every length, and its CPU seconds."""
+    runs, test_mse, cpu = {}, {}, {}
+    for name, (cell, rz) in MODELS.items():
+        t0 = time.process_time()
+        runs[name] = applied.train_sequential_product(cell, split, SEEDS, epochs=EPOCHS, lr=LR, batch_size=BATCH,
+                                                      length=TRAIN_LENGTH, sparsity=SPARSITY, rz=rz)
+        test_mse[name] = applied.product_test_mse(runs[name].model, *split["test"], max_length=MAX_LENGTH, n=N_TEST)
+        cpu[name] = time.process_time() - t0
+    return dict(runs=runs, test_mse=test_mse, cpu=cpu)
+
+
+run = kept_run("16_sequential_product", dict(models=MODELS, seeds=SEEDS, epochs=EPOCHS, lr=LR, batch=BATCH,
+                                             train_length=TRAIN_LENGTH, max_length=MAX_LENGTH, n_test=N_TEST,
+                                             sparsity=[SPARSITY.scale, SPARSITY.start, SPARSITY.end], rz=RZ),
+               train_and_test, None if quick else kept_dir)
+runs, test_mse, cpu = run.value["runs"], run.value["test_mse"], run.value["cpu"]
 LENGTHS = np.arange(1, MAX_LENGTH + 1)
+Markdown(run.provenance())
 
 # %% [markdown]
 # ## The reference and the threshold
@@ -306,6 +321,6 @@ _ = save_results(results_dir, "16_sequential_product", {
     "claims_judged": judged,
     **{f"success_{name}_{L}": int(rate_at(name, L).successes) for name in PUBLISHED for L in (2, 20)},
     "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
-    "cpu_seconds_total": round(time.process_time() - t_start, 1),
+    "cpu_seconds_total": round(time.process_time() - t_start, 1), "training_read_back": run.read_back,
 }, findings)
 print(f"CPU time: {time.process_time() - t_start:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in cpu.items()) + ")")

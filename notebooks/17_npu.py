@@ -43,6 +43,7 @@
 # %% tags=["parameters"]
 quick = True  # quick: CI check; full: the reproduction (make build)
 device = "cpu"
+kept_dir = "../results/chapters"  # the full build's runs, kept with the book (quick mode keeps nothing)
 results_dir = "../build/results"
 
 # %% tags=["hide-input"]
@@ -59,6 +60,7 @@ import nalu
 from nalu.tasks import Ranges, Task
 from nalu.verdicts import MIN_SEEDS, median_interval, median_verdict
 from nalu_book.book import mode_banner, provisional, save_results
+from nalu_book.kept import kept_run
 from nalu_book.results import Finding
 
 N_SEEDS = 5 if quick else MIN_SEEDS  # the paper trains 20 models per unit, the rule's minimum
@@ -174,12 +176,20 @@ pd.DataFrame([dict(unit=u, protocol=f"the paper's {arm}", architecture=describe(
 # %% tags=["hide-input"]
 seeds = list(range(N_SEEDS))
 data = nalu.FreshSamples(SimpleTask(), batch_size=BATCH, eval_size=1_000)
-cpu_start, wall_start = time.process_time(), time.perf_counter()
-trained = nalu.train_together([nalu.Learner(ARCH[u][0] if arm == "text" else CODE_ARCH[u], lr=LR[(u, arm)])
-                               for u, arm in RUNS], data, seeds, steps=STEPS,
-                              eval_every=max(1, STEPS // 4), progress=False)
-cpu_seconds, wall_seconds = time.process_time() - cpu_start, time.perf_counter() - wall_start
-results = dict(zip(RUNS, trained))
+
+
+def train() -> list:
+    return nalu.train_together([nalu.Learner(ARCH[u][0] if arm == "text" else CODE_ARCH[u], lr=LR[(u, arm)])
+                                for u, arm in RUNS], data, seeds, steps=STEPS,
+                               eval_every=max(1, STEPS // 4), progress=False)
+
+
+wall_start = time.perf_counter()
+run = kept_run("17_npu", dict(runs=RUNS, lr={f"{u}|{arm}": lr for (u, arm), lr in LR.items()}, seeds=seeds,
+                              steps=STEPS, batch=BATCH, eval_size=1_000),
+               train, None if quick else kept_dir)
+cpu_seconds, wall_seconds = run.meta["cpu_seconds"], time.perf_counter() - wall_start
+results = dict(zip(RUNS, run.value))
 
 
 @torch.no_grad()
@@ -196,8 +206,9 @@ def grid_errors(result) -> np.ndarray:
 
 errors = {key: grid_errors(r) for key, r in results.items()}
 diverged = {key: len(r.diverged_at) for key, r in results.items()}
-print(f"{len(RUNS)} runs × {N_SEEDS} seeds × {STEPS:,} steps: {cpu_seconds:.0f} CPU-seconds "
-      f"({wall_seconds:.0f} s wall); diverged seeds: {sum(diverged.values())}")
+print(f"{len(RUNS)} runs × {N_SEEDS} seeds × {STEPS:,} steps: {cpu_seconds:.0f} CPU-seconds of training "
+      f"({'read back' if run.read_back else f'{wall_seconds:.0f} s wall'}); diverged seeds: {sum(diverged.values())}")
+Markdown(run.provenance())
 
 # %% [markdown]
 # ## Why the NPU and the RealNPU are one model here
@@ -438,7 +449,7 @@ findings = [
     for r in TEXT[TEXT.published.notna()].itertuples()
 ]
 _ = save_results(results_dir, "17_npu", {
-    "n_seeds": N_SEEDS, "steps": STEPS, "batch": BATCH, "cpu_seconds": round(cpu_seconds, 1),
+    "n_seeds": N_SEEDS, "steps": STEPS, "batch": BATCH, "cpu_seconds": round(cpu_seconds, 1), "training_read_back": run.read_back,
     "max_abs_w_im": float(np.abs(w_im).max()),
     "medians": {f"{r.unit}|{r.op}|{r.arm}": [r.median, r.lo, r.hi] for r in table.itertuples()},
     "means": {f"{r.unit}|{r.op}|{r.arm}": [r.mean, r.sem] for r in table.itertuples()},

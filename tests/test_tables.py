@@ -117,8 +117,25 @@ def test_a_nalm_run_trains_one_layer_per_unit_range_and_operation(tmp_path):
     assert set(table.range) == set(ranges) and set(table.op) == set(grid.SIGNED_OPS)
     meta = load_run("nalm", tmp_path)[1]
     assert meta["protocol"]["ranges"] == list(ranges) and meta["jobs"] == 4
+    assert meta["command"].endswith("--ranges '" + ",".join(ranges) + "'")  # the command that continues it
     with pytest.raises(ValueError, match="unknown range"):
         nalm_protocol("[0,1]→[1,2]")
+
+
+def test_a_chapter_reads_the_finished_nalm_jobs_from_their_archive_without_training(tmp_path, monkeypatch):
+    from nalu_lab.tables import job_archive, nalm_jobs
+
+    units = tuple(u for u in grid.BENCHMARK_UNITS if u.label == "NAU")
+    ranges = ("[1,2]→[2,6]",)
+    table = run_nalm(tmp_path, steps=30, n_seeds=2, units=units, ranges=ranges, workers=1)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored job was trained again")
+
+    monkeypatch.setattr(grid, "train_together", no_training)
+    read = grid.run_grid(nalm_jobs(ranges, steps=30, n_seeds=2, units=units), cache_dir=job_archive("nalm", tmp_path),
+                         workers=1)
+    pd.testing.assert_frame_equal(pd.concat(read, ignore_index=True).rename(columns={"replicate": "seed"}), table)
 
 
 def test_the_gating_models_differ_in_their_second_layer_and_the_gated_units_schedule_is_fixed_in_steps():

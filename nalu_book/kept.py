@@ -1,0 +1,76 @@
+"""A chapter's run kept with the book.
+
+A chapter whose full-mode training does not fit the build's time trains it once and keeps what the
+training returns (models, logs, tables) beside its settings, the code that produced it and the CPU
+it took; later full builds read it back instead of training again. The key is the chapter's name
+and its settings only, as for the grid's job archive: a change of any setting trains afresh, a
+change of code does not (the code that trained the run is recorded and shown in the chapter).
+With ``kept_dir=None`` (quick mode) the run is always computed and nothing is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from nalu.training import environment
+
+__all__ = ["KeptRun", "kept_run", "run_key"]
+
+
+@dataclass(frozen=True)
+class KeptRun:
+    """What ``compute`` returned (``value``) and how it was made (``meta``: name, settings, code,
+    torch, CPU, cpu_seconds, created) and whether this call read it back (``read_back``)."""
+
+    value: Any
+    meta: dict
+    read_back: bool
+
+    def provenance(self) -> str:
+        """One sentence for the chapter: when, by which code and at what CPU cost the run was trained."""
+        m = self.meta
+        made = f"code version {m['code']} (torch {m['torch']}, {m['cpu']}), {m['cpu_seconds']:,.0f} seconds of CPU"
+        if self.read_back:
+            return (f"These runs were trained on {m['created']} by {made}, and kept with the book; this build read "
+                    "them back (a change of any setting above trains them afresh).")
+        return f"These runs were trained in this build: {made}."
+
+
+def run_key(name: str, settings: dict) -> str:
+    """The run's key: a digest of its name and settings (JSON, keys sorted)."""
+    blob = json.dumps(dict(name=name, settings=settings), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def kept_run(name: str, settings: dict, compute: Callable[[], Any], kept_dir: str | Path | None) -> KeptRun:
+    """``compute()``, kept under ``kept_dir`` as ``name-<key>.pt`` (torch.save) and ``.json`` (meta);
+    read back when a run of ``name`` with these ``settings`` is there. ``settings`` must name
+    everything the result depends on and be JSON-serialisable; ``kept_dir=None`` computes without keeping."""
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"name must be a non-empty string without '/', got {name!r}")
+    try:
+        key = run_key(name, settings)
+    except TypeError as e:
+        raise ValueError(f"settings must be JSON-serialisable (numbers, strings, lists, dicts): {e}") from None
+    stem = None if kept_dir is None else Path(kept_dir) / f"{name}-{key}"
+    if stem is not None and stem.with_suffix(".pt").exists() and stem.with_suffix(".json").exists():
+        meta = json.loads(stem.with_suffix(".json").read_text())
+        return KeptRun(torch.load(stem.with_suffix(".pt"), weights_only=False), meta, read_back=True)
+    t0 = time.process_time()
+    value = compute()
+    env = environment("cpu")
+    meta = dict(name=name, key=key, settings=settings, code=env["code"], torch=env["torch"], cpu=env["cpu"],
+                cpu_seconds=round(time.process_time() - t0, 1), created=_dt.date.today().isoformat())
+    if stem is not None:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(value, stem.with_suffix(".pt"))
+        stem.with_suffix(".json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    return KeptRun(value, meta, read_back=False)

@@ -1,0 +1,45 @@
+"""A chapter's kept run: computed once, read back while its settings are the same."""
+
+import pandas as pd
+import pytest
+import torch
+
+from nalu_book.kept import kept_run, run_key
+
+
+def test_a_kept_run_is_read_back_with_the_same_settings_and_computed_again_when_one_changes(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        torch.manual_seed(len(calls))
+        return dict(model=torch.nn.Linear(2, 1), table=pd.DataFrame(dict(seed=[0, 1], mse=[0.25, 1e-7])))
+
+    first = kept_run("ch", dict(seeds=[0, 1], lr=1e-3), compute, tmp_path)
+    again = kept_run("ch", dict(lr=1e-3, seeds=[0, 1]), compute, tmp_path)  # the same settings, another order
+    assert len(calls) == 1 and not first.read_back and again.read_back
+    # what was saved is what is read: the same bits
+    assert torch.equal(again.value["model"].weight, first.value["model"].weight)
+    pd.testing.assert_frame_equal(again.value["table"], first.value["table"])
+    assert again.meta == first.meta and again.meta["settings"] == dict(seeds=[0, 1], lr=1e-3)
+    assert "read them back" in again.provenance() and "in this build" in first.provenance()
+
+    other = kept_run("ch", dict(seeds=[0, 1], lr=1e-2), compute, tmp_path)
+    assert len(calls) == 2 and not other.read_back
+    assert not torch.equal(other.value["model"].weight, first.value["model"].weight)
+
+
+def test_without_a_directory_nothing_is_kept(tmp_path):
+    calls = []
+    for _ in range(2):
+        run = kept_run("ch", dict(n=1), lambda: calls.append(1) or len(calls), None)
+        assert not run.read_back
+    assert calls == [1, 1] and run.value == 2 and not list(tmp_path.iterdir())
+
+
+def test_bad_names_and_settings_are_rejected_at_the_call(tmp_path):
+    with pytest.raises(ValueError, match="JSON-serialisable"):
+        kept_run("ch", dict(model=torch.nn.Linear(1, 1)), lambda: 0, tmp_path)
+    with pytest.raises(ValueError, match="without '/'"):
+        kept_run("a/b", {}, lambda: 0, tmp_path)
+    assert run_key("ch", dict(a=1)) != run_key("ch", dict(a=2)) != run_key("other", dict(a=2))
