@@ -24,10 +24,10 @@ QUICK_BOOL := $(if $(QUICK),True,False)
 DEVICE ?= cpu
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Longest first, so that a parallel build does not end waiting on one long chapter (each chapter's
-# CPU in full mode, README); the chapters not named here follow in name order.
+# CPU in full mode, docs/build-history.md); the chapters not named here (those that read long runs
+# or kept runs back) follow in name order.
 SLOW_FIRST := 09_benchmark 05_sum_split 01_mlp_extrapolation 08_signed_fix 06_static_arithmetic 11_recurrent \
-              13_words 17_npu 16_sequential_product 15_grid_world 12_digits 03_nalu 14_why_nalu_fails 07_sign_caveat \
-              04_mystery 02_nac
+              13_words 12_digits 03_nalu 14_why_nalu_fails 07_sign_caveat 04_mystery 02_nac
 NOTEBOOKS := $(sort $(wildcard notebooks/*.py))
 NAMES := $(patsubst notebooks/%.py,%,$(NOTEBOOKS))
 ORDERED := $(filter $(NAMES),$(SLOW_FIRST)) $(filter-out $(SLOW_FIRST),$(NAMES))

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import torch
 
-from nalu.training import environment
+from nalu.training import code_version, environment
 
 __all__ = ["KeptRun", "kept_run", "run_key"]
 
@@ -39,8 +39,10 @@ class KeptRun:
         m = self.meta
         made = f"code version {m['code']} (torch {m['torch']}, {m['cpu']}), {m['cpu_seconds']:,.0f} seconds of CPU"
         if self.read_back:
+            now = code_version()
+            since = "" if now == m["code"] else f" The library's code has changed since (now version {now})."
             return (f"These runs were trained on {m['created']} by {made}, and kept with the book; this build read "
-                    "them back (a change of any setting above trains them afresh).")
+                    f"them back (a change of any setting above trains them afresh).{since}")
         return f"These runs were trained in this build: {made}."
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from nalu_book.kept import kept_run, run_key
+from nalu_book.kept import KeptRun, kept_run, run_key
 
 
 def test_a_kept_run_is_read_back_with_the_same_settings_and_computed_again_when_one_changes(tmp_path):
@@ -23,6 +23,9 @@ def test_a_kept_run_is_read_back_with_the_same_settings_and_computed_again_when_
     pd.testing.assert_frame_equal(again.value["table"], first.value["table"])
     assert again.meta == first.meta and again.meta["settings"] == dict(seeds=[0, 1], lr=1e-3)
     assert "read them back" in again.provenance() and "in this build" in first.provenance()
+    assert "has changed since" not in again.provenance()  # the same code trained it
+    stale = KeptRun(again.value, {**again.meta, "code": "0" * 16}, read_back=True)
+    assert "has changed since" in stale.provenance()
 
     other = kept_run("ch", dict(seeds=[0, 1], lr=1e-2), compute, tmp_path)
     assert len(calls) == 2 and not other.read_back
