@@ -38,7 +38,7 @@ from .grid import (BENCHMARK_UNITS, NALM_RANGES, REFERENCE_STEPS, GridProtocol, 
 from .scale import Published
 
 __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEPS", "TEN_PARAMETER_SEEDS",
-           "GATING_UNITS", "GATING_PUBLISHED", "ten_parameter_protocol", "gating_protocol", "nalm_protocol", "nalm_jobs", "job_archive",
+           "GATING_UNITS", "GATING_PUBLISHED", "ten_parameter_protocol", "gating_protocol", "nalm_protocol", "nalm_jobs", "job_archive", "finished_jobs",
            "run_ten_parameter", "run_gating", "run_nalm", "has_run", "load_run", "DEFAULT_DIR",
            "main"]
 
@@ -178,6 +178,23 @@ def nalm_jobs(ranges: tuple[str, ...] | None = None, *, steps: int = REFERENCE_S
 def job_archive(name: str, out_dir: str | Path = DEFAULT_DIR) -> JobArchive:
     """Where the run ``name`` keeps its finished jobs (pass it as ``run_grid``'s ``cache_dir`` to read them)."""
     return JobArchive(Path(out_dir) / "jobs" / name)
+
+
+def finished_jobs(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Path = DEFAULT_DIR
+                  ) -> tuple[pd.DataFrame, list[tuple[UnitSpec, GridProtocol]]]:
+    """The rows of the jobs of run ``name`` that are finished (kept in its archive; columns as
+    ``run_unit``'s, ``replicate`` renamed ``seed``, plus ``code``: the code version of the job) and
+    the jobs that are not."""
+    archive = job_archive(name, out_dir)
+    frames, missing = [], []
+    for spec, proto in jobs:
+        job = stored_job(spec, proto, archive)
+        if job is None:
+            missing.append((spec, proto))
+        else:
+            frames.append(pd.DataFrame(job["rows"]).assign(code=job["code"]))
+    rows = pd.concat(frames, ignore_index=True).rename(columns={"replicate": "seed"}) if frames else pd.DataFrame()
+    return rows, missing
 
 
 def run_nalm(out_dir: str | Path = DEFAULT_DIR, *, steps: int = REFERENCE_STEPS, n_seeds: int = NALM_SEEDS,

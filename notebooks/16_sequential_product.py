@@ -323,4 +323,5 @@ _ = save_results(results_dir, "16_sequential_product", {
     "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
     "cpu_seconds_total": round(time.process_time() - t_start, 1), "training_read_back": run.read_back,
 }, findings)
-print(f"CPU time: {time.process_time() - t_start:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in cpu.items()) + ")")
+print(f"CPU time of this page: {time.process_time() - t_start:.0f} s; of the training"
+      + (" (kept run, read back)" if run.read_back else "") + ": " + ", ".join(f"{k} {v:.0f} s" for k, v in cpu.items()))

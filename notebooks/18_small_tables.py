@@ -208,16 +208,112 @@ Markdown("" if not gating_rows else "\n".join(sentence(r) for r in gating_rows)
             "call for runs of millions of steps." if missing else ""))
 
 # %% [markdown]
+# ## The NALM benchmark's nine ranges
+#
+# Mistry et al.'s single-layer benchmark {cite}`mistry2022nalm`: $y = x_1 \circ x_2$ for
+# $\circ \in \{+, -, \times, \div\}$, one layer, trained on one of nine interpolation ranges and tested
+# on the extrapolation range beside it; 50,000 steps, 25 seeds per unit and cell, each unit with its
+# own paper's protocol (the table of protocols is in the chapter "Which unit learns which
+# operation", whose one-layer task is four of these ranges). Success is Madsen & Johansen's
+# criterion, as everywhere in the book. The run is long, so the page shows the ranges whose every
+# job has finished and names the others.
+
+# %% tags=["hide-input"]
+from nalu_lab.grid import BENCHMARK_UNITS, NALM_RANGES, SIGNED_OPS
+
+nalm_all = tables.nalm_jobs()
+nalm, nalm_missing = tables.finished_jobs("nalm", nalm_all, tables_dir)
+left_ranges = list(dict.fromkeys(proto.ranges[0] for _, proto in nalm_missing))
+done_ranges = [r for r in NALM_RANGES if r not in left_ranges]
+nalm = nalm[nalm.range.isin(done_ranges)] if len(nalm) else nalm
+NALM_UNITS = [u.label for u in BENCHMARK_UNITS]
+OP_SYMBOL = {"add": "+", "sub": "−", "mul": "×", "div": "÷"}
+Markdown(f"{len(done_ranges)} of the {len(NALM_RANGES)} ranges are finished "
+         f"({len(nalm_all) - len(nalm_missing)} of {len(nalm_all)} unit × range jobs; {len(nalm):,} trained models)"
+         + (". Not yet run in full: " + ", ".join(f"U{r.split('→')[0]}" for r in left_ranges) + "." if left_ranges else "."))
+
+# %% tags=["hide-input"]
+def nalm_maps(df: pd.DataFrame):
+    """Success rate per unit (rows) and interpolation range (columns), one panel per operation."""
+    import seaborn as sns
+
+    cols = [r for r in NALM_RANGES if r in set(df.range)]
+    short = {r: r.split("→")[0] for r in cols}
+    fig, axes = plt.subplots(len(SIGNED_OPS), 1, figsize=(4.6, 4.3 * len(SIGNED_OPS)), constrained_layout=True)
+    for ax, op in zip(axes, SIGNED_OPS):
+        rate = (df[df.op == op].groupby(["unit", "range"]).success.mean().unstack("range")
+                .reindex(index=NALM_UNITS, columns=cols).rename(columns=short))
+        sns.heatmap(rate, annot=(100 * rate).round().astype("Int64").astype(str), fmt="", vmin=0, vmax=1,
+                    cmap="viridis", cbar=False, annot_kws={"fontsize": 7}, ax=ax)
+        ax.set(title=f"x₁ {OP_SYMBOL[op]} x₂: success (%), {P_NALM['seeds']} seeds", xlabel="training range", ylabel="")
+        ax.tick_params(labelsize=7)
+        ax.tick_params(axis="x", rotation=60)
+    plt.show()
+
+
+P_NALM = dict(seeds=int(nalm.groupby(["unit", "op", "range"]).size().max()) if len(nalm) else 0,
+              steps=int(nalm.steps.max()) if len(nalm) else 0)
+if len(nalm):
+    nalm_maps(nalm)
+
+# %% [markdown]
+# The ranges as the benchmark pairs them, and for each unit, operation and range the success rate
+# with its 95% interval, the median step at which the successful seeds first met the criterion and
+# their median sparsity error (open the cell's output).
+
+# %% tags=["hide-input"]
+pd.DataFrame([dict(training=f"U{a}", extrapolation=f"U{b}") for a, b in (r.split("→") for r in NALM_RANGES)],
+             index=pd.Index(range(1, len(NALM_RANGES) + 1), name="range")).assign(
+    finished=["yes" if r in done_ranges else "not yet" for r in NALM_RANGES])
+
+# %% tags=["hide-input", "hide-output"]
+def nalm_detail(df: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for (unit, op, r), g in df.groupby(["unit", "op", "range"], sort=False):
+        ok = g[g.success]
+        out.append(dict(unit=unit, op=OP_SYMBOL[op], range=r.split("→")[0],
+                        success=fmt_rate(nalu.success_rate(g.success), compact=True),
+                        **{"median solved at": sci(ok.solved_at.median()) if len(ok) else "—",
+                           "median sparsity": f"{ok.sparsity.median():.1e}" if len(ok) and ok.sparsity.notna().any() else "—"}))
+    return pd.DataFrame(out)
+
+
+nalm_detail(nalm).set_index(["unit", "op", "range"]) if len(nalm) else None
+
+# %% tags=["hide-input"]
+def nalm_best(df: pd.DataFrame) -> str:
+    """For each operation: the ranges where some unit succeeds in at least 90% of seeds, and the best unit."""
+    lines = []
+    for op in SIGNED_OPS:
+        rate = df[df.op == op].groupby(["range", "unit"]).success.mean()
+        best = rate.groupby(level="range").max()
+        solved = [r for r in NALM_RANGES if r in best.index and best[r] >= 0.9]
+        units = rate[rate >= 0.9].reset_index().unit.value_counts()
+        lines.append(f"- **{OP_SYMBOL[op]}**: some unit succeeds in at least 90% of seeds on {len(solved)} of the "
+                     f"{best.size} finished ranges"
+                     + (f"; on most of them ({units.iloc[0]}): {', '.join(units[units == units.iloc[0]].index)}"
+                        if len(units) else "")
+                     + ".")
+    return "\n".join(lines)
+
+
+Markdown(nalm_best(nalm) if len(nalm) else "No range of the run has finished yet.")
+
+# %% [markdown]
 # ## Re-running them
 #
-# Both runs are `python -m nalu_lab.tables` (one process per model, every core; each model is
-# cached when it finishes, so an interrupted run keeps what it finished); the commands below are the
-# ones that produced the stored tables.
+# Every run is `python -m nalu_lab.tables` (one process per job, every core; each job is kept when it
+# finishes, so an interrupted run keeps what it finished); the commands below are the ones that
+# produced the stored tables.
 
 # %% tags=["hide-input"]
 Markdown("\n".join(f"- `{m['command']}` — torch {m['environment']['torch']} on {m['environment']['cpu']}, code version "
                    f"`{m['code'][:12]}`, {m['wall_seconds'] / 60:.0f} min of wall time in {m['workers']} "
-                   f"{'process' if m['workers'] == 1 else 'processes'}" for m in (provenance, gating_provenance) if m))
+                   f"{'process' if m['workers'] == 1 else 'processes'}" for m in (provenance, gating_provenance) if m)
+         + f"\n- `python -m nalu_lab.tables nalm` runs the NALM benchmark's nine ranges and continues an unfinished "
+           f"run ({len(nalm_all) - len(nalm_missing)} of its {len(nalm_all)} jobs finished, by code version"
+           f"{'s' if nalm.code.nunique() > 1 else ''} {', '.join(f'`{c[:12]}`' for c in sorted(nalm.code.unique()))})"
+           if len(nalm) else "")
 
 # %% tags=["hide-input"]
 _ = save_results(results_dir, "18_small_tables", {
@@ -227,4 +323,7 @@ _ = save_results(results_dir, "18_small_tables", {
     "nmu_more_often_and_faster": bool(more_often and faster),
     "gating": {f"{r['unit']}|{r['op']}": {"successes": r["rate"]["successes"], "n": r["rate"]["n"], "steps": r["steps"],
                                           "median_solved_at": r["median_solved"]} for r in gating_rows},
+    "nalm_ranges_finished": len(done_ranges),
+    "nalm_success": {f"{u}|{op}|{r}": [int(g.success.sum()), len(g)]
+                     for (u, op, r), g in nalm.groupby(["unit", "op", "range"])} if len(nalm) else {},
 }, findings=[r["finding"] for r in rows] + [ordering] + [r["finding"] for r in gating_rows])

@@ -136,6 +136,13 @@ def test_a_chapter_reads_the_finished_nalm_jobs_from_their_archive_without_train
     read = grid.run_grid(nalm_jobs(ranges, steps=30, n_seeds=2, units=units), cache_dir=job_archive("nalm", tmp_path),
                          workers=1)
     pd.testing.assert_frame_equal(pd.concat(read, ignore_index=True).rename(columns={"replicate": "seed"}), table)
+    # the finished jobs and the missing ones of a larger run
+    from nalu_lab.tables import finished_jobs
+
+    more = nalm_jobs(("[1,2]→[2,6]", "[10,20]→[20,40]"), steps=30, n_seeds=2, units=units)
+    rows, missing = finished_jobs("nalm", more, tmp_path)
+    assert missing == more[1:] and set(rows.range) == {"[1,2]→[2,6]"}
+    pd.testing.assert_frame_equal(rows.drop(columns="code"), table)
 
 
 def test_the_gating_models_differ_in_their_second_layer_and_the_gated_units_schedule_is_fixed_in_steps():
