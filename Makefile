@@ -93,7 +93,7 @@ $(CONCLUSIONS): $(filter-out $(CONCLUSIONS),$(EXECUTED)) $(PAPER_RESULTS) $(TABL
 # The paper-scale chapter and the small tables read the committed results of long runs (make paper,
 # make tables), not a new run; the benchmark chapter's signed task is the NALM run's kept jobs.
 build/$(MODE)/10_paper_scale.ipynb: $(PAPER_RESULTS)
-build/$(MODE)/18_small_tables.ipynb: $(TABLE_RESULTS)
+build/$(MODE)/18_small_tables.ipynb: $(TABLE_RESULTS) $(NALM_JOBS)
 build/$(MODE)/09_benchmark.ipynb: $(NALM_JOBS)
 
 # The intro's first screen: the headline results, generated from the executed results after the

@@ -13,7 +13,7 @@ inputs=("notebooks/$name.py" nalu/*.py nalu_lab/*.py nalu_book/*.py constraints.
 case $name in
   09_benchmark) inputs+=(results/tables/jobs/nalm/*.json) ;;
   10_paper_scale) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json) ;;
-  18_small_tables) inputs+=(results/tables/*.csv results/tables/*.json) ;;
+  18_small_tables) inputs+=(results/tables/*.csv results/tables/*.json results/tables/jobs/nalm/*.json) ;;
   99_conclusions) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json results/tables/*.csv results/tables/*.json
                            results/tables/jobs/nalm/*.json) ;;
 esac
