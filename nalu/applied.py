@@ -4,10 +4,10 @@
   shipped with the library, no download); targets the count of each class and the sum of the
   digits. A small MLP encoder, trained as a classifier on the training images, turns each image
   into class probabilities; a recurrent model reads the sequence of probability vectors.
-* Sequential product (Madsen & Johansen 2020, §4.2): sequences of the digits 1–9; a small CNN
-  maps each image to one scalar z_t, a recurrent arithmetic unit computes the running product
-  h_t = U([z_t; h_{t−1}]), trained end to end on length 2 (``SequentialProduct``,
-  ``train_sequential_product``) and judged against a reference whose arithmetic is exact
+* Sequential product and sum (Madsen & Johansen 2020, §4.2): sequences of the digits 1–9; a small
+  CNN maps each image to one scalar z_t, a recurrent arithmetic unit computes the running product
+  (or sum) h_t = U([z_t; h_{t−1}]), trained end to end on short sequences (``SequentialProduct``,
+  ``SequentialSum``, ``train_sequential``) and judged against a reference whose arithmetic is exact
   (``reference_threshold``).
 * Number words: 0–999 written as English words, a token vocabulary, per-token targets (the value
   of the words read so far) and Trask's split sizes (169 training, 200 validation, 631 test).
@@ -39,14 +39,20 @@ __all__ = [
     "digit_targets",
     "digit_sequence_set",
     "DigitSequences",
+    "SEQUENCE_OPS",
     "PRODUCT_CELLS",
+    "SUM_CELLS",
     "product_digit_split",
     "DigitCNN",
+    "SequentialArithmetic",
     "SequentialProduct",
+    "SequentialSum",
+    "running_targets",
     "z_regularizer",
     "ProductRun",
+    "train_sequential",
     "train_sequential_product",
-    "product_test_mse",
+    "sequence_test_mse",
     "reference_threshold",
     "ONES",
     "TENS",
@@ -200,8 +206,10 @@ class DigitSequences:
 
 # --- Sequential product (Madsen & Johansen 2020, §4.2) ------------------------------------------
 
+SEQUENCE_OPS = ("product", "sum")
 PRODUCT_CELLS = ("exact", "nmu", "nac_mul", "nac_mul_sigma", "nac_mul_nmu", "nalu", "lstm")
-_UNIT_CELLS = ("nmu", "nac_mul", "nac_mul_sigma", "nac_mul_nmu", "nalu")
+SUM_CELLS = ("exact", "nau", "nac", "nalu", "lstm")
+_CELLS = {"product": PRODUCT_CELLS, "sum": SUM_CELLS}
 
 
 def product_digit_split(rng: np.random.Generator, test_fraction: float = 1 / 3,
@@ -264,35 +272,42 @@ def z_regularizer(w: Tensor, inputs: Tensor) -> Tensor:
     return ((1 - w) * (1 - z_bar) ** 2).mean(dim=(-2, -1))
 
 
-class SequentialProduct(nn.Module):
-    """The running product of a sequence of digit images (Madsen & Johansen 2020, §4.2):
+class SequentialArithmetic(nn.Module):
+    """The running product or sum of a sequence of digit images (Madsen & Johansen 2020, §4.2):
 
         z_t = CNN(image_t)
-        h_t = U([z_t; h_{t−1}])            (cell a unit name: nmu, nac_mul, nac_mul_sigma, nac_mul_nmu, nalu)
-            | h_{t−1} · z_t                (cell="exact": the reference, arithmetic solved, only the CNN learns)
+        h_t = U([z_t; h_{t−1}])            (cell a unit name, e.g. nmu or nau: the unit learns the operation)
+            | h_{t−1} · z_t                (op="product", cell="exact": the reference, only the CNN learns)
+            | h_{t−1} + z_t                (op="sum", cell="exact")
             | r(LSTM(z_t, state))          (cell="lstm": ``lstm_hidden`` units, affine readout r)
-        ŷ_t = h_t                          (one output per step: the product so far)
+        ŷ_t = h_t                          (one output per step: the product or sum so far)
 
-    h_0 = 1, the identity of multiplication, except for the NALU and the LSTM (h_0 = 0, as the
-    reference code). Input: flattened rows (..., N, T·64); output (..., N, T).
+    h_0 is the operation's identity (1 for the product, 0 for the sum), except for the NALU and the
+    LSTM (h_0 = 0, as the reference code). Input: flattened rows (..., N, T·64); output (..., N, T).
+    Cells: ``PRODUCT_CELLS`` for op="product", ``SUM_CELLS`` for op="sum".
     """
 
-    def __init__(self, cell: str, channels: int = 8, hidden: int = 32, lstm_hidden: int = 16, softmax: bool = False):
+    op: str = "product"  # what a model kept before the sum existed computes
+
+    def __init__(self, cell: str, op: str = "product", channels: int = 8, hidden: int = 32, lstm_hidden: int = 16,
+                 softmax: bool = False):
         super().__init__()
-        if cell not in PRODUCT_CELLS:
-            raise ValueError(f"cell must be one of {PRODUCT_CELLS}, got {cell!r}")
-        self.cell = cell
+        if op not in SEQUENCE_OPS:
+            raise ValueError(f"op must be one of {SEQUENCE_OPS}, got {op!r}")
+        if cell not in _CELLS[op]:
+            raise ValueError(f"cell must be one of {_CELLS[op]} for op={op!r}, got {cell!r}")
+        self.cell, self.op = cell, op
         self.cnn = DigitCNN(channels, hidden, softmax)
-        self.unit = make_unit(cell, 2, 1) if cell in _UNIT_CELLS else None
+        self.unit = make_unit(cell, 2, 1) if cell not in ("exact", "lstm") else None
         self.lstm = LSTMCell(1, lstm_hidden) if cell == "lstm" else None
         self.readout = Linear(lstm_hidden, 1) if cell == "lstm" else None
-        self.h0 = 0.0 if cell in ("nalu", "lstm") else 1.0
+        self.h0 = 1.0 if op == "product" and cell not in ("nalu", "lstm") else 0.0
 
     def recur(self, z: Tensor) -> tuple[Tensor, Tensor | None]:
         """ŷ (..., N, T) from the scalars z (..., N, T), and the unit's inputs [z_t; h_{t−1}]
         (..., N, T, 2) (None for the exact reference and the LSTM)."""
         if self.cell == "exact":
-            return torch.cumprod(z, dim=-1), None
+            return (torch.cumprod(z, dim=-1) if self.op == "product" else torch.cumsum(z, dim=-1)), None
         if self.cell == "lstm":
             n, t = z.shape[-2], z.shape[-1]
             hs = self.lstm.run(z.unsqueeze(-1))  # (..., N, T, H)
@@ -318,16 +333,38 @@ class SequentialProduct(nn.Module):
         return self.run(x)[1]
 
     def extra_repr(self) -> str:
-        return f"cell={self.cell!r}, h0={self.h0}"
+        return f"cell={self.cell!r}, op={self.op!r}, h0={self.h0}"
+
+
+class SequentialProduct(SequentialArithmetic):
+    """``SequentialArithmetic`` with op="product": h_t = U([z_t; h_{t−1}]) ≈ h_{t−1} · z_t."""
+
+    def __init__(self, cell: str, channels: int = 8, hidden: int = 32, lstm_hidden: int = 16, softmax: bool = False):
+        super().__init__(cell, "product", channels, hidden, lstm_hidden, softmax)
+
+
+class SequentialSum(SequentialArithmetic):
+    """``SequentialArithmetic`` with op="sum": h_t = U([z_t; h_{t−1}]) ≈ h_{t−1} + z_t."""
+
+    def __init__(self, cell: str, channels: int = 8, hidden: int = 32, lstm_hidden: int = 16, softmax: bool = False):
+        super().__init__(cell, "sum", channels, hidden, lstm_hidden, softmax)
+
+
+def running_targets(digits: np.ndarray, op: str) -> np.ndarray:
+    """y_t = ∏_{s≤t} d_s (op="product") or Σ_{s≤t} d_s (op="sum") along the last axis, in float64."""
+    if op not in SEQUENCE_OPS:
+        raise ValueError(f"op must be one of {SEQUENCE_OPS}, got {op!r}")
+    d = np.asarray(digits, dtype=np.float64)
+    return np.cumprod(d, axis=-1) if op == "product" else np.cumsum(d, axis=-1)
 
 
 @dataclass
 class ProductRun:
-    """What ``train_sequential_product`` returns for S seeds: the model at each seed's best epoch
+    """What ``train_sequential`` returns for S seeds (product or sum): the model at each seed's best epoch
     (stacked), the best epoch and its validation MSE, the validation curve (epochs, S) and the
     number of optimiser steps taken."""
 
-    model: SequentialProduct
+    model: SequentialArithmetic
     best_epoch: np.ndarray
     valid_mse: np.ndarray
     curve: np.ndarray
@@ -335,15 +372,14 @@ class ProductRun:
     seeds: list[int]
 
 
-def _sequence_mse(model: SequentialProduct, z_images: Tensor, idx: np.ndarray, labels: np.ndarray) -> Tensor:
+def _sequence_mse(model: SequentialArithmetic, z_images: Tensor, idx: np.ndarray, labels: np.ndarray) -> Tensor:
     """Squared errors (S, n, T) in float64 of sequences idx (n, T) of images whose scalars are z_images (S, images)."""
     y, _ = model.recur(z_images[:, torch.from_numpy(idx)])
-    target = torch.from_numpy(np.cumprod(labels[idx].astype(np.float64), axis=-1))
-    return (y - target) ** 2
+    return (y - torch.from_numpy(running_targets(labels[idx], model.op))) ** 2
 
 
 @torch.no_grad()
-def _scalars64(model: SequentialProduct, x: np.ndarray) -> tuple[SequentialProduct, Tensor]:
+def _scalars64(model: SequentialArithmetic, x: np.ndarray) -> tuple[SequentialProduct, Tensor]:
     from .training import as_float64
 
     m = as_float64(model)
@@ -351,18 +387,19 @@ def _scalars64(model: SequentialProduct, x: np.ndarray) -> tuple[SequentialProdu
 
 
 @torch.no_grad()
-def digit_readings(model: SequentialProduct, x: np.ndarray) -> Tensor:
+def digit_readings(model: SequentialArithmetic, x: np.ndarray) -> Tensor:
     """The CNN's scalar z = CNN(image) for each image of ``x`` (N, 64), in float64: (N,) for one model,
     (S, N) for S stacked seeds. Rounded, it is the digit the model reads; the chapter counts how often it is the label."""
     return _scalars64(model, x)[1]
 
 
 @torch.no_grad()
-def product_test_mse(model: SequentialProduct, x: np.ndarray, y: np.ndarray, max_length: int = 20,
-                     n: int = 1000, seed: int = 0) -> np.ndarray:
+def sequence_test_mse(model: SequentialArithmetic, x: np.ndarray, y: np.ndarray, max_length: int = 20,
+                      n: int = 1000, seed: int = 0) -> np.ndarray:
     """Test MSE by sequence length, (S, max_length), in float64: ``n`` sequences of ``max_length``
     images drawn with replacement (``rng_for(seed, EVAL_STREAM)``, shared by every seed and model);
-    the MSE at length T is the mean over the sequences and over steps 1…T of (ŷ_t − ∏_{s≤t} digit_s)²,
+    the MSE at length T is the mean over the sequences and over steps 1…T of (ŷ_t − y_t)², y_t the
+    running product or sum of the digits (``running_targets``, the model's ``op``),
     the sequences of length T being the first T images of each (the reference code's measure:
     every step of a cumulative target counts)."""
     for name, v in (("max_length", max_length), ("n", n)):
@@ -393,10 +430,17 @@ def reference_threshold(mse: np.ndarray, alpha: float = 0.01) -> np.ndarray:
 
 
 def train_sequential_product(cell: str, split: dict[str, tuple[np.ndarray, np.ndarray]], seeds: Sequence[int],
-                             epochs: int, lr: float = 1e-3, batch_size: int = 64, length: int = 2,
-                             sparsity: Callable[[int], float] | None = None, rz: float = 0.0,
-                             n_valid: int = 1000, eval_every: int = 1, **model_kwargs) -> ProductRun:
-    """Trains ``SequentialProduct(cell)`` for S seeds at once, end to end, on the running product.
+                             epochs: int, **kwargs) -> ProductRun:
+    """``train_sequential("product", ...)``: the running product, trained by default on pairs of images."""
+    return train_sequential("product", cell, split, seeds, epochs, **kwargs)
+
+
+def train_sequential(op: str, cell: str, split: dict[str, tuple[np.ndarray, np.ndarray]], seeds: Sequence[int],
+                     epochs: int, lr: float = 1e-3, batch_size: int = 64, length: int = 2,
+                     sparsity: Callable[[int], float] | None = None, rz: float = 0.0,
+                     n_valid: int = 1000, eval_every: int = 1, **model_kwargs) -> ProductRun:
+    """Trains ``SequentialArithmetic(cell, op)`` for S seeds at once, end to end, on the running
+    product (op="product") or sum (op="sum") of ``length`` images.
 
     Each epoch seed s shuffles the training images with its own generator ``rng_for(s, 2)`` and cuts
     them into sequences of ``length``; batches of ``batch_size`` sequences, Adam(lr). Loss of seed s:
@@ -419,7 +463,9 @@ def train_sequential_product(cell: str, split: dict[str, tuple[np.ndarray, np.nd
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must name at least one seed, got none")
-    model = stack_models([build(partial(SequentialProduct, cell, **model_kwargs), s) for s in seeds])
+    if op not in SEQUENCE_OPS:
+        raise ValueError(f"op must be one of {SEQUENCE_OPS}, got {op!r}")
+    model = stack_models([build(partial(SequentialArithmetic, cell, op, **model_kwargs), s) for s in seeds])
     if rz > 0 and model.unit is None:
         raise ValueError(f"rz applies to an arithmetic unit's inputs; cell {cell!r} has none, pass rz=0")
     x_train, y_train = torch.as_tensor(split["train"][0]), np.asarray(split["train"][1])
@@ -453,7 +499,7 @@ def train_sequential_product(cell: str, split: dict[str, tuple[np.ndarray, np.nd
         for lo in range(0, per_epoch, batch_size):
             idx = order[:, lo:lo + batch_size]
             x = x_train[torch.from_numpy(idx)].flatten(-2)  # (S, B, T·64)
-            target = torch.from_numpy(np.cumprod(y_train[idx], axis=-1).astype(np.float32))
+            target = torch.from_numpy(running_targets(y_train[idx], op).astype(np.float32))
             _, y, inputs = model.run(x)
             loss = ((y - target) ** 2).mean(dim=(-2, -1))  # (S,)
             if sparsity is not None and (r := regularizer(model.unit) if model.unit is not None else None) is not None:

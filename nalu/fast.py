@@ -16,9 +16,7 @@ What is faster, and why (``make bench`` measures each):
   place, where the plain torch.log(x.abs() + eps) makes a new tensor for each of the three (the
   largest elementwise cost of a NALU's first layer). The same kernels, so the same numbers bit for
   bit; it saves two allocations of the input's size, and whether that makes it faster depends on
-  the allocator (the experiments' worker processes tune it; the speed appendix times both). For data (an input that
-  needs no gradient) it keeps the last result while the same tensor comes back unchanged: a
-  full-batch run's first layer then takes the log of its training set once, not every step.
+  the allocator (the experiments' worker processes tune it; the speed appendix times both).
 - ``sign_factor_fast(x, W)``: iNALU's sign factor ∏_i (sign(x_i)|W_ij| + 1 − |W_ij|) is 1 when no input is
   negative or zero (the static task's inputs), so it skips the (seeds, batch, out, in) tensor of factors.
 - the NMU's factors W_ij x_i + 1 − W_ij as 1 + W_ij (x_i − 1), one fused multiply-add over the
@@ -33,9 +31,7 @@ that changes the maths runs its own plain forward rather than its parent's fast 
 from __future__ import annotations
 
 import copy
-import threading
 import types
-import weakref
 from typing import Callable
 
 import numpy as np
@@ -77,23 +73,8 @@ class _LogAbs(torch.autograd.Function):
 
 
 def log_abs(x: Tensor, eps: float) -> Tensor:
-    """log(|x| + ε): the log-space input of the NALU family, in one buffer (equal to the plain form).
-
-    For an input that needs no gradient (a first layer's data) the result of the last such call is
-    reused while it is the same, unchanged tensor: a full-batch run feeds its first layer the same
-    training set every step, so its log is computed once, not once per step."""
-    if x.requires_grad or x.is_inference():
-        return _LogAbs.apply(x, eps)
-    memo = _last_log.__dict__
-    ref = memo.get("x")
-    if ref is not None and ref() is x and memo["version"] == x._version and memo["eps"] == eps:
-        return memo["out"]
-    out = _LogAbs.apply(x, eps)  # x needs no gradient, so neither does its log
-    memo.update(x=weakref.ref(x), version=x._version, eps=eps, out=out)
-    return out
-
-
-_last_log = threading.local()  # log_abs's memo: the last constant input (by reference), its version, ε, log
+    """log(|x| + ε): the log-space input of the NALU family, in one buffer (equal to the plain form)."""
+    return _LogAbs.apply(x, eps)
 
 
 def sign_factor_fast(x: Tensor, w: Tensor) -> Tensor:
@@ -198,23 +179,24 @@ their submodules (an MLP's Linear layers) are still accelerated."""
 def accelerate(model: nn.Module) -> nn.Module:
     """A twin of ``model`` that runs every registered unit's fast forward.
 
-    The twin is a shallow copy of the module tree: each module shares its Parameter and buffer
-    dictionaries with the original, so the twin and ``model`` hold the same Parameter objects
-    (an optimiser over ``model.parameters()`` trains both) and have the same ``state_dict`` keys.
+    The twin is a copy of the module tree that holds the original's Parameter and buffer objects
+    themselves (``copy.deepcopy`` told to map each of them to itself), so an optimiser over
+    ``model.parameters()`` trains both, and the ``state_dict`` keys are the same.
     Works on single and seed-stacked models and on any nesting (Stack, MLP, recurrent models).
     Apply it after moving the model to its device.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"accelerate needs an nn.Module, got {type(model).__name__}")
-    twin = copy.copy(model)  # shallow: _parameters and _buffers are the original's dicts
-    twin._modules = {name: None if child is None else accelerate(child) for name, child in model._modules.items()}
-    fast = FAST_FORWARDS.get(type(model))
-    if fast is not None:
-        twin.forward = types.MethodType(fast, twin)
-    twin._accelerated = True
+    shared = {id(t): t for t in (*model.parameters(), *model.buffers())}
+    twin = copy.deepcopy(model, memo=shared)  # new modules around the same Parameter and buffer objects
+    for module in twin.modules():
+        fast = FAST_FORWARDS.get(type(module))
+        if fast is not None:
+            module.forward = types.MethodType(fast, module)
+    twin.accelerated_twin = True
     return twin
 
 
 def is_accelerated(model: nn.Module) -> bool:
     """Whether ``model`` is a twin made by ``accelerate``."""
-    return bool(getattr(model, "_accelerated", False))
+    return bool(getattr(model, "accelerated_twin", False))

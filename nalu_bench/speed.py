@@ -317,23 +317,6 @@ def design_choices(n_seeds: int = 100, in_dim: int = 100, repeats: int = 5) -> l
                 lambda: torch.gather(sets.x, 1, index), "index_select on the flattened rows",
                 lambda: sets._rows(sets.x, 0, 1_000), same, number=5)
 
-        # a full-batch step of the sum-split chapter's two-layer NALU (20 seeds × 10,000 rows × 10):
-        # the same training set every step, whose log the first layer can keep
-        nalus = accelerate(stack_models([build(lambda: two_layer("nalu", None, 10, 2, 1), s) for s in range(20)]))
-        full = sets.x
-        copies = [full.clone(), full.clone()]  # the same rows as new tensors: the log is taken every time
-
-        def full_batch_step(inputs):
-            for p in nalus.parameters():
-                p.grad = None
-            nalus(inputs).sum().backward()
-
-        turn = itertools.cycle(copies)
-        same = torch.equal(nalus(full), nalus(copies[0]))
-        compare("a full-batch NALU step, forward and backward (20 seeds × 10,000 rows × 10)",
-                "log(|x| + ε) of the inputs every step", lambda: full_batch_step(next(turn)),
-                "the training set's log kept (log_abs)", lambda: full_batch_step(full), same, number=5)
-
         # three units of the static task on one stream of batches, or each on its own stream (the same
         # batches, drawn three times); drawn on the training thread, so that the time counts the drawing
         trio = [Learner(partial(two_layer, unit, None, in_dim, 2, 1)) for unit in ("nac", "nau", "nmu")]

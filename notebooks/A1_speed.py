@@ -194,11 +194,11 @@ breakdown.style.format("{:.2f}")
 # chunk while the model reads the current one: the trainer, 100 seeds, one thread, once with each
 # layout (timed in interleaved rounds, as above). The other changes are measured on one step's
 # worth of data (100 × 128 × 100 numbers; the operands on a chunk of 64 steps of the two-input
-# tasks; the rows and the full-batch step on the sum-split chapter's 20 × 10,000 × 10; the units
+# tasks; the rows on the sum-split chapter's 20 × 10,000 × 10; the units
 # side by side on 16 steps of the static task, with the batches drawn on the training thread so that
 # the time includes the drawing; Adam on the parameters of a 2-input NALU for 20 seeds),
 # single-threaded, against what they replaced; "same result" is exact equality for the draws, the
-# log, the operands, the rows, the full-batch step's output, the side-by-side units' weights and the
+# log, the operands, the rows, the side-by-side units' weights and the
 # parameters after Adam's step, and agreement to float32 rounding for the others.
 
 # %%

@@ -223,48 +223,18 @@ def test_task_sampling_uses_the_fast_draws_and_equals_numpys():
     np.testing.assert_array_equal(x, ref)
 
 
-def test_log_abs_of_data_is_kept_while_the_same_tensor_comes_back_unchanged():
-    x = torch.rand(3, 50, 4, generator=torch.Generator().manual_seed(1)) * 4 - 2
-    first = log_abs(x, 1e-7)
-    torch.testing.assert_close(first, torch.log(x.abs() + 1e-7))
-    assert log_abs(x, 1e-7) is first  # the same data again: its log, not a new one
-    assert log_abs(x, 1e-5) is not first  # another ε: computed afresh
-    torch.testing.assert_close(log_abs(x, 1e-5), torch.log(x.abs() + 1e-5))
-    x.mul_(3)  # changed in place: computed afresh from the new values
-    torch.testing.assert_close(log_abs(x, 1e-7), torch.log(x.abs() + 1e-7))
-    same_values = x.clone()  # another tensor with the same values: computed, equal
-    torch.testing.assert_close(log_abs(same_values, 1e-7), torch.log(x.abs() + 1e-7))
-    h = x.clone().requires_grad_()  # an input that needs its gradient is never served from the memo
-    log_abs(x, 1e-7)
-    out = log_abs(h, 1e-7)
-    assert out.requires_grad
-    out.sum().backward()
-    torch.testing.assert_close(h.grad, torch.sign(x) / (x.abs() + 1e-7))
-
-
-class _FreshCopies(nalu.FixedData):
-    """The same full batch, handed over as a new tensor every step (so no log can be kept)."""
-
-    def batch(self, step):
-        x, y = super().batch(step)
-        return x.clone(), y.clone()
-
-
-def test_a_full_batch_nalu_trains_the_same_with_and_without_the_kept_log():
+def test_a_full_batch_nalu_trains_alike_fast_and_plain():
     x = np.random.default_rng(0).uniform(0.1, 2, (64, 4)).astype(np.float32)
     y = np.random.default_rng(1).uniform(0, 4, (64, 1)).astype(np.float32)
     data = nalu.Dataset(x, y, {"train": (x, y)})
 
-    def weights(source, steps, fast=True):
-        return nalu.train(lambda: nalu.two_layer("nalu", None, 4, 2, 1), source(data, batch_size=None), [0, 1],
-                          steps=steps, lr=0.05, eval_every=steps, fast=fast, progress=False).final_weights
+    def weights(steps, fast):
+        return nalu.train(lambda: nalu.two_layer("nalu", None, 4, 2, 1), nalu.FixedData(data, batch_size=None),
+                          [0, 1], steps=steps, lr=0.05, eval_every=steps, fast=fast, progress=False).final_weights
 
-    kept, fresh = weights(nalu.FixedData, 30), weights(_FreshCopies, 30)
-    for name in kept:  # the kept log is the log the step would compute: the same run, bit for bit
-        assert np.array_equal(kept[name], fresh[name]), name
-    # and the fast path agrees with the plain units (over a few steps: at lr 0.05 this NALU's
-    # training amplifies float rounding, so longer runs drift apart whichever way the log is taken)
-    fast, plain = weights(nalu.FixedData, 2), weights(nalu.FixedData, 2, fast=False)
+    # (b) over a few steps (at lr 0.05 this NALU's training amplifies float rounding, so longer runs
+    # drift apart): the fast and plain units round differently, within the units' rtol of 1e-5
+    fast, plain = weights(2, True), weights(2, False)
     for name in fast:
         np.testing.assert_allclose(fast[name], plain[name], rtol=1e-5, atol=1e-5, err_msg=name)
 

@@ -131,7 +131,7 @@ def test_training_is_reproducible_and_test_mse_is_by_length():
         assert torch.equal(pa, pb)
     assert a.steps == 2 * math.ceil(65 / 64) and a.curve.shape == (3, 2)
     assert np.array_equal(a.valid_mse, a.curve[a.best_epoch, [0, 1]])  # the kept epoch is the best one
-    mse = applied.product_test_mse(a.model, *split["test"], max_length=5, n=40)
+    mse = applied.sequence_test_mse(a.model, *split["test"], max_length=5, n=40)
     assert mse.shape == (2, 5) and np.isfinite(mse).all()
     # length T averages steps 1…T: the per-step errors are recovered from the running means
     per_step = mse * np.arange(1, 6) - np.concatenate([np.zeros((2, 1)), mse[:, :-1] * np.arange(1, 5)], axis=1)
@@ -159,3 +159,48 @@ def test_digit_readings_are_the_cnns_scalars_per_seed():
     # the same CNN in float32 reads the same scalars up to float32 rounding of a few-layer network
     z32 = model.cnn(torch.as_tensor(x, dtype=torch.float32)).double()
     assert torch.allclose(z, z32.reshape(z.shape), rtol=1e-4, atol=1e-4)  # float32: ~1e-7 per op, few hundred ops
+
+
+def test_sum_cells_exact_is_the_running_sum_and_nau_with_unit_weights_too():
+    x = torch.rand(4, 3 * 64)
+    exact = nalu.build(lambda: applied.SequentialSum("exact"), 0)
+    z, y, inputs = exact.run(x)
+    assert inputs is None and torch.equal(y, torch.cumsum(z, dim=-1))
+    nau = nalu.build(lambda: applied.SequentialSum("nau"), 0)
+    with torch.no_grad():
+        nau.unit.W.fill_(1.0)
+    z, y, inputs = nau.run(x)
+    # h_t = z_t + h_{t−1} rounds to float32 at every step; torch's cumsum accumulates in a wider type
+    # (kind b): the two differ by the rounding of a sum of 3 terms, sum_rtol(3) of the terms' magnitudes
+    torch.testing.assert_close(y, torch.cumsum(z, dim=-1), rtol=0,
+                               atol=sum_rtol(3) * z.abs().sum(dim=-1).max().item())
+    assert torch.equal(inputs[:, 0, 1], torch.zeros(4))  # h_0 = 0, the identity of +
+    with pytest.raises(ValueError, match="cell must be one of .* for op='sum'"):
+        applied.SequentialSum("nmu")  # a product cell is not a sum cell
+    with pytest.raises(ValueError, match="op must be one of"):
+        applied.SequentialArithmetic("nau", op="difference")
+
+
+def test_running_targets_product_and_sum():
+    d = np.array([[2, 3, 4], [1, 9, 9]])
+    assert np.array_equal(applied.running_targets(d, "product"), [[2, 6, 24], [1, 9, 81]])
+    assert np.array_equal(applied.running_targets(d, "sum"), [[2, 5, 9], [1, 10, 19]])
+    with pytest.raises(ValueError, match="op"):
+        applied.running_targets(d, "mean")
+
+
+def test_sum_training_learns_against_running_sums_and_test_mse_uses_them():
+    split = _tiny_split()
+    run = applied.train_sequential("sum", "nau", split, [0, 1], epochs=2, lr=1e-2, length=4, n_valid=30,
+                                   sparsity=nalu.Warmup(0.01, 0, 2), channels=2, hidden=4)
+    assert run.model.op == "sum" and run.steps == 2 * math.ceil((130 // 4) / 64)
+    # the exact reference whose CNN reads every digit right has zero sum error at every length
+    x, y = split["test"]
+    model = nalu.build(lambda: applied.SequentialSum("exact", channels=2, hidden=4), 0)
+    with torch.no_grad():  # a CNN that outputs the label: replace the readings by the labels themselves
+        z = torch.from_numpy(y.astype(np.float64)).unsqueeze(0)
+    idx = nalu.rng_for(0, 3).integers(0, len(y), size=(5, 6))
+    err = applied._sequence_mse(nalu.as_float64(model), z, idx, y)
+    assert torch.equal(err, torch.zeros_like(err))
+    with pytest.raises(ValueError, match="op"):
+        applied.train_sequential("ratio", "nau", split, [0], epochs=1)

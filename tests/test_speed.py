@@ -57,7 +57,6 @@ def test_design_choices_compare_like_with_like():
                                           "targets of seeds with six different operations",
                                           "operands of two-input tasks (3 seeds × 64 steps × 128 × 2)",
                                           "a minibatch's rows in each seed's order (20 seeds × 1,000 of 10,000 rows × 10)",
-                                          "a full-batch NALU step, forward and backward (20 seeds × 10,000 rows × 10)",
                                           "three units on the static task, 16 steps (3 seeds × 128 × 8 per batch)",
                                           "Adam's step for a small unit (a NALU with 2 inputs, 20 seeds)"]
     assert all(r["same_result"] and r["before_ms"] > 0 and r["after_ms"] > 0 for r in rows)
