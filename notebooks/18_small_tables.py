@@ -300,6 +300,34 @@ def nalm_best(df: pd.DataFrame) -> str:
 Markdown(nalm_best(nalm) if len(nalm) else "No range of the run has finished yet.")
 
 # %% [markdown]
+# ## What this book has not run yet
+#
+# Three of Madsen & Johansen's smaller experiments need millions of steps per seed, and are not in
+# the stored runs: the gating experiment on $\times$, the ablation of the NMU's regularisers, and
+# their sweep of the static $\times$ task over input ranges. Their published figures, and what each
+# would cost here (at the measured speed of the book's longest stored run of a two-layer NAU → NMU
+# on the static task, 25 seeds per block on one core), are below; none of their claims is judged.
+
+# %% tags=["hide-input"]
+import json
+from pathlib import Path
+
+paper_blocks = json.loads((Path(tables_dir).parent / "paper-scale" / "provenance.json").read_text())["blocks"]
+nmu_block = next(b for b in paper_blocks if b["block"]["unit"] == "NAU→NMU" and b["block"]["op"] == "mul")
+SECONDS_PER_BLOCK_STEP = nmu_block["wall_seconds"] / nmu_block["steps"]  # one block of 25 seeds, one core
+NOT_RUN = [  # experiment, published figures, models, steps each needs (at least their published median solved-at)
+    ("gating experiment on ×", "NALU shared 24%, separate 22%, gated NAU/NMU 62% (median solved at up to 2.8·10⁶)",
+     3, 3_000_000),
+    ("NMU ablation (without R_sparse, without the bias regulariser, without both, against the NMU)",
+     "every variant 100%; median solved at 1.4·10⁶, without the bias regulariser 1.9·10⁶", 4, 2_000_000),
+    ("range sweep of the static × task (NMU)", "U[−2,−1] 1.00, U[−2,2] 0.78, U[0,1] 1.00, U[0.1,0.2] 0.84, "
+     "U[1,2] 1.00, U[1.1,1.2] 0, U[10,20] 1.00", 7, 2_000_000),
+]
+pd.DataFrame([{"experiment": e, "published": pub, "blocks of 25 seeds × steps": f"{m} × {power_of_ten(st)}",
+               "core-hours here": f"{m * st * SECONDS_PER_BLOCK_STEP / 3600:.0f}"}
+              for e, pub, m, st in NOT_RUN]).set_index("experiment")
+
+# %% [markdown]
 # ## Re-running them
 #
 # Every run is `python -m nalu_lab.tables` (one process per job, every core; each job is kept when it
