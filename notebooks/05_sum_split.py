@@ -163,7 +163,7 @@ data = nalu.FixedData(datasets.__getitem__, batch_size=None)
 
 def train_both() -> dict:
     return {name: nalu.train(factory, data, SEEDS, steps=STEPS, lr=LR, eval_every=EVAL_EVERY, device=device,
-                             progress=not quick, desc=name)
+                             progress=False)
             for name, factory in INITS.items()}
 
 
@@ -369,8 +369,9 @@ paras.append("Final error worse than predicting 0: " + ", ".join(f"{worse0[n]} o
              "it: " + ", ".join(f"{knocked[n]} ({INIT_NAMES[n]})" for n in INITS) + ".")
 paras.append("The fraction of seeds at or below the post's figure, with its Wilson interval, is the honest summary: "
              + "; ".join(f"{fmt_rate(rates[n])} with {INIT_NAMES[n]} initialisation" for n in INITS) + ". "
-             + (f"With fewer than {MIN_SEEDS} seeds, or an interval this wide, and {STEPS:,} of the post's {BLOG_STEPS:,} steps, "
-                "this does not decide how typical the post's run is (underpowered)."
+             + (f"With fewer than {MIN_SEEDS} seeds or an interval this wide"
+                + (f", and {STEPS:,} of the post's {BLOG_STEPS:,} steps" if STEPS < BLOG_STEPS else "")
+                + ", this does not decide how typical the post's run is (underpowered)."
                 if any(underpowered(r) for r in rates.values()) or STEPS < BLOG_STEPS else
                 ("It is far from one: the post's figure is a draw from the recipe's good outcomes, not a typical one."
                  if max(r["hi"] for r in rates.values()) < 0.5 else "It is not far from one.")))
@@ -406,7 +407,11 @@ _ = save_results(results_dir, "05_sum_split", out, findings=[
             "of 8.6e-05", "test MSE", "check", test="some seed reaches the post's figure (as an MSE)",
             passed=reachable, n=len(SEEDS), budget=STEPS, published_steps=BLOG_STEPS,
             note=f"best test MSE {best_all:.3g} vs the post's {BLOG_MSE:.2g}"),
-    Finding("5", "the TensorFlow blog post (implied)", "its one run is representative", "test MSE", "check",
-            test="at least half the seeds (the post's initialisation) reach the figure",
-            passed=rates["blog"]["rate"] >= 0.5, n=len(SEEDS), budget=STEPS, published_steps=BLOG_STEPS,
+    # "representative": a typical run of the post's recipe reaches its figure, i.e. at least half of the
+    # seeds with its initialisation do; judged as a rate against the claimed range [50%, 100%]
+    Finding("5", "the TensorFlow blog post (implied)", "its one run is representative: at least half the runs of its "
+            "recipe reach its figure", "test MSE at or below the post's figure", "rate",
+            test="share of seeds (the post's initialisation) at or below the figure after the post's steps",
+            successes=int(rates["blog"]["successes"]), n=int(rates["blog"]["n"]), published=[0.5, 1.0],
+            budget=STEPS, published_steps=BLOG_STEPS,
             note=f"median test MSE {post_median:.3g} (the post's init)")])
