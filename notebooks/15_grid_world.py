@@ -77,7 +77,7 @@ from nalu_book.results import Finding
 torch.set_num_threads(1)  # many small steps: one thread beats two that wait on each other
 cpu_start = time.process_time()
 SEEDS = list(range(3 if quick else 20))
-UPDATES = 150 if quick else 1_000
+UPDATES = 150 if quick else 6_000
 ENVS = 32 if quick else 64  # episodes per seed and update
 EPISODES = 20 if quick else 50  # test episodes per seed and T
 SIZE, T_TRAIN, T_TEST = 5, (1, 10), list(range(1, 31))

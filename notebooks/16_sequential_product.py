@@ -35,8 +35,14 @@
 #   into disjoint training, validation (the held-out training images that choose the best epoch) and
 #   test images. There are about 50 times fewer training images than MNIST's, and each has 64 pixels
 #   instead of 784; recognising them is easier per image, but the CNN sees far fewer examples.
-# * **The CNN** is small (3×3 filters, one max-pool, one hidden layer of 32; a few thousand weights
-#   instead of MNIST's network of 430,000), and outputs a free scalar as in the paper.
+# * **The CNN** is small (16 filters of 3×3, one max-pool, one hidden layer of 64; about 10,000
+#   weights instead of MNIST's network of 430,000), and its output is the *expected digit* under a
+#   softmax over the nine classes, $z = \sum_{k=1}^{9} k\, p_k$, where the paper's CNN outputs a free
+#   scalar. With so few training images a free-scalar CNN, trained through the product alone, learns to
+#   read fewer than half of the test digits (the reference below, trained both ways, shows it), and a
+#   reference that cannot read leaves the success criterion without teeth. The expected digit lies in
+#   $[1, 9]$, so the CNN cannot hand the unit a rescaled or negated digit; that removes one of the
+#   failure modes $\mathcal{R}_z$ is there to prevent, and makes the task easier for every model alike.
 # * **The budget** is far shorter: a few hundred epochs of a few gradient steps each, against the
 #   paper's 1,000 epochs of about 390 steps. The regulariser schedule is scaled with it (below). The
 #   verdicts compare our steps with theirs, so a claim our budget cannot test is called underpowered.
@@ -76,8 +82,9 @@ from nalu_book.results import Finding
 torch.set_num_threads(1)  # small recurrent steps: one thread beats two that wait on each other
 t_start = time.process_time()
 SEEDS = list(range(3 if quick else 20))
-EPOCHS = 10 if quick else 250
+EPOCHS = 10 if quick else 500
 LR = 1e-2
+CNN = dict(channels=16, hidden=64, softmax=True)  # the expected digit under a softmax over 1–9 (see above)
 BATCH, TRAIN_LENGTH, MAX_LENGTH = 64, 2, 20
 N_TEST = 300 if quick else 1000
 split = applied.product_digit_split(nalu.rng_for(0, 11))
@@ -114,6 +121,7 @@ Markdown(f"{len(split['train'][1])} training, {len(split['valid'][1])} validatio
 
 # %%
 MODELS = {  # label: (cell, R_z weight)
+    "reference, free-scalar CNN": ("exact", 0.0),  # the paper's CNN output: shown for its reading accuracy only
     "reference (exact product)": ("exact", 0.0),
     "NMU": ("nmu", RZ),
     "NAC•,NMU": ("nac_mul_nmu", RZ),
@@ -129,8 +137,9 @@ def train_and_test() -> dict:
     runs, test_mse, cpu = {}, {}, {}
     for name, (cell, rz) in MODELS.items():
         t0 = time.process_time()
+        cnn = CNN | dict(softmax=False) if name == "reference, free-scalar CNN" else CNN
         runs[name] = applied.train_sequential_product(cell, split, SEEDS, epochs=EPOCHS, lr=LR, batch_size=BATCH,
-                                                      length=TRAIN_LENGTH, sparsity=SPARSITY, rz=rz)
+                                                      length=TRAIN_LENGTH, sparsity=SPARSITY, rz=rz, **cnn)
         test_mse[name] = applied.sequence_test_mse(runs[name].model, *split["test"], max_length=MAX_LENGTH, n=N_TEST)
         cpu[name] = time.process_time() - t0
     return dict(runs=runs, test_mse=test_mse, cpu=cpu)
@@ -138,7 +147,7 @@ def train_and_test() -> dict:
 
 run = kept_run("16_sequential_product", dict(models=MODELS, seeds=SEEDS, epochs=EPOCHS, lr=LR, batch=BATCH,
                                              train_length=TRAIN_LENGTH, max_length=MAX_LENGTH, n_test=N_TEST,
-                                             sparsity=[SPARSITY.scale, SPARSITY.start, SPARSITY.end], rz=RZ),
+                                             sparsity=[SPARSITY.scale, SPARSITY.start, SPARSITY.end], rz=RZ, cnn=CNN),
                train_and_test, None if quick else kept_dir)
 runs, test_mse, cpu = run.value["runs"], run.value["test_mse"], run.value["cpu"]
 LENGTHS = np.arange(1, MAX_LENGTH + 1)
@@ -167,6 +176,8 @@ kept = ~mirrored if (~mirrored).sum() >= 2 else np.ones_like(mirrored)
 ref = test_mse["reference (exact product)"][kept]
 threshold = applied.reference_threshold(ref)
 ref_acc = (z_ref[kept].round() == split["test"][1]).mean(axis=1)
+z_free = applied.digit_readings(runs["reference, free-scalar CNN"].model, split["test"][0]).numpy()
+free_acc = (z_free.round() == split["test"][1]).mean(axis=1)
 display(Markdown(f"{int(mirrored.sum())} of the {len(mirrored)} reference seeds read the digits as their negatives "
                  f"(seeds {', '.join(str(SEEDS[i]) for i in np.flatnonzero(mirrored)) or 'none'}); "
                  + ("the threshold is computed from the other " f"{int(kept.sum())}." if not kept.all() else
@@ -194,7 +205,10 @@ pd.DataFrame({"median reference MSE": np.median(ref, axis=0), "threshold": thres
 Markdown(f"The threshold is below the constant guess's MSE at {int(informative.sum())} of {MAX_LENGTH} lengths"
          + (f" (not at {', '.join(str(L) for L in LENGTHS[~informative])})" if (~informative).any() else "")
          + f". Rounded to the nearest integer, the reference's CNN reads {np.median(ref_acc):.0%} of the test images "
-         f"correctly (median over the reference seeds kept; from {ref_acc.min():.0%} to {ref_acc.max():.0%}).")
+         f"correctly (median over the reference seeds kept; from {ref_acc.min():.0%} to {ref_acc.max():.0%}). "
+         f"The same reference with the paper's free-scalar CNN output, trained alike, reads {np.median(free_acc):.0%} "
+         f"(from {free_acc.min():.0%} to {free_acc.max():.0%}; its seeds that read the digits as their negatives, "
+         f"{int((np.median(z_free, axis=1) < 0).sum())} of {len(SEEDS)}, count as reading none).")
 
 # %% [markdown]
 # ## Success by sequence length
@@ -316,6 +330,7 @@ product_results = {
     "n_seeds": len(SEEDS), "epochs": EPOCHS, "steps": STEPS, "paper_steps": PAPER_STEPS, "lr": LR,
     "n_train_images": int(len(split["train"][1])), "n_test_images": int(len(split["test"][1])),
     "reference_test_accuracy_median": float(np.median(ref_acc)),
+    "free_scalar_reference_test_accuracy_median": float(np.median(free_acc)),
     "reference_seeds_mirrored": int(mirrored.sum()), "reference_seeds_kept": int(kept.sum()),
     "threshold": {int(L): float(t) for L, t in zip(LENGTHS, threshold)},
     "threshold_informative": {int(L): bool(v) for L, v in zip(LENGTHS, informative)},
@@ -357,7 +372,7 @@ def train_and_test_sum() -> dict:
         t0 = time.process_time()
         out["runs"][name] = applied.train_sequential("sum", cell, split, SEEDS, epochs=SUM_EPOCHS, lr=LR,
                                                      batch_size=BATCH, length=SUM_TRAIN_LENGTH,
-                                                     sparsity=SUM_SPARSITY if cell in ("nau", "nac") else None)
+                                                     sparsity=SUM_SPARSITY if cell in ("nau", "nac") else None, **CNN)
         out["test_mse"][name] = applied.sequence_test_mse(out["runs"][name].model, *split["test"],
                                                           max_length=SUM_LENGTHS[-1], n=SUM_N_TEST)
         out["cpu"][name] = time.process_time() - t0
@@ -367,7 +382,8 @@ def train_and_test_sum() -> dict:
 sum_run = kept_run("16_sequential_sum", dict(models=SUM_MODELS, seeds=SEEDS, epochs=SUM_EPOCHS, lr=LR, batch=BATCH,
                                              train_length=SUM_TRAIN_LENGTH, max_length=SUM_LENGTHS[-1],
                                              n_test=SUM_N_TEST,
-                                             sparsity=[SUM_SPARSITY.scale, SUM_SPARSITY.start, SUM_SPARSITY.end]),
+                                             sparsity=[SUM_SPARSITY.scale, SUM_SPARSITY.start, SUM_SPARSITY.end],
+                                             cnn=CNN),
                    train_and_test_sum, None if quick else kept_dir)
 sum_mse, sum_cpu = sum_run.value["test_mse"], sum_run.value["cpu"]
 sum_threshold = applied.reference_threshold(sum_mse["reference (exact sum)"])

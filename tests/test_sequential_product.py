@@ -78,22 +78,32 @@ def test_cnn_convolution_matches_conv2d_and_stacks():
         cnn(torch.rand(3, 49))
 
 
-def test_exact_cell_is_the_running_product_and_nmu_with_unit_weights_too():
+@pytest.mark.parametrize("model, unit_cell, running, h0", [
+    (applied.SequentialProduct, "nmu", torch.cumprod, 1.0), (applied.SequentialSum, "nau", torch.cumsum, 0.0)])
+def test_exact_cell_and_a_unit_with_unit_weights_compute_the_running_result(model, unit_cell, running, h0):
     x = torch.rand(4, 3 * 64)
-    exact = nalu.build(lambda: applied.SequentialProduct("exact"), 0)
+    exact = nalu.build(lambda: model("exact"), 0)
     z, y, inputs = exact.run(x)
-    assert inputs is None and torch.equal(y, torch.cumprod(z, dim=-1))
-    nmu = nalu.build(lambda: applied.SequentialProduct("nmu"), 0)
+    assert inputs is None and torch.equal(y, running(z, dim=-1))
+    unit = nalu.build(lambda: model(unit_cell), 0)
     with torch.no_grad():
-        nmu.unit.W.fill_(1.0)
-    z, y, inputs = nmu.run(x)
-    torch.testing.assert_close(y, torch.cumprod(z, dim=-1), rtol=4 * U32, atol=8 * U32)  # w·z + 1 − w rounds at the scale of 1
+        unit.unit.W.fill_(1.0)
+    z, y, inputs = unit.run(x)
+    # (b) the unit rounds to float32 at every step (the NMU's w·z + 1 − w at the scale of 1); torch's
+    # cumprod and cumsum accumulate in a wider type: a few float32 ulps of a 3-term result
+    torch.testing.assert_close(y, running(z, dim=-1), rtol=4 * U32, atol=sum_rtol(3) * (1 + z.abs().sum(-1).max().item()))
     assert inputs.shape == (4, 3, 2)
-    assert torch.equal(inputs[:, 0, 1], torch.ones(4))  # h_0 = 1
-    lstm = nalu.build(lambda: applied.SequentialProduct("lstm", lstm_hidden=4), 0)
-    assert lstm(x).shape == (4, 3)
+    assert torch.equal(inputs[:, 0, 1], torch.full((4,), h0))  # h_0: the identity of the operation
+    assert model("lstm", lstm_hidden=4)(x).shape == (4, 3)
+
+
+def test_cells_are_checked_per_operation():
     with pytest.raises(ValueError, match="cell"):
         applied.SequentialProduct("gru")
+    with pytest.raises(ValueError, match="cell must be one of .* for op='sum'"):
+        applied.SequentialSum("nmu")  # a product cell is not a sum cell
+    with pytest.raises(ValueError, match="op must be one of"):
+        applied.SequentialArithmetic("nau", op="difference")
 
 
 def test_z_regularizer_formula():
@@ -159,26 +169,6 @@ def test_digit_readings_are_the_cnns_scalars_per_seed():
     # the same CNN in float32 reads the same scalars up to float32 rounding of a few-layer network
     z32 = model.cnn(torch.as_tensor(x, dtype=torch.float32)).double()
     assert torch.allclose(z, z32.reshape(z.shape), rtol=1e-4, atol=1e-4)  # float32: ~1e-7 per op, few hundred ops
-
-
-def test_sum_cells_exact_is_the_running_sum_and_nau_with_unit_weights_too():
-    x = torch.rand(4, 3 * 64)
-    exact = nalu.build(lambda: applied.SequentialSum("exact"), 0)
-    z, y, inputs = exact.run(x)
-    assert inputs is None and torch.equal(y, torch.cumsum(z, dim=-1))
-    nau = nalu.build(lambda: applied.SequentialSum("nau"), 0)
-    with torch.no_grad():
-        nau.unit.W.fill_(1.0)
-    z, y, inputs = nau.run(x)
-    # h_t = z_t + h_{t−1} rounds to float32 at every step; torch's cumsum accumulates in a wider type
-    # (kind b): the two differ by the rounding of a sum of 3 terms, sum_rtol(3) of the terms' magnitudes
-    torch.testing.assert_close(y, torch.cumsum(z, dim=-1), rtol=0,
-                               atol=sum_rtol(3) * z.abs().sum(dim=-1).max().item())
-    assert torch.equal(inputs[:, 0, 1], torch.zeros(4))  # h_0 = 0, the identity of +
-    with pytest.raises(ValueError, match="cell must be one of .* for op='sum'"):
-        applied.SequentialSum("nmu")  # a product cell is not a sum cell
-    with pytest.raises(ValueError, match="op must be one of"):
-        applied.SequentialArithmetic("nau", op="difference")
 
 
 def test_running_targets_product_and_sum():
