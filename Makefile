@@ -26,7 +26,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Longest first, so that a parallel build does not end waiting on one long chapter (each chapter's
 # CPU in full mode, docs/build-history.md); the chapters not named here (those that read long runs
 # or kept runs back) follow in name order.
-SLOW_FIRST := 09_benchmark 05_sum_split 01_mlp_extrapolation 08_signed_fix 06_static_arithmetic 11_recurrent \
+SLOW_FIRST := 09_benchmark 01_mlp_extrapolation 08_signed_fix 06_static_arithmetic 11_recurrent \
               13_words 12_digits 03_nalu 14_why_nalu_fails 07_sign_caveat 04_mystery 02_nac
 NOTEBOOKS := $(sort $(wildcard notebooks/*.py))
 NAMES := $(patsubst notebooks/%.py,%,$(NOTEBOOKS))
@@ -93,7 +93,9 @@ $(CONCLUSIONS): $(filter-out $(CONCLUSIONS),$(EXECUTED)) $(PAPER_RESULTS) $(TABL
 # The paper-scale chapter and the small tables read the committed results of long runs (make paper,
 # make tables), not a new run; the benchmark chapter's signed task is the NALM run's kept jobs.
 build/$(MODE)/10_paper_scale.ipynb: $(PAPER_RESULTS)
-build/$(MODE)/18_small_tables.ipynb: $(TABLE_RESULTS) $(NALM_JOBS)
+build/$(MODE)/18_small_tables.ipynb: $(TABLE_RESULTS) $(NALM_JOBS) $(PAPER_RESULTS)
+# A chapter that reads its full-mode training back from results/chapters/ re-executes when those change.
+$(foreach n,$(NAMES),$(eval build/$(MODE)/$(n).ipynb: $(wildcard results/chapters/$(n)-*.json)))
 build/$(MODE)/09_benchmark.ipynb: $(NALM_JOBS)
 
 # The intro's first screen: the headline results, generated from the executed results after the

@@ -9,11 +9,12 @@ shopt -s nullglob  # a long run not yet committed adds nothing
 name=$1
 [ -f "notebooks/$name.py" ] || { echo "no notebook notebooks/$name.py" >&2; exit 2; }
 inputs=("notebooks/$name.py" nalu/*.py nalu_lab/*.py nalu_book/*.py constraints.txt pyproject.toml
-        scripts/finalize_notebook.py)
+        scripts/finalize_notebook.py results/chapters/"$name"-*.json)  # a chapter's kept runs, if it has any
 case $name in
   09_benchmark) inputs+=(results/tables/jobs/nalm/*.json) ;;
   10_paper_scale) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json) ;;
-  18_small_tables) inputs+=(results/tables/*.csv results/tables/*.json results/tables/jobs/nalm/*.json) ;;
+  18_small_tables) inputs+=(results/tables/*.csv results/tables/*.json results/tables/jobs/nalm/*.json
+                           results/paper-scale/provenance.json) ;;
   99_conclusions) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json results/tables/*.csv results/tables/*.json
                            results/tables/jobs/nalm/*.json) ;;
 esac
