@@ -256,7 +256,7 @@ paras.append(
 COMPETENT = 0.9  # share of on-time episodes inside the training range before the comparison beyond it means anything
 on_time_in = {a: float((episodes[(episodes.agent == a) & (episodes["T"] <= hi_T)].error == 0).mean()) for a in AGENTS}
 paras.append(
-    f"At this budget the agents are on time in {min(on_time_in.values()):.0%} to {max(on_time_in.values()):.0%} "
+    f"At this budget the agents are on time in {min(on_time_in.values()):.1%} to {max(on_time_in.values()):.1%} "
     f"of the episodes inside the training range, after a budget chosen to fit this book's build, not the paper's "
     f"(which we could not check). "
     + (f"Every agent is on time in at least {COMPETENT:.0%} of them, so the verdict below is a verdict on this "
@@ -287,7 +287,7 @@ def unmet(agent: str) -> str:
     """What a comparison of extrapolation needs before it can decide: both agents have learned the task where
     they trained, and the two intervals do not overlap (overlapping intervals cannot tell more from less)."""
     short = [a for a in (agent, "LSTM") if on_time_in[a] < COMPETENT]
-    problems = [f"the {a} agent is on time in {on_time_in[a]:.0%} of episodes inside the training range, "
+    problems = [f"the {a} agent is on time in {on_time_in[a]:.1%} of episodes inside the training range, "
                 f"below {COMPETENT:.0%}" for a in short]
     if not apart(agent, "LSTM") and not apart("LSTM", agent):
         problems.append(f"the {agent} and LSTM agents' intervals overlap, so {n} seeds cannot tell which keeps more")
@@ -301,7 +301,7 @@ findings = [
                  "overlapping: undecided)", n=n, budget=UPDATES,
             passed=apart("LSTM + NAC", "LSTM"), unmet=unmet("LSTM + NAC"),
             note=note("LSTM + NAC") + f"; {UPDATES:,} A2C updates, our small symbolic grid world and agents "
-            f"(on time in {on_time_in['LSTM + NAC']:.0%} of episodes inside the training range)"),
+            f"(on time in {on_time_in['LSTM + NAC']:.1%} of episodes inside the training range)"),
     Finding("15", ME, "outside the training range of T, an NAU accumulator agent keeps more reward than the plain "
             "recurrent agent", measure, "check", own=True,
             test="the NAU agent's interval lies wholly above the LSTM agent's (wholly below: contradicted; "
