@@ -447,14 +447,16 @@ lines.append(f"\nOur budget is {SUM_STEPS:,} steps, {SUM_STEPS / SUM_PAPER_STEPS
 Markdown("\n".join(lines))
 
 # %% tags=["hide-input"]
+# the paper's headline for the sum: trained on 10 digits, the model still succeeds at 1,000; judged there
+# (the shorter lengths are in the table above)
 for name, (lo, hi) in SUM_PUBLISHED.items():
-    for length in SUM_LENGTHS:
-        r = sum_rate(name, length)
-        findings.append(Finding(
-            "16", SRC, f"{name} on the sequential sum of digits, trained on length 10, succeeds at length {length:,}",
-            MEASURE, "rate", test=f"success rate at length {length:,}", successes=int(r.successes), n=int(r.n),
-            published=(lo + hi) / 2, budget=SUM_STEPS, published_steps=SUM_PAPER_STEPS, unmet=sum_unmet,
-            note=f"scikit-learn 8×8 digits, small CNN, {SUM_EPOCHS} epochs; published {lo:.0%}–{hi:.0%}"))
+    r = sum_rate(name, SUM_LENGTHS[-1])
+    findings.append(Finding(
+        "16", SRC, f"{name} on the sequential sum of digits, trained on length 10, succeeds at length "
+        f"{SUM_LENGTHS[-1]:,}", MEASURE, "rate", test=f"success rate at length {SUM_LENGTHS[-1]:,}",
+        successes=int(r.successes), n=int(r.n), published=[lo, hi] if lo < hi else lo, budget=SUM_STEPS,
+        published_steps=SUM_PAPER_STEPS, unmet=sum_unmet,
+        note=f"scikit-learn 8×8 digits, small CNN, {SUM_EPOCHS} epochs"))
 _ = save_results(results_dir, "16_sequential_product", product_results | {
     "sum": {"epochs": SUM_EPOCHS, "steps": SUM_STEPS, "paper_steps": SUM_PAPER_STEPS,
             "reference_test_accuracy_median": float(np.median(sum_ref_acc)), "claims_judged": sum_judged,
