@@ -410,8 +410,8 @@ sum_rates = pd.DataFrame(sum_rows)
  .pivot(index="model", columns="length", values="text").loc[["NAU", "NAC", "NALU", "LSTM"], SUM_LENGTHS])
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 4, figsize=(11, 3.2), sharey=True)
-for ax, name in zip(axes, ["NAU", "NAC", "NALU", "LSTM"]):
+fig, axes = plt.subplots(2, 2, figsize=(7, 5.6), sharex=True, sharey=True)  # 2×2: readable at a phone's width
+for ax, name in zip(axes.flat, ["NAU", "NAC", "NALU", "LSTM"]):
     d = sum_rates[sum_rates.model == name]
     ax.fill_between(d.length, d.lo, d.hi, alpha=0.25, label="ours, Wilson 95%")
     ax.plot(d.length, d.rate, marker="o", ms=4, label=f"ours ({len(SEEDS)} seeds)")
@@ -419,9 +419,12 @@ for ax, name in zip(axes, ["NAU", "NAC", "NALU", "LSTM"]):
         lo, hi = SUM_PUBLISHED[name]
         ax.fill_between([1, 1000], [lo, lo], [hi + 0.01, hi + 0.01], color="black", alpha=0.35, label="published")
     ax.axvline(SUM_TRAIN_LENGTH, color="grey", ls="--", lw=1)
-    ax.set(title=name, xscale="log", ylim=(-0.05, 1.05), xlabel="length (trained on 10)")
-axes[0].set_ylabel("success rate")
-axes[0].legend(fontsize=8, loc="center left")
+    ax.set(title=name, xscale="log", ylim=(-0.05, 1.05))
+for ax in axes[-1]:
+    ax.set_xlabel("length (trained on 10)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("success rate")
+axes.flat[0].legend(fontsize=8, loc="center left")
 plt.tight_layout()
 plt.show()
 
