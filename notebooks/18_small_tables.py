@@ -325,7 +325,7 @@ NOT_RUN = [  # experiment, published figures, models, steps each needs (at least
 ]
 pd.DataFrame([{"experiment": e, "published": pub, "blocks of 25 seeds × steps": f"{m} × {power_of_ten(st)}",
                "core-hours here": f"{m * st * SECONDS_PER_BLOCK_STEP / 3600:.0f}"}
-              for e, pub, m, st in NOT_RUN]).set_index("experiment")
+              for e, pub, m, st in NOT_RUN]).set_index("experiment").style  # the whole text, not truncated
 
 # %% [markdown]
 # ## Re-running them
