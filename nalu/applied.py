@@ -212,6 +212,11 @@ SUM_CELLS = ("exact", "nau", "nac", "nalu", "lstm")
 _CELLS = {"product": PRODUCT_CELLS, "sum": SUM_CELLS}
 
 
+def _check_op(op: str) -> None:
+    if op not in SEQUENCE_OPS:
+        raise ValueError(f"op must be one of {SEQUENCE_OPS}, got {op!r}")
+
+
 def product_digit_split(rng: np.random.Generator, test_fraction: float = 1 / 3,
                         valid_fraction: float = 0.2) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The digits 1–9 of ``load_digit_split(rng, test_fraction)``: ``train`` and ``test`` images
@@ -292,8 +297,7 @@ class SequentialArithmetic(nn.Module):
     def __init__(self, cell: str, op: str = "product", channels: int = 8, hidden: int = 32, lstm_hidden: int = 16,
                  softmax: bool = False):
         super().__init__()
-        if op not in SEQUENCE_OPS:
-            raise ValueError(f"op must be one of {SEQUENCE_OPS}, got {op!r}")
+        _check_op(op)
         if cell not in _CELLS[op]:
             raise ValueError(f"cell must be one of {_CELLS[op]} for op={op!r}, got {cell!r}")
         self.cell, self.op = cell, op
@@ -352,8 +356,7 @@ class SequentialSum(SequentialArithmetic):
 
 def running_targets(digits: np.ndarray, op: str) -> np.ndarray:
     """y_t = ∏_{s≤t} d_s (op="product") or Σ_{s≤t} d_s (op="sum") along the last axis, in float64."""
-    if op not in SEQUENCE_OPS:
-        raise ValueError(f"op must be one of {SEQUENCE_OPS}, got {op!r}")
+    _check_op(op)
     d = np.asarray(digits, dtype=np.float64)
     return np.cumprod(d, axis=-1) if op == "product" else np.cumsum(d, axis=-1)
 
@@ -379,7 +382,7 @@ def _sequence_mse(model: SequentialArithmetic, z_images: Tensor, idx: np.ndarray
 
 
 @torch.no_grad()
-def _scalars64(model: SequentialArithmetic, x: np.ndarray) -> tuple[SequentialProduct, Tensor]:
+def _scalars64(model: SequentialArithmetic, x: np.ndarray) -> tuple[SequentialArithmetic, Tensor]:
     from .training import as_float64
 
     m = as_float64(model)
@@ -463,8 +466,7 @@ def train_sequential(op: str, cell: str, split: dict[str, tuple[np.ndarray, np.n
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must name at least one seed, got none")
-    if op not in SEQUENCE_OPS:
-        raise ValueError(f"op must be one of {SEQUENCE_OPS}, got {op!r}")
+    _check_op(op)
     model = stack_models([build(partial(SequentialArithmetic, cell, op, **model_kwargs), s) for s in seeds])
     if rz > 0 and model.unit is None:
         raise ValueError(f"rz applies to an arithmetic unit's inputs; cell {cell!r} has none, pass rz=0")

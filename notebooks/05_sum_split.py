@@ -43,8 +43,8 @@
 # Two things we change, and say so: we train on the *mean* squared error (Adam's update does not
 # depend on a constant factor in the loss, apart from its tiny $\epsilon$ term, so the trajectory
 # is essentially the same), and we run many seeds where the post ran one. The full version trains
-# for the post's 50,000 steps; because each step processes 10,000 rows for every seed, that run (about
-# an hour and a quarter of CPU) was trained once and is kept with the book, and the full build reads it
+# for the post's 50,000 steps; because each step processes 10,000 rows for every seed, that run was
+# trained once and is kept with the book (its CPU time is printed below), and the full build reads it
 # back (a change of any setting trains it afresh). The quick version trains 1,000 steps. Where
 # the post ran one seed, we run many: each seed draws its own data and its own initial weights.
 

@@ -217,35 +217,56 @@ Markdown(f"The threshold is below the constant guess's MSE at {int(informative.s
 # its text at lengths 2 and 20).
 
 # %%
+def success_by_length(test_mse: dict, threshold: np.ndarray, names, lengths) -> pd.DataFrame:
+    """Per model and length: the success rate (test MSE below the threshold) with its Wilson interval."""
+    rows = []
+    for name in names:
+        ok = np.nan_to_num(test_mse[name], nan=np.inf) < threshold  # (seeds, lengths 1, 2, …)
+        rows += [dict(model=name, length=int(L), **nalu.success_rate(ok[:, L - 1])) for L in lengths]
+    return pd.DataFrame(rows)
+
+
+def rate_of(rates: pd.DataFrame, name: str, length: int) -> pd.Series:
+    return rates[(rates.model == name) & (rates.length == length)].iloc[0]
+
+
+def rate_table(rates: pd.DataFrame, names, lengths) -> pd.DataFrame:
+    """'successes/n [lo, hi]' per model (rows) and length (columns)."""
+    text = rates.assign(text=[f"{s}/{n} [{lo:.0%}, {hi:.0%}]" for s, n, lo, hi in
+                              zip(rates.successes, rates.n, rates.lo, rates.hi)])
+    return text.pivot(index="model", columns="length", values="text").loc[list(names), list(lengths)]
+
+
+def rate_panels(rates: pd.DataFrame, names, shape, figsize, train_length: int, draw_published, xlabel: str,
+                legend_loc: str, ms: float, **axis) -> None:
+    """One panel per model: our rate by length with its interval band, the published rates drawn by
+    ``draw_published(ax, name)``, the training length dashed."""
+    fig, axes = plt.subplots(*shape, figsize=figsize, sharex=True, sharey=True)
+    for ax, name in zip(axes.flat, names):
+        d = rates[rates.model == name]
+        ax.fill_between(d.length, d.lo, d.hi, alpha=0.25, label="ours, Wilson 95%")
+        ax.plot(d.length, d.rate, marker="o", ms=ms, label=f"ours ({len(SEEDS)} seeds)")
+        draw_published(ax, name)
+        ax.axvline(train_length, color="grey", ls="--", lw=1)
+        ax.set(title=name, ylim=(-0.05, 1.05), **axis)
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("success rate")
+    axes.flat[0].legend(fontsize=8, loc=legend_loc)
+    plt.tight_layout()
+    plt.show()
+
+
 PUBLISHED = {"NMU": (1.0, 0.8), "NAC•,NMU": (0.9, 0.6), "NAC•,σ": (0.6, 0.0), "NAC•": (0.5, 0.0),
              "NALU": (0.0, 0.0), "LSTM": (0.0, 0.0)}
-rows = []
-for name in PUBLISHED:
-    ok = np.nan_to_num(test_mse[name], nan=np.inf) < threshold  # (seeds, lengths)
-    for j, length in enumerate(LENGTHS):
-        r = nalu.success_rate(ok[:, j])
-        rows.append(dict(model=name, length=int(length), **r))
-rates = pd.DataFrame(rows)
-table = rates.assign(text=lambda d: [f"{s}/{n} [{lo:.0%}, {hi:.0%}]" for s, n, lo, hi in
-                                     zip(d.successes, d.n, d.lo, d.hi)])
-table.pivot(index="model", columns="length", values="text").loc[list(PUBLISHED), [1, 2, 5, 10, 15, 20]]
+rates = success_by_length(test_mse, threshold, PUBLISHED, LENGTHS)
+rate_table(rates, PUBLISHED, [1, 2, 5, 10, 15, 20])
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(2, 3, figsize=(11, 6), sharex=True, sharey=True)
-for ax, name in zip(axes.flat, PUBLISHED):
-    d = rates[rates.model == name]
-    ax.fill_between(d.length, d.lo, d.hi, alpha=0.25, label="ours, Wilson 95%")
-    ax.plot(d.length, d.rate, marker="o", ms=3, label=f"ours ({len(SEEDS)} seeds)")
-    ax.plot([2, 20], PUBLISHED[name], "s", color="black", label="published (10 seeds)")
-    ax.axvline(TRAIN_LENGTH, color="grey", ls="--", lw=1)
-    ax.set(title=name, ylim=(-0.05, 1.05), xticks=[1, 5, 10, 15, 20])
-for ax in axes[-1]:
-    ax.set_xlabel("sequence length (trained on 2)")
-for ax in axes[:, 0]:
-    ax.set_ylabel("success rate")
-axes.flat[0].legend(fontsize=8, loc="lower left")
-plt.tight_layout()
-plt.show()
+rate_panels(rates, PUBLISHED, (2, 3), (11, 6), TRAIN_LENGTH,
+            lambda ax, name: ax.plot([2, 20], PUBLISHED[name], "s", color="black", label="published (10 seeds)"),
+            "sequence length (trained on 2)", "lower left", 3, xticks=[1, 5, 10, 15, 20])
 
 # %% [markdown]
 # ## The learned weights
@@ -274,7 +295,7 @@ pd.DataFrame(wrows).set_index("model").style.format(precision=3)
 
 # %% tags=["hide-input"]
 def rate_at(name, length):
-    return rates[(rates.model == name) & (rates.length == length)].iloc[0]
+    return rate_of(rates, name, length)
 
 
 def says(name, length):
@@ -288,7 +309,6 @@ lines += [f"* *At length {L} the threshold is not below the constant guess's MSE
 for name, (p2, p20) in PUBLISHED.items():
     lines.append(f"* **{name}**: {says(name, 2)} at length 2 (published {p2:.0%}), {says(name, 20)} at length 20 "
                  f"(published {p20:.0%}).")
-nmu2, ref_like = rate_at("NMU", 2), rate_at("NAC•", 2)
 lines.append(
     f"\nOur budget is {STEPS:,} steps, {STEPS / PAPER_STEPS:.1%} of the paper's; a success rate far below the "
     f"published one may be the budget, not the unit, which is why the verdicts below call such claims "
@@ -400,37 +420,23 @@ Markdown(f"{sum_run.provenance()} An epoch is {len(split['train'][1]) // SUM_TRA
 
 # %% tags=["hide-input"]
 SUM_PUBLISHED = {"NAU": (0.7, 0.8), "NALU": (0.0, 0.0), "LSTM": (0.0, 0.0)}  # (low, high) over the tested lengths
-sum_rows = []
-for name in ["NAU", "NAC", "NALU", "LSTM"]:
-    ok = np.nan_to_num(sum_mse[name], nan=np.inf) < sum_threshold
-    for length in SUM_LENGTHS:
-        sum_rows.append(dict(model=name, length=length, **nalu.success_rate(ok[:, length - 1])))
-sum_rates = pd.DataFrame(sum_rows)
-(sum_rates.assign(text=lambda d: [f"{s}/{n} [{lo:.0%}, {hi:.0%}]" for s, n, lo, hi in zip(d.successes, d.n, d.lo, d.hi)])
- .pivot(index="model", columns="length", values="text").loc[["NAU", "NAC", "NALU", "LSTM"], SUM_LENGTHS])
+SUM_UNITS = ["NAU", "NAC", "NALU", "LSTM"]
+sum_rates = success_by_length(sum_mse, sum_threshold, SUM_UNITS, SUM_LENGTHS)
+rate_table(sum_rates, SUM_UNITS, SUM_LENGTHS)
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(2, 2, figsize=(7, 5.6), sharex=True, sharey=True)  # 2×2: readable at a phone's width
-for ax, name in zip(axes.flat, ["NAU", "NAC", "NALU", "LSTM"]):
-    d = sum_rates[sum_rates.model == name]
-    ax.fill_between(d.length, d.lo, d.hi, alpha=0.25, label="ours, Wilson 95%")
-    ax.plot(d.length, d.rate, marker="o", ms=4, label=f"ours ({len(SEEDS)} seeds)")
+def draw_sum_published(ax, name):
     if name in SUM_PUBLISHED:
         lo, hi = SUM_PUBLISHED[name]
         ax.fill_between([1, 1000], [lo, lo], [hi + 0.01, hi + 0.01], color="black", alpha=0.35, label="published")
-    ax.axvline(SUM_TRAIN_LENGTH, color="grey", ls="--", lw=1)
-    ax.set(title=name, xscale="log", ylim=(-0.05, 1.05))
-for ax in axes[-1]:
-    ax.set_xlabel("length (trained on 10)")
-for ax in axes[:, 0]:
-    ax.set_ylabel("success rate")
-axes.flat[0].legend(fontsize=8, loc="center left")
-plt.tight_layout()
-plt.show()
+
+
+rate_panels(sum_rates, SUM_UNITS, (2, 2), (7, 5.6), SUM_TRAIN_LENGTH, draw_sum_published,  # 2×2: a phone's width
+            "length (trained on 10)", "center left", 4, xscale="log")
 
 # %% tags=["hide-input"]
 def sum_rate(name, length):
-    return sum_rates[(sum_rates.model == name) & (sum_rates.length == length)].iloc[0]
+    return rate_of(sum_rates, name, length)
 
 
 sum_judged = bool(np.median(sum_ref_acc) >= READS_ENOUGH)
@@ -441,7 +447,7 @@ lines = [f"* **{name}**: " + ", ".join(f"{sum_rate(name, L).successes}/{sum_rate
          + (f" (published {SUM_PUBLISHED[name][0]:.0%}–{SUM_PUBLISHED[name][1]:.0%} at every length)."
             if name in SUM_PUBLISHED and SUM_PUBLISHED[name][1] > 0 else
             " (published: none at any length)." if name in SUM_PUBLISHED else " (no published rate).")
-         for name in ["NAU", "NAC", "NALU", "LSTM"]]
+         for name in SUM_UNITS]
 lines.append(f"\nOur budget is {SUM_STEPS:,} steps, {SUM_STEPS / SUM_PAPER_STEPS:.1%} of the paper's. "
              + ("The reference has learned to read the digits, so the criterion separates the units, and the rates "
                 "go to the conclusions as findings." if sum_judged else
@@ -464,8 +470,7 @@ _ = save_results(results_dir, "16_sequential_product", product_results | {
     "sum": {"epochs": SUM_EPOCHS, "steps": SUM_STEPS, "paper_steps": SUM_PAPER_STEPS,
             "reference_test_accuracy_median": float(np.median(sum_ref_acc)), "claims_judged": sum_judged,
             "threshold": {L: float(sum_threshold[L - 1]) for L in SUM_LENGTHS},
-            "successes": {f"{name}|{L}": int(sum_rate(name, L).successes) for name in SUM_MODELS if name in
-                          ("NAU", "NAC", "NALU", "LSTM") for L in SUM_LENGTHS},
+            "successes": {f"{name}|{L}": int(sum_rate(name, L).successes) for name in SUM_UNITS for L in SUM_LENGTHS},
             "cpu_seconds": {k: round(v, 1) for k, v in sum_cpu.items()}, "training_read_back": sum_run.read_back},
     "cpu_seconds_total": round(time.process_time() - t_start, 1),
 }, findings)
