@@ -40,7 +40,7 @@ PAPER_RESULTS := $(wildcard results/paper-scale/*.csv results/paper-scale/*.json
 TABLE_RESULTS := $(wildcard results/tables/*.csv results/tables/*.json)
 NALM_JOBS := $(wildcard results/tables/jobs/nalm/*.json)
 
-.PHONY: all setup test unit build book execute check check-browser bench paper tables clean
+.PHONY: all setup test unit build book execute check check-browser bench paper paper-plan tables clean
 
 all: build
 
@@ -142,6 +142,11 @@ paper: $(STAMP)
 # The successors' small tables as long runs (TABLE=ten-parameter: Madsen & Johansen's Table 1;
 # TABLE=gating: their gating experiment; TABLE=nalm: the NALM benchmark's nine ranges); each job is
 # kept in results/tables/jobs/ when it finishes, and the same command continues an unfinished run.
+# What is left of the plan (every cell the conclusions cite, at the budget that can decide it), in
+# the plan's order, each cell at its own budget, one block per core; run it again to continue.
+paper-plan: $(STAMP)
+	$(BIN)/python -m nalu_lab.scale --plan --device $(DEVICE) $(PAPER_ARGS)
+
 TABLE ?= ten-parameter
 tables: $(STAMP)
 	$(BIN)/python -m nalu_lab.tables $(TABLE) $(TABLE_ARGS)

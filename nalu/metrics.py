@@ -19,6 +19,7 @@ __all__ = [
     "success_table",
     "sparsity_error",
     "weights_sparsity_error",
+    "linear_floor",
     "effective_weights",
     "wilson_interval",
     "rates_overlap",
@@ -164,6 +165,24 @@ def weights_sparsity_error(weights: Sequence[Tensor]) -> np.ndarray:
         raise ValueError("weights is empty: pass the weight matrices to judge, e.g. nalu.effective_weights(model)")
     errs = [torch.minimum(w.abs(), (1 - w.abs()).abs()).amax(dim=(-2, -1)) for w in weights]  # Madsen & Johansen
     return torch.stack(errs).amax(dim=0).cpu().numpy()
+
+
+def linear_floor(x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> np.ndarray:
+    """The lowest MSE any bias-free linear map of the input reaches on the rows (x, y), per seed:
+    min_W mean((x W − y)²), by least squares in float64. x is (N, in), shared by the seeds, or
+    (S, N, in); y is (S, N, out). A model that is such a map (a stack of NAC+ layers, a bias-free
+    Linear) cannot do better on these rows, however long it trains."""
+    x = np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x, dtype=np.float64)
+    y = np.asarray(y.detach().cpu() if isinstance(y, Tensor) else y, dtype=np.float64)
+    if y.ndim != 3 or x.ndim not in (2, 3) or x.shape[-2] != y.shape[-2] or (x.ndim == 3 and len(x) != len(y)):
+        raise ValueError(f"linear_floor needs x of shape (N, in) or (S, N, in) and y of shape (S, N, out) with the "
+                         f"same N (and S), got x {x.shape} and y {y.shape}")
+    xs = np.broadcast_to(x, (len(y),) + x.shape[-2:]) if x.ndim == 2 else x
+    floors = []
+    for xi, yi in zip(xs, y):
+        w = np.linalg.lstsq(xi, yi, rcond=None)[0]  # argmin_W ‖x W − y‖²
+        floors.append(float(np.mean((xi @ w - yi) ** 2)))
+    return np.array(floors)
 
 
 # --- sequence metrics (the recurrent tasks) ------------------------------------------------------

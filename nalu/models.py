@@ -20,6 +20,7 @@ __all__ = [
     "two_layer",
     "build",
     "stack_models",
+    "concat_stacked",
     "unstack_model",
     "regularizer",
     "clamp_weights_",
@@ -95,6 +96,26 @@ def stack_models(models: Sequence[nn.Module]) -> nn.Module:
         tensors = [m.get_parameter(name).detach() for m in models]
         setattr(owner, leaf, nn.Parameter(torch.stack(tensors).clone()))
     return stacked
+
+
+def concat_stacked(stacks: Sequence[nn.Module]) -> nn.Module:
+    """One stacked module holding the models of every stack in order: each parameter is
+    ``torch.cat`` of the stacks' along the seed axis (axis 0). Buffers must be equal in all stacks."""
+    if len(stacks) == 0:
+        raise ValueError("concat_stacked needs at least one stacked model, got 0")
+    names = [n for n, _ in stacks[0].named_parameters()]
+    for k, m in enumerate(stacks[1:], 1):
+        if [n for n, _ in m.named_parameters()] != names:
+            raise ValueError(f"stack {k} has other parameters than stack 0: pass stacks of one architecture")
+        for (n, b), (_, b0) in zip(m.named_buffers(), stacks[0].named_buffers()):
+            if not torch.equal(b, b0):
+                raise ValueError(f"buffer {n!r} differs between stack 0 and stack {k}: they cannot be concatenated")
+    merged = copy.deepcopy(stacks[0])
+    for name in names:
+        owner_name, _, leaf = name.rpartition(".")
+        tensors = [m.get_parameter(name).detach() for m in stacks]
+        setattr(merged.get_submodule(owner_name), leaf, nn.Parameter(torch.cat(tensors).clone()))
+    return merged
 
 
 def unstack_model(stacked: nn.Module, index: int) -> nn.Module:

@@ -33,10 +33,10 @@ from tqdm import tqdm
 
 from .data import DataSource, EvalSets, HasThresholds, Resumable, describe
 from .fast import accelerate
-from .models import build, clamp_weights_, regularizer, stack_models, unstack_model
+from .models import build, clamp_weights_, concat_stacked, regularizer, stack_models, unstack_model
 
 __all__ = ["Warmup", "Checkpoint", "CheckpointMismatch", "TrainingPaused", "TrainResult", "Learner",
-           "TrainingOptions", "train",
+           "TrainingOptions", "train", "merge_results",
            "train_together", "evaluate_mse", "as_float64", "code_version", "environment"]
 
 
@@ -172,6 +172,32 @@ class TrainResult:
         if seed not in self.seeds:
             raise ValueError(f"seed {seed!r} was not trained; trained seeds are {self.seeds}")
         return unstack_model(self.model, self.seeds.index(seed))
+
+
+def merge_results(parts: Sequence[TrainResult]) -> TrainResult:
+    """One result for the seeds of several runs of the same model and budget, trained apart (e.g. a
+    run kept in blocks of seeds): seeds, logs, divergences and thresholds joined, the stacked models
+    concatenated along the seed axis (``models.concat_stacked``). Seed s's model, log and verdict are
+    those of the block that trained it, bit for bit."""
+    parts = list(parts)
+    if not parts or not all(isinstance(p, TrainResult) for p in parts):
+        raise TypeError(f"merge_results needs one or more TrainResults, got {[type(p).__name__ for p in parts]}")
+    if len({p.steps for p in parts}) != 1:
+        raise ValueError(f"the runs trained for different budgets {[p.steps for p in parts]}: merge runs of one budget")
+    seeds = [s for p in parts for s in p.seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"the runs share seeds ({sorted({s for s in seeds if seeds.count(s) > 1})}): "
+                         "a seed would be counted twice; merge runs of distinct seeds")
+    best = [p.best_model for p in parts]
+    if any(b is None for b in best) and any(b is not None for b in best):
+        raise ValueError("some runs kept a best model and some did not: train every block with the same keep_best")
+    thresholds = [p.threshold for p in parts]
+    return TrainResult(seeds=seeds, model=concat_stacked([p.model for p in parts]),
+                       log=pd.concat([p.log for p in parts], ignore_index=True),
+                       diverged_at={s: step for p in parts for s, step in p.diverged_at.items()},
+                       threshold=None if any(t is None for t in thresholds) else pd.concat(thresholds, ignore_index=True),
+                       steps=parts[0].steps, config=dict(parts[0].config, merged_from=[p.config for p in parts]),
+                       best_model=None if best[0] is None else concat_stacked(best))
 
 
 EVAL_ROWS_PER_PASS = 65_536  # seeds × rows evaluated in one pass by evaluate_mse

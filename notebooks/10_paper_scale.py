@@ -323,7 +323,10 @@ if projection:
 # Every cell of Madsen & Johansen's tables that the book's conclusions cite, with the budget that
 # can decide it (at least the published median solved-at step, or their full 5·10⁶ steps where
 # none is published) and 25 seeds. The core-hours left use each unit's fastest measured rate on
-# one core above (a unit not timed yet is costed at the rate of the unit it is built from).
+# one core above (a unit not timed yet is costed at the rate of the unit it is built from). The
+# NAC+'s published 0% on ×, ÷, x² and √x is not among them: a NAC+ stack is a linear map, and the
+# static-task chapter shows that no linear map can pass the success criterion on those operations,
+# so those rates hold by construction and are not findings.
 
 # %% tags=["hide-input"]
 plan = scale.plan_status(paper)

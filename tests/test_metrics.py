@@ -123,3 +123,32 @@ def test_sparsity_error_is_the_formula_over_the_given_weights():
         assert np.array_equal(weights_sparsity_error(ws), by_hand)
     with pytest.raises(ValueError, match="empty"):
         weights_sparsity_error([])
+
+
+def test_linear_floor_is_zero_for_a_linear_target_and_a_lower_bound_for_any_linear_map():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 2, size=(500, 6))
+    w_true = rng.normal(size=(2, 6, 1))
+    linear = np.einsum("ni,sio->sno", x, w_true)
+    # an exact linear target: only float64 rounding is left, relative to the targets' mean square
+    # (≈ 1e-31 here; least squares on a well-conditioned 500 × 6 system loses a few digits at most)
+    assert (nalu.linear_floor(x, linear) <= 1e-20 * np.mean(linear ** 2)).all()
+    product = (x[:, 0] * x[:, 1])[None, :, None].repeat(2, axis=0)
+    floor = nalu.linear_floor(torch.from_numpy(x), torch.from_numpy(product))
+    assert floor.shape == (2,) and (floor > 1e-4).all()  # x₀x₁ is not linear in x on [1, 2]⁶
+    # no linear map does better than the floor (the same float64 arithmetic, so a relative 1e-12 margin)
+    for _ in range(20):
+        w = rng.normal(size=(6, 1)) * 0.3
+        assert np.mean((x @ w - product[0]) ** 2) >= floor[0] * (1 - 1e-12)
+    # per-seed inputs give per-seed floors
+    xs = np.stack([x, x[::-1]])
+    own = np.einsum("sni,sio->sno", xs, w_true)
+    assert (nalu.linear_floor(xs, own) <= 1e-20 * np.mean(own ** 2)).all()
+    assert nalu.linear_floor(xs, linear)[1] > 1e-3  # seed 1's rows paired with another seed's targets
+
+
+@pytest.mark.parametrize("x, y", [(np.ones((5, 3)), np.ones((5, 1))), (np.ones((4, 3)), np.ones((2, 5, 1))),
+                                  (np.ones((3, 5, 3)), np.ones((2, 5, 1)))])
+def test_linear_floor_rejects_shapes_it_cannot_pair(x, y):
+    with pytest.raises(ValueError, match=r"linear_floor needs x of shape \(N, in\)"):
+        nalu.linear_floor(x, y)

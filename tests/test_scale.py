@@ -119,6 +119,32 @@ def test_plan_status_counts_finished_running_and_left(tmp_path):
     assert status.loc[(other.unit, other.op), "seed_steps_left"] == scale.PLAN_SEEDS * other.steps
 
 
+def test_plan_jobs_are_the_unfinished_planned_cells_in_order_each_at_its_budget(tmp_path):
+    out = tmp_path / "paper"
+    (out / "blocks").mkdir(parents=True)
+    first = scale.PLAN[0]
+    rows = [dict(unit=first.unit, op=first.op, seed=s, steps=first.steps, success=True, solved_at=10, best_step=10,
+                 test_mse=0.0, test_output_finite=True, threshold=1.0, sparsity_error=0.0, diverged=False)
+            for s in range(scale.PLAN_SEEDS)]
+    pd.DataFrame(rows, columns=scale.COLUMNS).to_csv(out / "static.csv", index=False)
+    jobs = scale.plan_jobs(out)
+    expected = [c for c in scale.PLAN[1:] if c.unit in scale.PAPER_UNITS]
+    assert [(b.unit, b.op, p.steps) for b, p in jobs] == [(c.unit, c.op, c.steps) for c in expected]
+    assert all(b.seeds == tuple(range(scale.PLAN_SEEDS)) for b, _ in jobs)
+
+
+def test_jobs_of_different_budgets_run_together_each_to_its_own_budget(tmp_path):
+    short, long = PROTO, scale.PaperProtocol(steps=80, eval_every=10, eval_size=200, in_dim=20)
+    jobs = [(scale.Block("NAU", "add", (0, 1)), short), (scale.Block("NAU", "add", (0, 1)), long)]
+    scale.run_jobs(jobs, tmp_path / "both", engine="inline", progress=False)
+    scale.run([jobs[0][0]], short, tmp_path / "alone", engine="inline", progress=False)
+    both = table(tmp_path / "both")
+    assert sorted(set(both.steps)) == [50, 80]
+    pd.testing.assert_frame_equal(both[both.steps == 50].reset_index(drop=True), table(tmp_path / "alone"))
+    with pytest.raises(TypeError, match="PaperProtocol"):
+        scale.run_jobs([(jobs[0][0], 50)], tmp_path / "bad", engine="inline", progress=False)
+
+
 def test_paper_sparsity_is_the_metrics_formula_for_units_and_for_the_linear_baseline():
     # (a) exact: the same computation (nalu.metrics' formula) over the units' or the layers' weights
     import numpy as np

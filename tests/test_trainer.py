@@ -429,3 +429,36 @@ def test_threshold_eps_sets_the_success_threshold_and_the_options_are_recorded_o
     assert (large > small).all()
     with pytest.raises(dataclasses.FrozenInstanceError):
         nalu.TrainingOptions(steps=3).steps = 4
+
+
+def test_merged_blocks_keep_each_seeds_model_and_log_bit_for_bit():
+    # exact: merging copies each block's tensors and rows, it computes nothing
+    data = lambda: nalu.FreshSamples(sum_task, batch_size=8, eval_size=20)
+    a = nalu.train(nalu_net, data(), [0, 1], steps=6, lr=1e-3, eval_every=3, keep_best="interpolation", progress=False)
+    b = nalu.train(nalu_net, data(), [4], steps=6, lr=1e-3, eval_every=3, keep_best="interpolation", progress=False)
+    merged = nalu.merge_results([a, b])
+    assert merged.seeds == [0, 1, 4] and merged.steps == 6
+    for part in (a, b):
+        for s in part.seeds:
+            for p, q in zip(merged.model_for(s).parameters(), part.model_for(s).parameters()):
+                assert torch.equal(p, q)
+            k, j = merged.seeds.index(s), part.seeds.index(s)
+            for p, q in zip(merged.best_model.parameters(), part.best_model.parameters()):
+                assert torch.equal(p[k], q[j])
+            rows = lambda r: r.log[r.log.seed == s].reset_index(drop=True)
+            pd.testing.assert_frame_equal(rows(merged), rows(part))
+    assert set(merged.threshold.seed) == {0, 1, 4}
+
+
+def test_merging_blocks_that_cannot_be_joined_is_a_clear_error():
+    data = lambda: nalu.FreshSamples(sum_task, batch_size=8, eval_size=20)
+    a = nalu.train(nalu_net, data(), [0, 1], steps=4, lr=1e-3, progress=False)
+    with pytest.raises(ValueError, match=r"share seeds \(\[1\]\)"):
+        nalu.merge_results([a, nalu.train(nalu_net, data(), [1, 2], steps=4, lr=1e-3, progress=False)])
+    with pytest.raises(ValueError, match="different budgets"):
+        nalu.merge_results([a, nalu.train(nalu_net, data(), [2], steps=5, lr=1e-3, progress=False)])
+    with pytest.raises(ValueError, match="other parameters"):
+        other = partial(nalu.two_layer, "nac", None, 10, 2, 1)
+        nalu.merge_results([a, nalu.train(other, data(), [2], steps=4, lr=1e-3, progress=False)])
+    with pytest.raises(TypeError, match="one or more TrainResults"):
+        nalu.merge_results([])
