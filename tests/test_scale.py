@@ -96,7 +96,7 @@ def test_a_finished_block_extended_to_more_steps_is_the_longer_block(tmp_path):
 def test_every_planned_cell_has_a_budget_that_can_decide_it():
     """The plan's budgets follow the verdict rule: at least the published median solved-at step,
     or the paper's 5·10⁶ steps where none is published."""
-    published = {(p.unit, p.op): p for p in scale.MADSEN_STATIC}
+    published = {(p.unit, p.op): p for p in scale.MADSEN_STATIC + scale.MADSEN_APPENDIX}
     for c in scale.PLAN:
         p = published.get((c.unit, c.op))
         need = p.solved_at if p is not None and p.solved_at else scale.PaperProtocol.steps
