@@ -312,7 +312,9 @@ for name, (p2, p20) in PUBLISHED.items():
 lines.append(
     f"\nOur budget is {STEPS:,} steps, {STEPS / PAPER_STEPS:.1%} of the paper's; a success rate far below the "
     f"published one may be the budget, not the unit, which is why the verdicts below call such claims "
-    f"underpowered rather than contradicted."
+    f"underpowered rather than contradicted. At the speed of this run ({run.meta['cpu_seconds']:,.0f} CPU-seconds "
+    f"for all the models and seeds above) the paper's budget would take about "
+    f"{run.meta['cpu_seconds'] * PAPER_STEPS / STEPS / 3600:,.0f} core-hours on this machine."
     + ("" if len(SEEDS) >= MIN_SEEDS else f" With {len(SEEDS)} seeds nothing here is decided.") + provisional(quick))
 lines.append(
     f"\nThe reference's CNN reads {np.median(ref_acc):.0%} of the test digits (median over the reference seeds kept). "
@@ -448,7 +450,9 @@ lines = [f"* **{name}**: " + ", ".join(f"{sum_rate(name, L).successes}/{sum_rate
             if name in SUM_PUBLISHED and SUM_PUBLISHED[name][1] > 0 else
             " (published: none at any length)." if name in SUM_PUBLISHED else " (no published rate).")
          for name in SUM_UNITS]
-lines.append(f"\nOur budget is {SUM_STEPS:,} steps, {SUM_STEPS / SUM_PAPER_STEPS:.1%} of the paper's. "
+lines.append(f"\nOur budget is {SUM_STEPS:,} steps, {SUM_STEPS / SUM_PAPER_STEPS:.1%} of the paper's (at this "
+             f"run's speed, {sum_run.meta['cpu_seconds']:,.0f} CPU-seconds, the paper's would take about "
+             f"{sum_run.meta['cpu_seconds'] * SUM_PAPER_STEPS / SUM_STEPS / 3600:,.0f} core-hours). "
              + ("The reference has learned to read the digits, so the criterion separates the units, and the rates "
                 "go to the conclusions as findings." if sum_judged else
                 f"The reference reads fewer than {READS_ENOUGH:.0%} of the digits, so the threshold is loose and the "
