@@ -30,11 +30,11 @@ from nalu.data import FreshSamples
 from nalu.metrics import sparsity_error, success_table
 from nalu.models import Stack, make_unit
 from nalu.tasks import ArithmeticTask, rng_for, static_arithmetic, ten_parameter_function, two_input
-from nalu.training import Learner, TrainResult, Warmup, code_version, train_together
+from nalu.training import Checkpoint, Learner, TrainResult, Warmup, code_version, train, train_together
 from nalu.units import MLP
 
 __all__ = ["UnitSpec", "GridProtocol", "JobArchive", "stored_job", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES",
-           "TWO_LAYER_FAMILIES", "STATIC_OPS", "SIGNED_OPS", "REFERENCE_STEPS", "run_unit", "run_units", "run_grid", "split_by_op", "CACHE_VERSION"]
+           "TWO_LAYER_FAMILIES", "STATIC_OPS", "SIGNED_OPS", "REFERENCE_STEPS", "run_unit", "run_units", "run_grid", "running_checkpoint", "split_by_op", "CACHE_VERSION"]
 
 CACHE_VERSION = 2
 REFERENCE_STEPS = 50_000  # the NALM benchmark's budget, at which the schedules below hold as published
@@ -204,11 +204,28 @@ def run_unit(spec: UnitSpec, proto: GridProtocol, cache_dir: str | Path | None =
     return run_units([spec], proto, cache_dir, device, progress)[0]
 
 
+CHECKPOINT_SECONDS = 300.0  # how often a job kept in a JobArchive saves its state
+
+
+def running_checkpoint(spec: UnitSpec, proto: GridProtocol, archive: JobArchive,
+                       stop_after_seconds: float | None = None) -> Checkpoint:
+    """Where a job of a ``JobArchive`` keeps its state while it trains (``running/<key>.pt``, removed
+    when the job is stored): a later run of the same job, in this session or another, continues it.
+    Like the archive's finished jobs it outlives code changes (each stretch records its environment)."""
+    return Checkpoint(archive.path / "running" / f"{_key(spec, proto, with_code=False)}.pt",
+                      every_seconds=CHECKPOINT_SECONDS, stop_after_seconds=stop_after_seconds,
+                      resume_elsewhere=True)
+
+
 def run_units(specs: Sequence[UnitSpec], proto: GridProtocol, cache_dir: str | Path | None = None,
-              device: str = "cpu", progress: bool = False) -> list[pd.DataFrame]:
+              device: str = "cpu", progress: bool = False, stop_after_seconds: float | None = None
+              ) -> list[pd.DataFrame]:
     """``run_unit`` for each of ``specs`` on the same cells, the units side by side on one data stream
     (``nalu.train_together``): every unit's seeds see the batches they would see alone, drawn once for
-    all the units. Same rows as one ``run_unit`` per spec; each is cached on its own."""
+    all the units. Same rows as one ``run_unit`` per spec; each is cached on its own.
+
+    A single job kept in a ``JobArchive`` trains with a checkpoint (``running_checkpoint``), so a long
+    job spans sessions; ``stop_after_seconds`` pauses it there (``nalu.TrainingPaused``)."""
     out = [_cached(spec, proto, cache_dir) for spec in specs]
     todo = [i for i, r in enumerate(out) if r is None]
     if not todo:
@@ -226,9 +243,17 @@ def run_units(specs: Sequence[UnitSpec], proto: GridProtocol, cache_dir: str | P
                         grad_clip=specs[i].grad_clip) for i in todo]
     data = FreshSamples(tasks.__getitem__, proto.batch_size, eval_size=proto.eval_size)
     eval_every = max(1, proto.steps // proto.n_evals)
-    results = train_together(learners, data, seeds, steps=proto.steps, eval_every=eval_every, device=device,
-                             progress=progress,
-                             desc=f"{' + '.join(specs[i].label for i in todo)} / {proto.family}")
+    desc = f"{' + '.join(specs[i].label for i in todo)} / {proto.family}"
+    checkpoint = (running_checkpoint(specs[todo[0]], proto, cache_dir, stop_after_seconds)
+                  if len(todo) == 1 and isinstance(cache_dir, JobArchive) else None)
+    if checkpoint is not None:  # one job: the same training as train_together's, resumable
+        (learner,) = learners
+        results = [train(learner.model_factory, data, seeds, steps=proto.steps, lr=learner.lr, reg=learner.reg,
+                         grad_clip=learner.grad_clip, eval_every=eval_every, device=device, checkpoint=checkpoint,
+                         progress=progress, desc=desc)]
+    else:
+        results = train_together(learners, data, seeds, steps=proto.steps, eval_every=eval_every, device=device,
+                                 progress=progress, desc=desc)
     for i, result in zip(todo, results):
         rows = _rows(specs[i], proto, cells, seeds, result)
         path = _path(specs[i], proto, cache_dir)
@@ -237,6 +262,8 @@ def run_units(specs: Sequence[UnitSpec], proto: GridProtocol, cache_dir: str | P
             path.write_text(json.dumps(dict(spec=asdict(specs[i]), proto=asdict(proto), code=code_version(), rows=rows),
                                        ensure_ascii=False))
         out[i] = pd.DataFrame(rows)
+    if checkpoint is not None:
+        Path(checkpoint.path).unlink(missing_ok=True)  # the job is stored; its running state is no longer needed
     return out
 
 

@@ -1,7 +1,8 @@
 """The successors' smaller tables as committed long runs, each a set of benchmark-grid jobs
 (``nalu_lab.grid``) run one per core, each kept when it finishes (committed with the results, so
-a run continues across sessions), and written as one tidy table with its provenance (``<name>.csv``
-and ``<name>.json`` under ``results/tables/``).
+a run continues across sessions) and checkpointed while it trains (``grid.running_checkpoint``: a
+job longer than a session resumes), and written as one tidy table with its provenance
+(``<name>.csv`` and ``<name>.json`` under ``results/tables/``).
 
 * ``ten-parameter``: Madsen & Johansen's Table 1, t = (x₁ + x₂ + x₃ + x₄) · (x₁ + x₂), learnt by two
   layers 4 → 2 → 1. Their protocol (stable-nalu's ``lfs_batch_jobs/simple_mul.sh`` and the defaults

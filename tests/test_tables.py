@@ -182,3 +182,26 @@ def test_a_job_archive_outlives_a_code_change_and_records_the_code_that_ran_each
     again = grid.run_grid([(spec, proto)], cache_dir=archive, workers=1)[0]
     assert not calls
     pd.testing.assert_frame_equal(again, first)
+
+
+def test_a_long_archived_job_resumes_from_its_checkpoint_to_the_uninterrupted_rows(tmp_path):
+    """(a) exact: a resumed run repeats the same computations from the saved state (nalu.Checkpoint)."""
+    spec, proto = TEN_PARAMETER_UNITS[2], ten_parameter_protocol(150, 2)
+    whole = grid.run_units([spec], proto, cache_dir=grid.JobArchive(tmp_path / "whole"))[0]
+    archive = grid.JobArchive(tmp_path / "resumed")
+    with pytest.raises(nalu.TrainingPaused):
+        grid.run_units([spec], proto, cache_dir=archive, stop_after_seconds=0.0)
+    running = grid.running_checkpoint(spec, proto, archive).path
+    assert running.exists() and grid.stored_job(spec, proto, archive) is None
+    resumed = grid.run_units([spec], proto, cache_dir=archive)[0]
+    pd.testing.assert_frame_equal(resumed, whole)
+    assert not running.exists() and grid.stored_job(spec, proto, archive) is not None
+
+
+def test_an_archived_job_trains_as_it_does_beside_others(tmp_path):
+    """(a) exact: one job alone (resumable ``train``) and the same job beside another (``train_together``)
+    are the same computations for its model."""
+    proto = ten_parameter_protocol(40, 2)
+    alone = grid.run_units([TEN_PARAMETER_UNITS[0]], proto, cache_dir=grid.JobArchive(tmp_path / "alone"))[0]
+    beside = grid.run_units(list(TEN_PARAMETER_UNITS[:2]), proto, cache_dir=grid.JobArchive(tmp_path / "beside"))[0]
+    pd.testing.assert_frame_equal(alone, beside)
