@@ -133,6 +133,8 @@ def _run(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Pa
     tables = run_grid(jobs, cache_dir=archive, device=device, workers=workers, side_by_side=1)
     codes = sorted({stored_job(spec, proto, archive)["code"] for spec, proto in jobs})
     table = pd.concat(tables, ignore_index=True).rename(columns={"replicate": "seed"})
+    kept, earlier = _kept_from_earlier_runs(name, out_dir, table)
+    table = pd.concat([kept, table], ignore_index=True) if len(kept) else table
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / f"{name}.csv", index=False)
     specs = list(dict.fromkeys(spec for spec, _ in jobs))
@@ -141,9 +143,28 @@ def _run(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Pa
                       environment=environment(device), code=code_version(), job_codes=codes, command=command,
                       # the invocation that wrote the table; jobs it read from the cache cost it nothing
                       wall_seconds=round(time.time() - t0, 1), jobs=len(jobs), jobs_from_cache=from_cache,
-                      workers=min(workers or os.cpu_count() or 1, len(jobs)))
+                      workers=min(workers or os.cpu_count() or 1, len(jobs)),
+                      earlier=earlier)
     (out_dir / f"{name}.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False) + "\n")
     return table
+
+
+CELL_COLUMNS = ["unit", "family", "op", "range"]  # what names a cell of a table's rows (with its seeds)
+
+
+def _kept_from_earlier_runs(name: str, out_dir: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """The rows of the committed run ``name`` whose cells this run did not train (e.g. the gating
+    experiment's + at one budget when × is run at another), and the provenance of the runs they came
+    from; a cell this run trained replaces the earlier one."""
+    if not has_run(name, out_dir):
+        return pd.DataFrame(), []
+    before, meta = load_run(name, out_dir)
+    trained = set(table[CELL_COLUMNS].itertuples(index=False, name=None))
+    kept = before[[cell not in trained for cell in before[CELL_COLUMNS].itertuples(index=False, name=None)]]
+    if kept.empty:
+        return kept, []
+    own = {k: v for k, v in meta.items() if k != "earlier"}
+    return kept, [own, *meta.get("earlier", [])]
 
 
 def run_ten_parameter(out_dir: str | Path = DEFAULT_DIR, *, steps: int = TEN_PARAMETER_STEPS,

@@ -205,3 +205,19 @@ def test_an_archived_job_trains_as_it_does_beside_others(tmp_path):
     alone = grid.run_units([TEN_PARAMETER_UNITS[0]], proto, cache_dir=grid.JobArchive(tmp_path / "alone"))[0]
     beside = grid.run_units(list(TEN_PARAMETER_UNITS[:2]), proto, cache_dir=grid.JobArchive(tmp_path / "beside"))[0]
     pd.testing.assert_frame_equal(alone, beside)
+
+
+def test_a_run_of_some_cells_keeps_the_committed_rows_of_the_others(tmp_path):
+    from nalu_lab.tables import run_gating
+
+    add = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1)
+    both = run_gating(tmp_path, ops=("mul",), steps=40, n_seeds=2, workers=1)
+    assert set(both.op) == {"add", "mul"} and len(both) == 12
+    pd.testing.assert_frame_equal(both[both.op == "add"].reset_index(drop=True), add)
+    assert set(both[both.op == "mul"].steps) == {40}
+    meta = load_run("gating", tmp_path)[1]
+    assert meta["command"].endswith("--ops mul --seeds 2 --steps 40")
+    assert [m["command"] for m in meta["earlier"]] == ["python -m nalu_lab.tables gating --ops add --seeds 2 --steps 30"]
+    again = run_gating(tmp_path, ops=("add",), steps=50, n_seeds=2, workers=1)  # a cell run again replaces its rows
+    assert set(again[again.op == "add"].steps) == {50} and set(again[again.op == "mul"].steps) == {40}
+    assert len(again) == 12
