@@ -22,7 +22,7 @@ import torch
 
 from nalu.training import code_version, environment
 
-__all__ = ["KeptRun", "kept_run", "run_key"]
+__all__ = ["KeptRun", "kept_run", "run_key", "blocks_provenance"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,14 @@ def kept_run(name: str, settings: dict, compute: Callable[[], Any], kept_dir: st
         torch.save(value, stem.with_suffix(".pt"))
         stem.with_suffix(".json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
     return KeptRun(value, meta, read_back=False)
+
+
+def blocks_provenance(blocks: list[list[int]], runs: list[KeptRun]) -> str:
+    """The provenance of a run kept in blocks of seeds, one sentence per block ("For seeds 0–19, these
+    runs were …"); a single block's sentence as it is."""
+    if len(blocks) != len(runs):
+        raise ValueError(f"{len(blocks)} blocks of seeds but {len(runs)} kept runs: pass one run per block")
+    if len(runs) == 1:
+        return runs[0].provenance()
+    return " ".join(f"For seeds {b[0]}–{b[-1]}, {r.provenance()[0].lower()}{r.provenance()[1:]}"
+                    for b, r in zip(blocks, runs))

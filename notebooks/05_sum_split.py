@@ -67,7 +67,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu_book.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, underpowered
-from nalu_book.kept import kept_run
+from nalu_book.kept import blocks_provenance, kept_run
 from nalu_book.results import Finding
 
 SEEDS = list(range(3 if quick else 40))
@@ -176,8 +176,7 @@ runs = [kept_run("05_sum_split", dict(seeds=block, steps=STEPS, eval_every=EVAL_
 results = {name: nalu.merge_results([r.value[name] for r in runs]) for name in INITS}
 log = pd.concat([r.log.assign(init=name) for name, r in results.items()], ignore_index=True)
 diverged = {name: len(r.diverged_at) for name, r in results.items()}
-Markdown(" ".join(f"Seeds {b[0]}–{b[-1]}: {r.provenance()}" if len(blocks) > 1 else r.provenance()
-                  for b, r in zip(blocks, runs))
+Markdown(blocks_provenance(blocks, runs)
          + f"\n\nSeeds that diverged (NaN loss) within {STEPS:,} steps: "
          + ", ".join(f"{n} of {len(SEEDS)} ({name})" for name, n in diverged.items()) + ".")
 

@@ -72,7 +72,7 @@ from IPython.display import Markdown
 from nalu import gridworld as gw
 from nalu.verdicts import MIN_SEEDS, median_interval
 from nalu_book.book import bootstrap_ci, mode_banner, provisional, save_results
-from nalu_book.kept import kept_run
+from nalu_book.kept import blocks_provenance, kept_run
 from nalu_book.results import Finding
 
 torch.set_num_threads(1)  # many small steps: one thread beats two that wait on each other
@@ -143,8 +143,7 @@ runs = [kept_run("15_grid_world", dict(agents=AGENTS, seeds=block, updates=UPDAT
                  partial(train_and_test, block), None if quick else kept_dir) for block in blocks]
 logs = pd.concat([r.value["logs"] for r in runs], ignore_index=True)
 episodes = pd.concat([r.value["episodes"] for r in runs], ignore_index=True)
-Markdown(" ".join(f"Seeds {b[0]}–{b[-1]}: {r.provenance()}" if len(blocks) > 1 else r.provenance()
-                  for b, r in zip(blocks, runs)))
+Markdown(blocks_provenance(blocks, runs))
 
 # %% tags=["hide-input"]
 lo_T, hi_T = T_TRAIN

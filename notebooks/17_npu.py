@@ -60,7 +60,7 @@ import nalu
 from nalu.tasks import Ranges, Task
 from nalu.verdicts import MIN_SEEDS, median_interval, median_verdict
 from nalu_book.book import mode_banner, provisional, save_results
-from nalu_book.kept import kept_run
+from nalu_book.kept import blocks_provenance, kept_run
 from nalu_book.results import Finding
 
 N_SEEDS = 5 if quick else 2 * MIN_SEEDS  # the paper trains 20 models per unit; twice that narrows a median's interval
@@ -213,8 +213,7 @@ errors = {key: grid_errors(r) for key, r in results.items()}
 diverged = {key: len(r.diverged_at) for key, r in results.items()}
 print(f"{len(RUNS)} runs × {N_SEEDS} seeds × {STEPS:,} steps: {cpu_seconds:.0f} CPU-seconds of training "
       f"({'read back' if read_back else f'{wall_seconds:.0f} s wall'}); diverged seeds: {sum(diverged.values())}")
-Markdown(" ".join(f"Seeds {b[0]}–{b[-1]}: {r.provenance()}" if len(blocks) > 1 else r.provenance()
-                  for b, r in zip(blocks, runs)))
+Markdown(blocks_provenance(blocks, runs))
 
 # %% [markdown]
 # ## Why the NPU and the RealNPU are one model here

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from nalu_book.kept import KeptRun, kept_run, run_key
+from nalu_book.kept import KeptRun, blocks_provenance, kept_run, run_key
 
 
 def test_a_kept_run_is_read_back_with_the_same_settings_and_computed_again_when_one_changes(tmp_path):
@@ -46,3 +46,12 @@ def test_bad_names_and_settings_are_rejected_at_the_call(tmp_path):
     with pytest.raises(ValueError, match="without '/'"):
         kept_run("a/b", {}, lambda: 0, tmp_path)
     assert run_key("ch", dict(a=1)) != run_key("ch", dict(a=2)) != run_key("other", dict(a=2))
+
+
+def test_blocks_provenance_names_each_block_and_keeps_one_block_as_it_is(tmp_path):
+    runs = [kept_run("demo", dict(seeds=b), lambda: 1, tmp_path) for b in ([0, 1], [2, 3])]
+    text = blocks_provenance([[0, 1], [2, 3]], runs)
+    assert text.startswith("For seeds 0–1, these runs were trained") and "For seeds 2–3, these runs" in text
+    assert blocks_provenance([[0, 1]], runs[:1]) == runs[0].provenance()
+    with pytest.raises(ValueError, match="2 blocks of seeds but 1 kept runs"):
+        blocks_provenance([[0, 1], [2, 3]], runs[:1])
