@@ -244,7 +244,8 @@ for unit, theirs in THEIR_NAME.items():
                              f"{floor_ratio[op]:,.0f}× or more" if forced else v.reason),
                         successes=int(r.successes), n=int(r.n), pub=p, forced=forced))
 cmp = pd.DataFrame(cmp)
-cmp[["unit", "op", "published", "ours", "verdict", "why"]].style.hide(axis="index")
+(cmp[["unit", "op", "published", "ours", "verdict", "why"]].style.hide(axis="index")
+ .set_properties(subset=["why"], **{"min-width": "16em"}))  # on a phone the table scrolls; the reason stays readable
 
 # %% tags=["hide-input"]
 judged = cmp[~cmp.forced]
