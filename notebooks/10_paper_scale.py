@@ -182,7 +182,7 @@ def solved_curves() -> list[tuple[str, str, np.ndarray, np.ndarray, int, bool]]:
 
 curves = solved_curves()
 if curves:
-    keys = sorted({(op, unit) for op, unit, *_ in curves}, key=lambda k: (list(OPS).index(k[0]), k[1]))
+    keys = sorted({(op, unit) for op, unit, *_ in curves}, key=lambda k: (list(OPS_ALL).index(k[0]), k[1]))
     ncols = min(2, len(keys))
     nrows = math.ceil(len(keys) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(9, 3.4 * nrows), sharey=True, squeeze=False)
@@ -222,7 +222,7 @@ if running is not None and len(running):
                 .agg(seeds=("seed", "size"), step_reached=("step_reached", "min"),
                      solved_so_far=("solved_at_so_far", lambda s: int(s.notna().sum())))
                 .reset_index())
-    progress["op"] = progress["op"].map(OPS)
+    progress["op"] = progress["op"].map(OPS_ALL)
     display(progress.rename(columns={"steps": "budget"}).set_index(["op", "unit"]))
 else:
     display(Markdown("Every stored block has reached its budget."))
@@ -257,7 +257,7 @@ if len(segments):
     speeds["seed-steps/s"] = speeds["seed-steps/s"].fillna(speeds["steps"] * speeds["seeds"] / speeds["seconds"])
     speeds["seed-steps/s"] = speeds["seed-steps/s"].round(0)
     speeds["hours"] = (speeds.pop("seconds") / 3600).round(2)
-    display(speeds.assign(op=speeds["op"].map(OPS))
+    display(speeds.assign(op=speeds["op"].map(OPS_ALL))
             .rename(columns={"steps": "steps run", "seed-steps/s": "seed-steps/s (fastest stretch)"})
             .set_index(["unit", "op"]))
 else:
