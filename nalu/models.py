@@ -88,14 +88,16 @@ def stack_models(models: Sequence[nn.Module]) -> nn.Module:
     """
     if len(models) == 0:
         raise ValueError("stack_models needs at least one model, got 0")
-    stacked = copy.deepcopy(models[0])
-    names = [n for n, _ in models[0].named_parameters()]
-    for name in names:
+    return _with_parameters(models[0], lambda name: torch.stack([m.get_parameter(name).detach() for m in models]))
+
+
+def _with_parameters(template: nn.Module, tensor_for: Callable[[str], Tensor]) -> nn.Module:
+    """A copy of ``template`` whose every parameter ``name`` is a new Parameter holding ``tensor_for(name)``."""
+    module = copy.deepcopy(template)
+    for name, _ in template.named_parameters():
         owner_name, _, leaf = name.rpartition(".")
-        owner = stacked.get_submodule(owner_name)
-        tensors = [m.get_parameter(name).detach() for m in models]
-        setattr(owner, leaf, nn.Parameter(torch.stack(tensors).clone()))
-    return stacked
+        setattr(module.get_submodule(owner_name), leaf, nn.Parameter(tensor_for(name).clone()))
+    return module
 
 
 def concat_stacked(stacks: Sequence[nn.Module]) -> nn.Module:
@@ -110,21 +112,12 @@ def concat_stacked(stacks: Sequence[nn.Module]) -> nn.Module:
         for (n, b), (_, b0) in zip(m.named_buffers(), stacks[0].named_buffers()):
             if not torch.equal(b, b0):
                 raise ValueError(f"buffer {n!r} differs between stack 0 and stack {k}: they cannot be concatenated")
-    merged = copy.deepcopy(stacks[0])
-    for name in names:
-        owner_name, _, leaf = name.rpartition(".")
-        tensors = [m.get_parameter(name).detach() for m in stacks]
-        setattr(merged.get_submodule(owner_name), leaf, nn.Parameter(torch.cat(tensors).clone()))
-    return merged
+    return _with_parameters(stacks[0], lambda name: torch.cat([m.get_parameter(name).detach() for m in stacks]))
 
 
 def unstack_model(stacked: nn.Module, index: int) -> nn.Module:
     """Model ``index`` of a stacked module, as an ordinary single model (a copy)."""
-    single = copy.deepcopy(stacked)
-    for name, p in stacked.named_parameters():
-        owner_name, _, leaf = name.rpartition(".")
-        setattr(single.get_submodule(owner_name), leaf, nn.Parameter(p.detach()[index].clone()))
-    return single
+    return _with_parameters(stacked, lambda name: stacked.get_parameter(name).detach()[index])
 
 
 def regularizer(model: nn.Module) -> Tensor | None:
