@@ -116,8 +116,12 @@ def _linear(unit: Linear, x: Tensor) -> Tensor:
     return y if unit.b is None else y + unit.b.unsqueeze(-2)
 
 
-def _weight_only(unit: NAC | NAU, x: Tensor) -> Tensor:
+def _weight_only(unit: NAC, x: Tensor) -> Tensor:
     return matvec(unit.W, x)
+
+
+def _nau(unit: NAU, x: Tensor) -> Tensor:
+    return matvec(unit.weight(), x)
 
 
 def _nalu(unit: NALU, x: Tensor) -> Tensor:
@@ -152,7 +156,7 @@ _ONE = torch.ones(())
 def _nmu(unit: NMU, x: Tensor) -> Tensor:
     # each factor W_ij x_i + 1 − W_ij written 1 + W_ij (x_i − 1): one pass over the (batch, out, in)
     # tensor of factors instead of three (the subtraction is on x, which has no out axis)
-    return torch.addcmul(_ONE, unit.W.unsqueeze(-3), (x - 1).unsqueeze(-2)).prod(dim=-1)
+    return torch.addcmul(_ONE, unit.weight().unsqueeze(-3), (x - 1).unsqueeze(-2)).prod(dim=-1)
 
 
 def _real_npu(unit: RealNPU, x: Tensor) -> Tensor:
@@ -165,7 +169,7 @@ def _real_npu(unit: RealNPU, x: Tensor) -> Tensor:
 FAST_FORWARDS: dict[type, Callable[[nn.Module, Tensor], Tensor]] = {
     Linear: _linear,
     NAC: _weight_only,
-    NAU: _weight_only,
+    NAU: _nau,
     NMU: _nmu,
     NALU: _nalu,
     SignedNALU: _signed_nalu,

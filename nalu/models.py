@@ -37,6 +37,8 @@ UNITS: dict[str, Callable[[int, int], nn.Module]] = {
     "inalu": INALU,
     "nau": NAU,
     "nmu": NMU,
+    "nau_unclipped": partial(NAU, bounds="forward"),  # W never clipped, min(max(W, −1), 1) in the forward pass
+    "nmu_unclipped": partial(NMU, bounds="forward"),  # W never clipped, min(max(W, 0), 1) in the forward pass
     "gated_nau_nmu": GatedNAUNMU,  # Madsen & Johansen's gating experiment: σ(Gx) NAU(x) + σ(−Gx) NMU(x)
     "nac_mul": NACMul,  # NAC•: the NALU's multiplicative path alone
     "nac_mul_sigma": partial(NACMul, weight="sigmoid"),  # NAC•,σ

@@ -42,10 +42,14 @@ __all__ = [
     "VanillaNet",
     "sign_factor",
     "NALU_GATES",
+    "WEIGHT_BOUNDS",
     "SIGNED_NALU_GATES",
 ]
 
 NALU_GATES = ("sigmoid", "linear")
+WEIGHT_BOUNDS = ("clip", "forward", "none")
+"""How the NAU and NMU keep W in its range: clip the parameter after each step, clamp it in the
+forward pass only, or not at all."""
 SIGNED_NALU_GATES = ("constant", "input")
 
 
@@ -311,67 +315,103 @@ class INALU(ArithmeticUnit):
 
 
 class NAU(ArithmeticUnit):
-    """Neural addition unit (Madsen & Johansen 2020):  y = W x,  W clamped to [−1, 1] after each step.
+    """Neural addition unit (Madsen & Johansen 2020):  y = W x,  W kept in [−1, 1].
 
     Initialisation: W ~ U(−r, r), r = min(0.5, √3 · √(2 / (in + out))), as the reference code
     (``init="madsen"``), or Xavier's r = √(6 / (in + out)) (``init="xavier"``, as the Neural Power
-    Units' code). ``clamp=False`` leaves W unclamped (the Neural Power Units' code).
-    Regulariser: R = mean_ij min(|W_ij|, 1 − |W_ij|).
+    Units' code). How W is kept in [−1, 1] (``bounds``, see ``WEIGHT_BOUNDS``): ``"clip"`` clips the
+    parameter after each step (the paper); ``"forward"`` leaves the parameter free and multiplies by
+    min(max(W, −1), 1) (the paper's ablation "no W-clamp"); ``"none"`` uses W as it is (the Neural
+    Power Units' code).
+    Regulariser: R = mean_ij min(|W_ij|, 1 − |W_ij|); for a free W (``"forward"``, ``"none"``) the
+    reference code's R = mean_ij min(|W_ij|, |1 − |W_ij||), which does not reward |W| > 1.
     """
 
     INITS = ("madsen", "xavier")
 
-    def __init__(self, in_dim: int, out_dim: int, *, init: str = "madsen", clamp: bool = True):
+    def __init__(self, in_dim: int, out_dim: int, *, init: str = "madsen", bounds: str = "clip"):
         super().__init__()
         _check_dims(in_dim, out_dim)
         if init not in self.INITS:
             raise ValueError(f"init must be one of {self.INITS}, got {init!r}")
-        if not isinstance(clamp, bool):
-            raise ValueError(f"clamp must be True (W clamped to [−1, 1] after each step) or False, got {clamp!r}")
-        self.in_dim, self.out_dim, self.clamp = in_dim, out_dim, clamp
+        _check_choice("bounds", bounds, WEIGHT_BOUNDS)
+        self.in_dim, self.out_dim, self.bounds = in_dim, out_dim, bounds
         if init == "madsen":
             r = min(0.5, math.sqrt(3.0) * math.sqrt(2.0 / (in_dim + out_dim)))  # r = min(0.5, √3·√(2/(in+out)))
             self.W = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), -r, r))
         else:
             self.W = nn.Parameter(_xavier_uniform_(torch.empty(out_dim, in_dim), in_dim, out_dim))
 
+    def __setstate__(self, state: dict) -> None:
+        if "bounds" not in state:  # pickled before ``bounds`` existed, when it was ``clamp: bool``
+            state["bounds"] = "clip" if state.pop("clamp", True) else "none"
+        super().__setstate__(state)
+
+    def weight(self) -> Tensor:
+        """The weights the forward pass multiplies by: min(max(W, −1), 1) when ``bounds="forward"``, else W."""
+        return self.W.clamp(-1.0, 1.0) if self.bounds == "forward" else self.W
+
     def forward(self, x: Tensor) -> Tensor:
         """y = W x"""
-        return x @ self.W.mT
+        return x @ self.weight().mT
 
     def regularizer(self) -> Tensor:
-        return _per_model_mean(torch.minimum(torch.abs(self.W), 1 - torch.abs(self.W)))
+        if self.bounds == "clip":
+            return _per_model_mean(torch.minimum(torch.abs(self.W), 1 - torch.abs(self.W)))
+        return _per_model_mean(torch.minimum(torch.abs(self.W), torch.abs(1 - torch.abs(self.W))))
 
     @torch.no_grad()
     def clamp_weights_(self) -> None:
-        if self.clamp:
+        if self.bounds == "clip":
             self.W.clamp_(-1.0, 1.0)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.bounds == "clip" else f", bounds={self.bounds!r}")
 
 
 class NMU(ArithmeticUnit):
-    """Neural multiplication unit (Madsen & Johansen 2020):  y_j = ∏_i (W_ij x_i + 1 − W_ij).
+    """Neural multiplication unit (Madsen & Johansen 2020):  y_j = ∏_i (W_ij x_i + 1 − W_ij),  W kept in [0, 1].
 
-    W is clamped to [0, 1] after each step. Initialisation: W ~ U[0.25, 0.75], as the reference code.
-    Regulariser: R = mean_ij min(W_ij, 1 − W_ij).
+    Initialisation: W ~ U[0.25, 0.75], as the reference code. How W is kept in [0, 1] (``bounds``):
+    ``"clip"`` clips the parameter after each step (the paper); ``"forward"`` leaves the parameter
+    free and multiplies by min(max(W, 0), 1) (the paper's ablation "no W-clamp"); ``"none"`` uses W
+    as it is.
+    Regulariser: R = mean_ij min(W_ij, 1 − W_ij) (written min(|W|, 1 − |W|)); for a free W the
+    reference code's R = mean_ij min(|W_ij|, |1 − W_ij|), which does not reward W > 1.
     """
 
-    def __init__(self, in_dim: int, out_dim: int):
+    def __init__(self, in_dim: int, out_dim: int, *, bounds: str = "clip"):
         super().__init__()
         _check_dims(in_dim, out_dim)
-        self.in_dim, self.out_dim = in_dim, out_dim
+        _check_choice("bounds", bounds, WEIGHT_BOUNDS)
+        self.in_dim, self.out_dim, self.bounds = in_dim, out_dim, bounds
         self.W = nn.Parameter(uniform_(torch.empty(out_dim, in_dim), 0.25, 0.75))
+
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("bounds", "clip")  # pickled before ``bounds`` existed: always clipped
+        super().__setstate__(state)
+
+    def weight(self) -> Tensor:
+        """The weights the forward pass multiplies by: min(max(W, 0), 1) when ``bounds="forward"``, else W."""
+        return self.W.clamp(0.0, 1.0) if self.bounds == "forward" else self.W
 
     def forward(self, x: Tensor) -> Tensor:
         """y_j = ∏_i (W_ij x_i + 1 − W_ij)"""
-        w = self.W.unsqueeze(-3)  # (..., 1, out, in), against x.unsqueeze(-2): (..., batch, 1, in)
+        w = self.weight().unsqueeze(-3)  # (..., 1, out, in), against x.unsqueeze(-2): (..., batch, 1, in)
         return (w * x.unsqueeze(-2) + 1 - w).prod(dim=-1)
 
     def regularizer(self) -> Tensor:
-        return _per_model_mean(torch.minimum(torch.abs(self.W), 1 - torch.abs(self.W)))
+        if self.bounds == "clip":
+            return _per_model_mean(torch.minimum(torch.abs(self.W), 1 - torch.abs(self.W)))
+        return _per_model_mean(torch.minimum(torch.abs(self.W), torch.abs(1 - self.W)))
 
     @torch.no_grad()
     def clamp_weights_(self) -> None:
-        self.W.clamp_(0.0, 1.0)
+        if self.bounds == "clip":
+            self.W.clamp_(0.0, 1.0)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.bounds == "clip" else f", bounds={self.bounds!r}")
 
 
 class GatedNAUNMU(ArithmeticUnit):

@@ -37,7 +37,7 @@ from nalu.units import Linear
 from nalu.tasks import rng_for, static_arithmetic
 from nalu.training import Checkpoint, TrainingPaused, Warmup, code_version, cpu_model, train
 
-__all__ = ["PaperUnit", "PAPER_UNITS", "PaperProtocol", "Published", "MADSEN_STATIC", "MADSEN_APPENDIX", "PlannedCell", "PLAN",
+__all__ = ["PaperUnit", "PAPER_UNITS", "ABLATION_UNITS", "ALL_UNITS", "unit_slug", "MADSEN_ABLATION", "PaperProtocol", "Published", "MADSEN_STATIC", "MADSEN_APPENDIX", "PlannedCell", "PLAN",
            "plan_status", "plan_jobs", "Block", "blocks_for",
            "run_block", "run", "run_jobs", "collect", "interim", "load_static", "main"]
 
@@ -68,17 +68,40 @@ PAPER_UNITS: dict[str, PaperUnit] = {u.label: u for u in (
     PaperUnit("NAU", "nau", "nau", reg_scale=0.01, reg_start=5_000, reg_end=50_000),
     PaperUnit("NALU", "nalu", "nalu"),
     PaperUnit("NAC+", "nac", "nac"),
+    PaperUnit("NAC•", "nac", "nac_mul"),  # a NAC, then the NALU's multiplicative path alone (--nac-mul normal)
     PaperUnit("Linear", "linear", "linear"),
 )}
+"""The units of Madsen & Johansen's static table (their Table 2 and its appendix)."""
+
+ABLATION_UNITS: dict[str, PaperUnit] = {u.label: u for u in (
+    PaperUnit("NAU→NMU, no R_bias", "nau", "nmu"),
+    PaperUnit("NAU→NMU, no W-clamp", "nau_unclipped", "nmu_unclipped", reg_scale=10.0, reg_start=1_000_000,
+              reg_end=2_000_000),
+    PaperUnit("NAU→NMU, no R_bias, no W-clamp", "nau_unclipped", "nmu_unclipped"),
+)}
+"""Their ablation of the NMU (appendix, stable-nalu's ``function_task_static_ablation.sh``): the NAU→NMU
+of the static table without the sparsity regulariser R_bias (``--regualizer 0``: λ = 0 for both layers),
+without clipping W (``--oob-mode regualized --regualizer-oob 0``: the parameters are never clipped and the
+forward passes use W clamped to [−1, 1] and [0, 1], ``bounds="forward"``, with no out-of-bounds penalty),
+and without both. The NMU itself is the ``NAU→NMU`` cell of ``PAPER_UNITS``."""
+
+ALL_UNITS: dict[str, PaperUnit] = PAPER_UNITS | ABLATION_UNITS
+
+
+def unit_slug(label: str) -> str:
+    """A unit's label as it appears in file names ('NAU→NMU, no R_bias' → 'NAU-NMU--no-Rbias')."""
+    return (label.replace("→", "-").replace("+", "plus").replace("•", "mul").replace(", ", "--").replace(" ", "-")
+            .replace("_", ""))
+
 
 UNIT_SPELLINGS: dict[str, str] = {
     spelling.casefold(): label
-    for label in PAPER_UNITS
+    for label in ALL_UNITS
     for spelling in (label, label.replace("→", "->"), label.replace("→", "-"), label.replace("→", "+"),
-                     label.replace("→", "-").replace("+", "plus").replace("•", "mul"), label.replace("•", "*"))
+                     unit_slug(label), label.replace("•", "*"))
 }
 """Every accepted spelling of a unit's label (case-insensitive), e.g. 'NAU->NMU', 'nau-nmu', 'NACplus'
-→ the label of ``PAPER_UNITS``; the file-name slug of ``Block.name`` is one of them."""
+→ the label of ``ALL_UNITS``; the file-name slug of ``Block.name`` (``unit_slug``) is one of them."""
 
 PAPER_OPS = ("add", "sub", "mul", "div", "square", "sqrt")
 
@@ -88,7 +111,7 @@ def unit_label(name: str) -> str:
     label = UNIT_SPELLINGS.get(str(name).strip().casefold()) if isinstance(name, str) else None
     if label is None:
         accepted = "; ".join(f"{label} ({', '.join(sorted({k for k, v in UNIT_SPELLINGS.items() if v == label}))})"
-                             for label in PAPER_UNITS)
+                             for label in ALL_UNITS)
         raise ValueError(f"unknown unit {name!r}; the paper-scale units and their accepted spellings are: {accepted}")
     return label
 
@@ -166,6 +189,16 @@ MADSEN_APPENDIX: tuple[Published, ...] = (
 median solved-at step (2.6·10⁶) and a sparsity error; the others have none."""
 
 
+MADSEN_ABLATION: tuple[Published, ...] = (
+    Published("mul", "NAU→NMU, no R_bias", 1.00, None, None, 1.9e6, 9.4e-4, table="appendix, ablation"),
+    Published("mul", "NAU→NMU, no W-clamp", 1.00, None, None, 1.3e6, 8.8e-5, table="appendix, ablation"),
+    Published("mul", "NAU→NMU, no R_bias, no W-clamp", 1.00, None, None, 1.5e6, 2.8e-4, table="appendix, ablation"),
+)
+"""Their ablation table (stable-nalu ``paper/results/function_task_static_ablation.tex``; 25 seeds × 5·10⁶
+steps, no interval given for the rates): every variant succeeds in 100% of seeds; median solved-at step
+and mean sparsity error as published. Their NMU row (100%, 1.4·10⁶, 4.4·10⁻⁷) is the static table's cell."""
+
+
 @dataclass(frozen=True)
 class PlannedCell:
     """A cell the conclusions cite, with the budget that can decide it: at least the published
@@ -191,7 +224,11 @@ PLAN: tuple[PlannedCell, ...] = (
     # The NAC+'s 0% on ×, ÷, x², √x is not planned: a NAC+ stack is a linear map, and no linear map passes
     # the criterion on these operations (``nalu.linear_floor``, chapter 6), so those rates are not findings.
     PlannedCell("NALU", "sqrt", 3_000_000, "appendix"),
-    *(PlannedCell("NALU", op, 5_000_000, "appendix") for op in ("div", "square")),
+    PlannedCell("NALU", "div", 5_000_000, "appendix"),
+    # the ablation of the NMU: past their latest median solved-at step (1.9·10⁶) by as much as the
+    # NAU→NMU cell's budget passes its own, so a 100% rate can show
+    *(PlannedCell(unit, "mul", 3_000_000, "appendix, ablation") for unit in ABLATION_UNITS),
+    PlannedCell("NALU", "square", 5_000_000, "appendix"),
 )
 """Every paper-scale cell the book's conclusions cite, cheapest decision first (``make paper`` runs any of them)."""
 
@@ -211,7 +248,7 @@ def plan_status(out_dir: str | Path = DEFAULT_DIR) -> pd.DataFrame:
         reached = c.steps if seeds_done >= PLAN_SEEDS else (step if step is not None else
                                                             int(shorter.steps.max()) if len(shorter) else 0)
         status = "finished" if seeds_done >= PLAN_SEEDS else "running" if step is not None else \
-            "left" if c.unit in PAPER_UNITS else "left (its unit is not built yet)"
+            "left" if c.unit in ALL_UNITS else "left (its unit is not built yet)"
         rows.append(dict(unit=c.unit, op=c.op, claim=c.claim, budget=c.steps, status=status, step_reached=reached,
                          seed_steps_left=PLAN_SEEDS * (c.steps - reached)))
     return pd.DataFrame(rows)
@@ -236,8 +273,7 @@ class Block:
 
     @property
     def name(self) -> str:
-        slug = self.unit.replace("→", "-").replace("+", "plus").replace("•", "mul")
-        return f"{slug}_{self.op}_{self.seeds[0]}-{self.seeds[-1]}"
+        return f"{unit_slug(self.unit)}_{self.op}_{self.seeds[0]}-{self.seeds[-1]}"
 
 
 def parse_cells(spec: str) -> list[tuple[str, str]]:
@@ -246,7 +282,7 @@ def parse_cells(spec: str) -> list[tuple[str, str]]:
     for item in filter(None, (s.strip() for s in spec.split(","))):
         unit, sep, op = item.rpartition(":")
         if not sep:
-            raise ValueError(f"cell {item!r}: write UNIT:OP with UNIT one of {sorted(PAPER_UNITS)}, e.g. 'NAU:add'")
+            raise ValueError(f"cell {item!r}: write UNIT:OP with UNIT one of {sorted(ALL_UNITS)}, e.g. 'NAU:add'")
         try:
             cells.append((unit_label(unit), op_name(op)))
         except ValueError as e:
@@ -291,7 +327,7 @@ def run_block(block: Block, proto: PaperProtocol, out_dir: str | Path = DEFAULT_
     result_path = out_dir / "blocks" / f"{block.name}_{proto.steps}.json"
     if result_path.exists():
         return json.loads(result_path.read_text())
-    unit = PAPER_UNITS[block.unit]
+    unit = ALL_UNITS[block.unit]
     data = FreshSamples(partial(proto.task, block.op), batch_size=proto.batch_size, eval_size=proto.eval_size)
     path = out_dir / "checkpoints" / f"{block.name}_{proto.steps}.pt"
     if not path.exists() and (shorter := _final_state_below(out_dir, block, proto.steps)) is not None:
@@ -566,7 +602,7 @@ def load_static(path: str | Path = DEFAULT_DIR / "static.csv") -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m nalu_lab.scale", description=__doc__.split("\n\n")[0])
     p.add_argument("--cells", default="NAU→NMU:mul,NALU:mul,NAU:add,NAU:sub",
-                   help="UNIT:OP list; units: " + ", ".join(PAPER_UNITS))
+                   help="UNIT:OP list; units: " + ", ".join(ALL_UNITS))
     p.add_argument("--seeds", default="0-24", help="e.g. 0-24 or 0,3,7")
     p.add_argument("--steps", type=int, default=PaperProtocol.steps)
     p.add_argument("--block-size", type=int, default=25, help="seeds trained together in one task")

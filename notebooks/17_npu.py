@@ -144,7 +144,7 @@ CODE_OPT = {"NALU": "RMSProp", "iNALU": "RMSProp"}
 
 def code_nau(in_dim: int, out_dim: int) -> nalu.NAU:
     """The NAU of the paper's code: y = W x, W Xavier uniform, never clamped."""
-    return nalu.NAU(in_dim, out_dim, init="xavier", clamp=False)
+    return nalu.NAU(in_dim, out_dim, init="xavier", bounds="none")
 
 
 CODE_ARCH = {"RealNPU": lambda: nalu.Stack(nalu.RealNPU(2, 6), code_nau(6, 4)),

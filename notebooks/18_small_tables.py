@@ -34,9 +34,11 @@ quick = True  # this chapter reads stored results: quick and full mode show the 
 device = "cpu"
 results_dir = "../build/results"
 tables_dir = "../results/tables"
+paper_dir = "../results/paper-scale"
 
 # %% tags=["hide-input"]
 import math
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -46,7 +48,7 @@ from IPython.display import Markdown, display
 import nalu
 from nalu_book.book import fmt_rate, power_of_ten, save_results, sci, setup_plotting
 from nalu_book.results import MADSEN_MEASURE, Finding
-from nalu_lab import tables
+from nalu_lab import scale, tables
 
 setup_plotting()
 runs, provenance = tables.load_run("ten_parameter", tables_dir)
@@ -208,6 +210,105 @@ Markdown("" if not gating_rows else "\n".join(sentence(r) for r in gating_rows)
             "call for runs of millions of steps." if missing else ""))
 
 # %% [markdown]
+# ## The NMU's ablation
+#
+# Their appendix takes the NMU of the static table apart. The NMU's weights are meant to end at
+# exactly 0 or 1, and two devices push them there: the sparsity regulariser
+# $\mathcal{R}_{bias} = \operatorname{mean}_{ij} \min(|W_{ij}|, |1 - W_{ij}|)$ (weighted by
+# $\hat\lambda = 10$ from step $10^6$ to $2 \cdot 10^6$), and clipping $W$ to $[0, 1]$ after every
+# step. Their ablation removes one, the other and both, on the static task's $\times$ (the two-layer
+# NAU → NMU, the same protocol as the paper-scale chapter), and reports that every variant still
+# succeeds in every seed, the regulariser mostly making the solution sparse and without it the
+# solution coming later.
+#
+# What "no W-clamp" means is fixed by their code, not their table: the parameter is never clipped,
+# but the forward pass multiplies by $W$ clamped to $[0, 1]$ (and the NAU's by $W$ clamped to
+# $[-1, 1]$), and the out-of-bounds penalty their code offers is switched off. So a weight can
+# wander outside the range, where it stops receiving gradient, but the unit never uses a weight
+# outside it. We build the variants the same way (`bounds="forward"` on both layers). Without
+# clipping, the regulariser is their code's form, which is zero at 0 and 1 and positive outside;
+# with clipping the two forms agree.
+
+# %% tags=["hide-input"]
+paper = Path(paper_dir)
+static = (scale.load_static(paper / "static.csv") if (paper / "static.csv").exists() else pd.DataFrame())
+interim_runs = pd.read_csv(paper / "interim.csv") if (paper / "interim.csv").exists() else pd.DataFrame()
+ABLATION_PUBLISHED = {p.unit: p for p in scale.MADSEN_ABLATION}
+BOUNDS = {"clip": "clipped to its range after each step", "forward": "free; clamped in the forward pass"}
+
+
+def ablation_protocol(label: str) -> dict:
+    unit = scale.ALL_UNITS[label]
+    model = unit.factory(scale.PaperProtocol(in_dim=4))()
+    return {"model": label, "R_bias (λ̂, warm-up)": (f"{unit.reg_scale:g}, {power_of_ten(unit.reg_start)} → "
+                                                    f"{power_of_ten(unit.reg_end)}" if unit.reg() else "none"),
+            "W": BOUNDS[model[1].bounds]}
+
+
+pd.DataFrame([ablation_protocol(u) for u in ["NAU→NMU", *scale.ABLATION_UNITS]]).set_index("model").style
+
+# %% tags=["hide-input"]
+def cell(unit: str, op: str = "mul") -> pd.DataFrame:
+    """A paper-scale cell's seeds at its largest finished budget (empty if none finished)."""
+    g = static[(static.unit == unit) & (static.op == op)] if len(static) else static
+    return g[g.steps == g.steps.max()].rename(columns={"sparsity_error": "sparsity"}) if len(g) else g
+
+
+def solved_at_finding(g: pd.DataFrame, p) -> Finding:
+    """Their median solved-at step against ours: every seed's first step below its bar, ∞ if never."""
+    values = [float(v) if np.isfinite(v) else math.inf for v in g.solved_at.fillna(math.inf)]
+    return Finding("18", f"Madsen & Johansen 2020, {p.table}", f"{p.unit} on × is solved at a median step of "
+                   f"{power_of_ten(p.solved_at)}", "first step whose test error is below the success bar",
+                   "median", test="published median inside our 95% interval of the median", values=values,
+                   published=p.solved_at, budget=int(g.steps.max()))
+
+
+ablation_rows, ablation_solved = [], []
+for label, p in ABLATION_PUBLISHED.items():
+    g = cell(label)
+    if len(g):
+        ablation_rows.append(judged_row(g, p, f"{p.unit} succeeds on × in {100 * p.success:.0f}% of seeds", label))
+        ablation_solved.append(solved_at_finding(g, p))
+reference = cell("NAU→NMU")
+NMU_ROW = scale.Published("mul", "NAU→NMU", 1.00, None, None, 1.4e6, 4.4e-7, table="appendix, ablation")
+view = ([judged_row(reference, NMU_ROW, "reference", "NAU→NMU")] if len(reference) else []) + ablation_rows
+if view:
+    display(pd.DataFrame([{
+        "model": r["label"], "seeds × steps": f"{r['rate']['n']} × {power_of_ten(r['steps'])}",
+        "success (ours)": fmt_rate(r["rate"], compact=True), "success (M&J)": f"{r['published'].success:.0%}",
+        "median solved at (ours / M&J)": f"{sci(r['median_solved'])} / {sci(r['published'].solved_at)}",
+        "sparsity error (ours / M&J)": f"{sci(r['sparsity'])} / {sci(r['published'].sparsity)}",
+        "verdict (rate)": "judged in the paper-scale chapter" if r["label"] == "NAU→NMU" else r["finding"].verdict().level}
+        for r in view]).set_index("model"))
+
+# %% tags=["hide-input"]
+def ablation_status() -> str:
+    """What of the ablation is finished, running (step reached, seeds solved so far) or not started."""
+    done = {r["label"] for r in ablation_rows}
+    lines = []
+    for r, f in zip(ablation_rows, ablation_solved):
+        v = f.verdict()
+        med, lo, hi = nalu.verdicts.median_interval(f.values)
+        lines.append(f"- **{r['label']}**: {fmt_rate(r['rate'])}, against their 100%: **{r['finding'].verdict().level}** "
+                     f"— {r['finding'].verdict().reason}. Median solved-at step {sci(med)} [{sci(lo)}, {sci(hi)}], "
+                     f"theirs {power_of_ten(r['published'].solved_at)}: **{v.level}** — {v.reason}.")
+    for label, p in ABLATION_PUBLISHED.items():
+        if label in done:
+            continue
+        live = interim_runs[interim_runs.unit == label] if len(interim_runs) else interim_runs
+        if len(live):
+            solved = int(live.solved_at_so_far.notna().sum())
+            lines.append(f"- **{label}**: running, at step {int(live.step_reached.max()):,} of "
+                         f"{int(live.steps.max()):,}; {solved} of {len(live)} seeds have been below their bar so far "
+                         "(no verdict until the run ends and each seed's model is selected).")
+        else:
+            lines.append(f"- **{label}**: not started.")
+    return "\n".join(lines)
+
+
+Markdown(ablation_status())
+
+# %% [markdown]
 # ## The NALM benchmark's nine ranges
 #
 # Mistry et al.'s single-layer benchmark {cite}`mistry2022nalm`: $y = x_1 \circ x_2$ for
@@ -302,26 +403,21 @@ Markdown(nalm_best(nalm) if len(nalm) else "No range of the run has finished yet
 # %% [markdown]
 # ## What this book has not run yet
 #
-# Three of Madsen & Johansen's smaller experiments need millions of steps per seed, and are not in
-# the stored runs: the gating experiment on $\times$, the ablation of the NMU's regularisers, and
-# their sweep of the static $\times$ task over input ranges. Their published figures, and what each
-# would cost here (at the measured speed of the book's longest stored run of a two-layer NAU → NMU
-# on the static task, 25 seeds per block on one core), are below; none of their claims is judged.
+# Two of Madsen & Johansen's smaller experiments need millions of steps per seed and are not in
+# the stored runs: the gating experiment on $\times$ and their sweep of the static $\times$ task
+# over input ranges. Their published figures, and what each would cost here (at the measured speed
+# of the book's longest stored run of a two-layer NAU → NMU on the static task, 25 seeds per block
+# on one core), are below; none of their claims is judged.
 
 # %% tags=["hide-input"]
 import json
-from pathlib import Path
 
-paper_blocks = json.loads((Path(tables_dir).parent / "paper-scale" / "provenance.json").read_text())["blocks"]
+paper_blocks = json.loads((paper / "provenance.json").read_text())["blocks"]
 nmu_block = next(b for b in paper_blocks if b["block"]["unit"] == "NAU→NMU" and b["block"]["op"] == "mul")
 SECONDS_PER_BLOCK_STEP = nmu_block["wall_seconds"] / nmu_block["steps"]  # one block of 25 seeds, one core
 NOT_RUN = [  # experiment, published figures, models, steps each needs (at least their published median solved-at)
     ("gating experiment on ×", "NALU shared 24%, separate 22%, gated NAU/NMU 62% (median solved at up to 2.8·10⁶)",
      3, 3_000_000),
-    ("NMU ablation (the NMU without its sparsity regulariser R_bias, without clamping W, without both; the NMU "
-     "itself is the paper-scale NAU → NMU cell)",
-     "every variant 100%; median solved at 1.9·10⁶ without R_bias, 1.3·10⁶ without the clamp, 1.5·10⁶ without "
-     "both, against 1.4·10⁶", 3, 2_000_000),
     ("range sweep of the static × task (NMU)", "U[−2,−1] 1.00, U[−2,2] 0.78, U[0,1] 1.00, U[0.1,0.2] 0.84, "
      "U[1,2] 1.00, U[1.1,1.2] 0, U[10,20] 1.00", 7, 2_000_000),
 ]
@@ -332,18 +428,25 @@ pd.DataFrame([{"experiment": e, "published": pub, "blocks of 25 seeds × steps":
 # %% [markdown]
 # ## Re-running them
 #
-# Every run is `python -m nalu_lab.tables` (one process per job, every core; each job is kept when it
-# finishes, so an interrupted run keeps what it finished); the commands below are the ones that
-# produced the stored tables.
+# The small tables are runs of `python -m nalu_lab.tables` (one process per job, every core; each job
+# is kept when it finishes, so an interrupted run keeps what it finished); the commands below are the
+# ones that produced the stored tables. The ablation is a run of the paper-scale tools, which
+# checkpoint every few minutes and continue where they stopped.
 
 # %% tags=["hide-input"]
-Markdown("\n".join(f"- `{m['command']}` — torch {m['environment']['torch']} on {m['environment']['cpu']}, code version "
-                   f"`{m['code'][:12]}`, {m['wall_seconds'] / 60:.0f} min of wall time in {m['workers']} "
-                   f"{'process' if m['workers'] == 1 else 'processes'}" for m in (provenance, gating_provenance) if m)
-         + f"\n- `python -m nalu_lab.tables nalm` runs the NALM benchmark's nine ranges and continues an unfinished "
-           f"run ({len(nalm_all) - len(nalm_missing)} of its {len(nalm_all)} jobs finished, by code version"
-           f"{'s' if nalm.code.nunique() > 1 else ''} {', '.join(f'`{c[:12]}`' for c in sorted(nalm.code.unique()))})"
-           if len(nalm) else "")
+commands = [f"- `{m['command']}` — torch {m['environment']['torch']} on {m['environment']['cpu']}, code version "
+            f"`{m['code'][:12]}`, {m['wall_seconds'] / 60:.0f} min of wall time in {m['workers']} "
+            f"{'process' if m['workers'] == 1 else 'processes'}" for m in (provenance, gating_provenance) if m]
+if len(nalm):
+    commands.append(f"- `python -m nalu_lab.tables nalm` runs the NALM benchmark's nine ranges and continues an "
+                    f"unfinished run ({len(nalm_all) - len(nalm_missing)} of its {len(nalm_all)} jobs finished, by code "
+                    f"version{'s' if nalm.code.nunique() > 1 else ''} "
+                    f"{', '.join(f'`{c[:12]}`' for c in sorted(nalm.code.unique()))})")
+commands.append("- `make paper-plan` continues every long run of the static task that the book cites, the NMU's "
+                "ablation among them (each planned cell at its budget, one block of 25 seeds per core), and "
+                f"`make paper CELLS='{next(iter(scale.ABLATION_UNITS))}:mul' SEEDS=0-24 STEPS=3000000` runs one "
+                "variant alone")
+Markdown("\n".join(commands))
 
 # %% tags=["hide-input"]
 _ = save_results(results_dir, "18_small_tables", {
@@ -356,4 +459,7 @@ _ = save_results(results_dir, "18_small_tables", {
     "nalm_ranges_finished": len(done_ranges),
     "nalm_success": {f"{u}|{op}|{r}": [int(g.success.sum()), len(g)]
                      for (u, op, r), g in nalm.groupby(["unit", "op", "range"])} if len(nalm) else {},
-}, findings=[r["finding"] for r in rows] + [ordering] + [r["finding"] for r in gating_rows])
+    "ablation": {r["label"]: {"successes": r["rate"]["successes"], "n": r["rate"]["n"], "steps": r["steps"],
+                              "median_solved_at": r["median_solved"], "sparsity": r["sparsity"]} for r in ablation_rows},
+}, findings=[r["finding"] for r in rows] + [ordering] + [r["finding"] for r in gating_rows]
+   + [r["finding"] for r in ablation_rows] + ablation_solved)

@@ -5,6 +5,13 @@ Equality kinds (tests/tolerances.py): (a) exact throughout: the same blocks unde
 """
 
 import json
+from functools import partial
+
+import torch
+
+import nalu
+from nalu.data import FreshSamples
+from nalu.training import Warmup
 
 import pandas as pd
 import pytest
@@ -96,12 +103,43 @@ def test_a_finished_block_extended_to_more_steps_is_the_longer_block(tmp_path):
 def test_every_planned_cell_has_a_budget_that_can_decide_it():
     """The plan's budgets follow the verdict rule: at least the published median solved-at step,
     or the paper's 5·10⁶ steps where none is published."""
-    published = {(p.unit, p.op): p for p in scale.MADSEN_STATIC + scale.MADSEN_APPENDIX}
+    published = {(p.unit, p.op): p for p in scale.MADSEN_STATIC + scale.MADSEN_APPENDIX + scale.MADSEN_ABLATION}
     for c in scale.PLAN:
         p = published.get((c.unit, c.op))
         need = p.solved_at if p is not None and p.solved_at else scale.PaperProtocol.steps
         assert c.steps >= need, c
-    assert {(p.unit, p.op) for p in scale.MADSEN_STATIC} <= {(c.unit, c.op) for c in scale.PLAN}
+    assert {(p.unit, p.op) for p in scale.MADSEN_STATIC + scale.MADSEN_ABLATION} <= {(c.unit, c.op) for c in scale.PLAN}
+
+
+def test_the_ablation_units_are_the_nmu_without_its_regulariser_or_its_clip_and_change_the_training():
+    """Each ablation variant differs from the NAU→NMU cell in exactly what its label says, and a few steps of
+    training tell them apart (the regulariser acts from step 0 here; the clip acts once a weight leaves its range)."""
+    base, no_reg = scale.PAPER_UNITS["NAU→NMU"], scale.ABLATION_UNITS["NAU→NMU, no R_bias"]
+    no_clip, neither = scale.ABLATION_UNITS["NAU→NMU, no W-clamp"], scale.ABLATION_UNITS["NAU→NMU, no R_bias, no W-clamp"]
+    assert (no_reg.first, no_reg.second, no_reg.reg()) == (base.first, base.second, None)
+    assert no_clip.reg() == base.reg() and neither.reg() is None
+    proto = scale.PaperProtocol(in_dim=6)
+    for unit in (no_clip, neither):
+        model = unit.factory(proto)()
+        assert [layer.bounds for layer in model] == ["forward", "forward"]
+    assert [layer.bounds for layer in base.factory(proto)()] == ["clip", "clip"]
+    for label in scale.ALL_UNITS:  # file names name the unit back
+        block = scale.Block(label, "mul", (0, 1))
+        assert scale.unit_label(block.name.rsplit("_", 2)[0]) == label and " " not in block.name and "," not in block.name
+    # the variants train differently (λ from step 0 so that the regulariser acts within the run)
+    data = FreshSamples(partial(proto.task, "mul"), batch_size=16, eval_size=50)
+    finals = {}
+    for label, unit in (("base", base), ("no R_bias", no_reg), ("no clip", no_clip)):
+        reg = None if unit.reg() is None else Warmup(10.0, 0, 1)
+        result = nalu.train(unit.factory(proto), data, [0], steps=200, lr=0.05, reg=reg, eval_every=100, progress=False)
+        finals[label] = [p.detach().clone() for p in result.model.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(finals["base"], finals["no R_bias"]))
+    assert any(not torch.equal(a, b) for a, b in zip(finals["base"], finals["no clip"]))
+    # with the clip every weight stays in range; without it some leave (lr 0.05 pushes them out)
+    w_nau, w_nmu = finals["base"]
+    assert w_nau.abs().max() <= 1 and w_nmu.min() >= 0 and w_nmu.max() <= 1
+    v_nau, v_nmu = finals["no clip"]
+    assert v_nau.abs().max() > 1 or v_nmu.min() < 0 or v_nmu.max() > 1
 
 
 def test_plan_status_counts_finished_running_and_left(tmp_path):
@@ -128,7 +166,7 @@ def test_plan_jobs_are_the_unfinished_planned_cells_in_order_each_at_its_budget(
             for s in range(scale.PLAN_SEEDS)]
     pd.DataFrame(rows, columns=scale.COLUMNS).to_csv(out / "static.csv", index=False)
     jobs = scale.plan_jobs(out)
-    expected = [c for c in scale.PLAN[1:] if c.unit in scale.PAPER_UNITS]
+    expected = [c for c in scale.PLAN[1:] if c.unit in scale.ALL_UNITS]
     assert [(b.unit, b.op, p.steps) for b, p in jobs] == [(c.unit, c.op, c.steps) for c in expected]
     assert all(b.seeds == tuple(range(scale.PLAN_SEEDS)) for b, _ in jobs)
 

@@ -413,7 +413,7 @@ def test_nau_options_change_the_init_and_the_clamp_and_bad_values_are_refused():
     torch.manual_seed(0)
     default = nalu.NAU(6, 4)
     torch.manual_seed(0)
-    xavier = nalu.NAU(6, 4, init="xavier", clamp=False)
+    xavier = nalu.NAU(6, 4, init="xavier", bounds="none")
     r_madsen, r_xavier = min(0.5, math.sqrt(3.0) * math.sqrt(2.0 / 10)), math.sqrt(6.0 / 10)
     # one uniform draw each: the Xavier weights are the default's scaled by r_xavier / r_madsen
     # (float32: W = −r + 2r·u cancels near 0, so the error is absolute, a few ulps of r ≈ 0.77:
@@ -428,8 +428,67 @@ def test_nau_options_change_the_init_and_the_clamp_and_bad_values_are_refused():
     assert torch.equal(default.W, torch.ones(4, 6)) and torch.equal(xavier.W, torch.full((4, 6), 2.0))
     with pytest.raises(ValueError, match="init must be one of"):
         nalu.NAU(2, 1, init="glorot")
-    with pytest.raises(ValueError, match="clamp must be"):
-        nalu.NAU(2, 1, clamp="no")
+    with pytest.raises(ValueError, match="bounds must be one of 'clip', 'forward', 'none'; got 'no'"):
+        nalu.NAU(2, 1, bounds="no")
+
+
+@pytest.mark.parametrize("make, lo", [(lambda: nalu.NAU(3, 2, bounds="forward"), -1.0),
+                                      (lambda: nalu.NMU(3, 2, bounds="forward"), 0.0)])
+def test_forward_bounds_clamp_the_weights_in_the_forward_pass_and_leave_the_parameter_free(make, lo):
+    """Madsen & Johansen's ablation "no W-clamp" (their ``--oob-mode regualized``): the parameter is
+    never clipped, the forward pass multiplies by min(max(W, lo), 1). Exact: the clipped twin computes
+    the same float operations on the same (clamped) values."""
+    free, clipped = make(), make()
+    clipped.bounds = "clip"
+    w = torch.tensor([[1.7, -2.5, 0.25], [0.5, 3.0, -0.75]])
+    with torch.no_grad():
+        free.W.copy_(w)
+        clipped.W.copy_(w.clamp(lo, 1.0))
+    x = torch.tensor([[1.5, -0.5, 2.0], [3.0, 1.25, -1.0]])
+    free.clamp_weights_()
+    assert torch.equal(free.W, w)  # the parameter stays where the optimiser put it
+    assert torch.equal(free(x), clipped(x))  # ... and the forward pass sees it clamped
+    out_of_range = w.clone()
+    out_of_range.clamp_(lo, 1.0)
+    assert not torch.equal(out_of_range, w)  # the case is one where the clamp matters
+    (free(x).sum()).backward()
+    outside = (w < lo) | (w > 1)
+    assert torch.equal(free.W.grad[outside], torch.zeros(int(outside.sum())))  # no gradient through the clamp
+
+
+def test_free_weights_use_the_reference_regulariser_which_is_zero_only_at_the_ends_of_the_range():
+    """Inside the range both forms are min(|W|, 1 − |W|), bit for bit; outside it the clipped form would go
+    negative (a reward for leaving the range) and the reference code's min(|W|, |1 − |W||) (NAU) or
+    min(|W|, |1 − W|) (NMU) does not. Exact: abs of a non-negative float is the float itself."""
+    inside = torch.tensor([[0.0, 0.3, 1.0], [0.5, 0.9, 0.1]])
+    outside = torch.tensor([[1.5, -0.2, 2.0]])
+    for cls, outside_values in ((nalu.NAU, torch.tensor([0.5, 0.2, 1.0])), (nalu.NMU, torch.tensor([0.5, 0.2, 1.0]))):
+        free, clipped = cls(3, 2, bounds="forward"), cls(3, 2)
+        with torch.no_grad():
+            free.W.copy_(inside)
+            clipped.W.copy_(inside)
+        assert torch.equal(free.regularizer(), clipped.regularizer())
+        one = cls(3, 1, bounds="forward")
+        with torch.no_grad():
+            one.W.copy_(outside)
+        # float32: three values of at most 2 ulps error each, mean over 3: atol 1e-6
+        assert torch.allclose(one.regularizer(), outside_values.mean(), rtol=0, atol=1e-6)
+    nmu = nalu.NMU(3, 1, bounds="forward")
+    with torch.no_grad():
+        nmu.W.copy_(torch.tensor([[-0.8, 0.0, 0.0]]))  # NMU: min(|W|, |1 − W|) at −0.8 is 0.8 (the NAU's form: 0.2)
+    assert torch.allclose(nmu.regularizer(), torch.tensor(0.8 / 3), rtol=0, atol=1e-7)
+
+
+def test_units_pickled_before_bounds_existed_load_with_their_old_meaning():
+    import pickle
+    for cls, old, expected in ((nalu.NAU, {"clamp": False}, "none"), (nalu.NAU, {"clamp": True}, "clip"),
+                               (nalu.NMU, {}, "clip")):
+        unit = cls(2, 1)
+        del unit.__dict__["bounds"]
+        unit.__dict__.update(old)
+        back = pickle.loads(pickle.dumps(unit))
+        assert back.bounds == expected and "clamp" not in back.__dict__
+        back(torch.ones(1, 2))  # the forward pass runs
 
 
 def test_the_gated_nau_nmu_mixes_an_nau_and_an_nmu_by_its_gate_and_keeps_their_regularisers_and_clamps():
