@@ -16,13 +16,14 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from functools import partial
+from typing import Any, Callable, Sequence
 
 import torch
 
 from nalu.training import code_version, environment
 
-__all__ = ["KeptRun", "kept_run", "run_key", "blocks_provenance"]
+__all__ = ["KeptRun", "KeptBlocks", "kept_run", "kept_blocks", "run_key", "blocks_provenance"]
 
 
 @dataclass(frozen=True)
@@ -87,3 +88,47 @@ def blocks_provenance(blocks: list[list[int]], runs: list[KeptRun]) -> str:
         return runs[0].provenance()
     return " ".join(f"For seeds {b[0]}–{b[-1]}, {r.provenance()[0].lower()}{r.provenance()[1:]}"
                     for b, r in zip(blocks, runs))
+
+
+@dataclass(frozen=True)
+class KeptBlocks:
+    """A run kept in blocks of seeds: the blocks, in order, and each block's ``KeptRun``."""
+
+    blocks: list[list[int]]
+    runs: list[KeptRun]
+
+    @property
+    def values(self) -> list[Any]:
+        """What each block's computation returned, block by block."""
+        return [r.value for r in self.runs]
+
+    @property
+    def read_back(self) -> bool:
+        """Whether every block was read back (none trained in this build)."""
+        return all(r.read_back for r in self.runs)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """The CPU time that trained the blocks, wherever and whenever each was trained."""
+        return sum(r.meta["cpu_seconds"] for r in self.runs)
+
+    def provenance(self) -> str:
+        return blocks_provenance(self.blocks, self.runs)
+
+
+def kept_blocks(name: str, settings: dict, seeds: Sequence[int], block_size: int,
+                compute: Callable[[list[int]], Any], kept_dir: str | Path | None) -> KeptBlocks:
+    """``compute(block)`` for the seeds cut into blocks of ``block_size``, each block kept as
+    ``kept_run(name, settings + {"seeds": block}, …)``: a block already kept is read back, so more
+    seeds add blocks without training the earlier ones again."""
+    if "seeds" in settings:
+        raise ValueError("settings must not contain 'seeds': kept_blocks adds each block's seeds itself; pass the "
+                         "seeds as the seeds argument")
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    blocks = [seeds[k:k + block_size] for k in range(0, len(seeds), block_size)]
+    return KeptBlocks(blocks, [kept_run(name, dict(settings, seeds=block), partial(compute, block), kept_dir)
+                               for block in blocks])

@@ -56,7 +56,6 @@ results_dir = "../build/results"
 
 # %% tags=["hide-input"]
 import math
-from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -67,7 +66,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu_book.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, underpowered
-from nalu_book.kept import blocks_provenance, kept_run
+from nalu_book.kept import kept_blocks
 from nalu_book.results import Finding
 
 SEEDS = list(range(3 if quick else 40))
@@ -169,14 +168,12 @@ def train_both(seeds: list[int]) -> dict:
             for name, factory in INITS.items()}
 
 
-blocks = [SEEDS[k:k + BLOCK] for k in range(0, len(SEEDS), BLOCK)]
-runs = [kept_run("05_sum_split", dict(seeds=block, steps=STEPS, eval_every=EVAL_EVERY, lr=LR, rows=N_TRAIN,
-                                      inits=list(INITS)), partial(train_both, block), None if quick else kept_dir)
-        for block in blocks]
-results = {name: nalu.merge_results([r.value[name] for r in runs]) for name in INITS}
+kept = kept_blocks("05_sum_split", dict(steps=STEPS, eval_every=EVAL_EVERY, lr=LR, rows=N_TRAIN, inits=list(INITS)),
+                   SEEDS, BLOCK, train_both, None if quick else kept_dir)
+results = {name: nalu.merge_results([v[name] for v in kept.values]) for name in INITS}
 log = pd.concat([r.log.assign(init=name) for name, r in results.items()], ignore_index=True)
 diverged = {name: len(r.diverged_at) for name, r in results.items()}
-Markdown(blocks_provenance(blocks, runs)
+Markdown(kept.provenance()
          + f"\n\nSeeds that diverged (NaN loss) within {STEPS:,} steps: "
          + ", ".join(f"{n} of {len(SEEDS)} ({name})" for name, n in diverged.items()) + ".")
 

@@ -72,7 +72,7 @@ from IPython.display import Markdown
 from nalu import gridworld as gw
 from nalu.verdicts import MIN_SEEDS, median_interval
 from nalu_book.book import bootstrap_ci, mode_banner, provisional, save_results
-from nalu_book.kept import blocks_provenance, kept_run
+from nalu_book.kept import kept_blocks
 from nalu_book.results import Finding
 
 torch.set_num_threads(1)  # many small steps: one thread beats two that wait on each other
@@ -136,14 +136,13 @@ def train_and_test(seeds: list[int]) -> dict:
     return dict(logs=pd.concat(logs), episodes=pd.concat(evals))
 
 
-blocks = [SEEDS[k:k + BLOCK] for k in range(0, len(SEEDS), BLOCK)]
-runs = [kept_run("15_grid_world", dict(agents=AGENTS, seeds=block, updates=UPDATES, envs=ENVS, episodes=EPISODES,
-                                       size=SIZE, t_train=T_TRAIN, t_test=T_TEST, hidden=HIDDEN, lr=LR, gamma=GAMMA,
-                                       lam=LAMBDA, entropy=ENTROPY, value=VALUE),
-                 partial(train_and_test, block), None if quick else kept_dir) for block in blocks]
-logs = pd.concat([r.value["logs"] for r in runs], ignore_index=True)
-episodes = pd.concat([r.value["episodes"] for r in runs], ignore_index=True)
-Markdown(blocks_provenance(blocks, runs))
+kept = kept_blocks("15_grid_world", dict(agents=AGENTS, updates=UPDATES, envs=ENVS, episodes=EPISODES, size=SIZE,
+                                        t_train=T_TRAIN, t_test=T_TEST, hidden=HIDDEN, lr=LR, gamma=GAMMA, lam=LAMBDA,
+                                        entropy=ENTROPY, value=VALUE),
+                   SEEDS, BLOCK, train_and_test, None if quick else kept_dir)
+logs = pd.concat([v["logs"] for v in kept.values], ignore_index=True)
+episodes = pd.concat([v["episodes"] for v in kept.values], ignore_index=True)
+Markdown(kept.provenance())
 
 # %% tags=["hide-input"]
 lo_T, hi_T = T_TRAIN
@@ -309,8 +308,8 @@ findings = [
 ]
 figures = {"n_seeds": n, "updates": UPDATES, "episodes_per_update": ENVS, "test_episodes": EPISODES, "grid": SIZE,
            "train_T_max": hi_T, "test_T_max": max(T_TEST), "cpu_seconds": round(time.process_time() - cpu_start, 1),
-           "training_cpu_seconds": sum(r.meta["cpu_seconds"] for r in runs),
-           "training_read_back": all(r.read_back for r in runs)}
+           "training_cpu_seconds": kept.cpu_seconds,
+           "training_read_back": kept.read_back}
 for a in AGENTS:
     key = a.lower().replace(" + ", "_")
     figures[f"{key}_reward_in_range_median"] = float(iv_in[a][0])

@@ -60,7 +60,7 @@ import nalu
 from nalu.tasks import Ranges, Task
 from nalu.verdicts import MIN_SEEDS, median_interval, median_verdict
 from nalu_book.book import mode_banner, provisional, save_results
-from nalu_book.kept import blocks_provenance, kept_run
+from nalu_book.kept import kept_blocks
 from nalu_book.results import Finding
 
 N_SEEDS = 5 if quick else 2 * MIN_SEEDS  # the paper trains 20 models per unit; twice that narrows a median's interval
@@ -187,14 +187,11 @@ def train(block: list[int]) -> list:
 
 
 wall_start = time.perf_counter()
-blocks = [seeds[k:k + BLOCK] for k in range(0, len(seeds), BLOCK)]
-runs = [kept_run("17_npu", dict(runs=RUNS, lr={f"{u}|{arm}": lr for (u, arm), lr in LR.items()}, seeds=block,
-                                steps=STEPS, batch=BATCH, eval_size=1_000),
-                 partial(train, block), None if quick else kept_dir)
-        for block in blocks]
-cpu_seconds, wall_seconds = sum(r.meta["cpu_seconds"] for r in runs), time.perf_counter() - wall_start
-read_back = all(r.read_back for r in runs)
-results = dict(zip(RUNS, (nalu.merge_results(parts) for parts in zip(*(r.value for r in runs)))))
+kept = kept_blocks("17_npu", dict(runs=RUNS, lr={f"{u}|{arm}": lr for (u, arm), lr in LR.items()}, steps=STEPS,
+                                 batch=BATCH, eval_size=1_000),
+                   seeds, BLOCK, train, None if quick else kept_dir)
+cpu_seconds, wall_seconds, read_back = kept.cpu_seconds, time.perf_counter() - wall_start, kept.read_back
+results = dict(zip(RUNS, (nalu.merge_results(parts) for parts in zip(*kept.values))))
 
 
 @torch.no_grad()
@@ -213,7 +210,7 @@ errors = {key: grid_errors(r) for key, r in results.items()}
 diverged = {key: len(r.diverged_at) for key, r in results.items()}
 print(f"{len(RUNS)} runs × {N_SEEDS} seeds × {STEPS:,} steps: {cpu_seconds:.0f} CPU-seconds of training "
       f"({'read back' if read_back else f'{wall_seconds:.0f} s wall'}); diverged seeds: {sum(diverged.values())}")
-Markdown(blocks_provenance(blocks, runs))
+Markdown(kept.provenance())
 
 # %% [markdown]
 # ## Why the NPU and the RealNPU are one model here

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from nalu_book.kept import KeptRun, blocks_provenance, kept_run, run_key
+from nalu_book.kept import KeptRun, blocks_provenance, kept_blocks, kept_run, run_key
 
 
 def test_a_kept_run_is_read_back_with_the_same_settings_and_computed_again_when_one_changes(tmp_path):
@@ -55,3 +55,26 @@ def test_blocks_provenance_names_each_block_and_keeps_one_block_as_it_is(tmp_pat
     assert blocks_provenance([[0, 1]], runs[:1]) == runs[0].provenance()
     with pytest.raises(ValueError, match="2 blocks of seeds but 1 kept runs"):
         blocks_provenance([[0, 1], [2, 3]], runs[:1])
+
+
+def test_kept_blocks_keep_each_block_under_the_key_kept_run_gives_it_and_read_earlier_blocks_back(tmp_path):
+    calls = []
+
+    def compute(block):
+        calls.append(list(block))
+        return [10 * s for s in block]
+
+    settings = dict(lr=1e-3, steps=5)
+    first = kept_blocks("ch", settings, range(3), 2, compute, tmp_path)
+    assert first.blocks == [[0, 1], [2]] and first.values == [[0, 10], [20]] and not first.read_back
+    # the same files as a chapter keeping each block with kept_run and the block in its settings
+    for block in first.blocks:
+        assert (tmp_path / f"ch-{run_key('ch', dict(settings, seeds=block))}.pt").exists()
+    more = kept_blocks("ch", settings, range(4), 2, compute, tmp_path)  # a fourth seed: block [2, 3] is new
+    assert calls == [[0, 1], [2], [2, 3]] and more.runs[0].read_back and not more.runs[1].read_back
+    assert more.cpu_seconds == sum(r.meta["cpu_seconds"] for r in more.runs)
+    assert more.provenance() == blocks_provenance(more.blocks, more.runs)
+    with pytest.raises(ValueError, match="must not contain 'seeds'"):
+        kept_blocks("ch", dict(seeds=[0]), [0], 1, compute, tmp_path)
+    with pytest.raises(ValueError, match="block_size must be a positive integer, got 0"):
+        kept_blocks("ch", settings, [0], 0, compute, tmp_path)
