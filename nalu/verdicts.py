@@ -13,7 +13,10 @@ or about a median (95% order-statistic interval of the median of n seeds):
   interval that lies wholly inside a claimed range needs no width condition);
 * **contradicted**: powered, and the published value lies outside our interval. Contradiction
   needs the seeds and the budget but not the width condition: an interval that excludes the
-  published value has already excluded it, however wide it is;
+  published value has already excluded it, however wide it is. A rate *below* the published one,
+  from a budget shorter than the source's training, contradicts it only if it is below half of it:
+  by the published median solved-at step half of the source's successes had been solved, so a run
+  cut short there could show as little as half the published rate (``truncation_problem``);
 * **underpowered**: anything else. A 0/3 is never consistent with a published 14%.
 """
 
@@ -28,7 +31,7 @@ import numpy as np
 from .metrics import wilson_interval
 
 __all__ = ["MIN_SEEDS", "MAX_WIDTH", "MAX_LOG10_WIDTH", "CONFIDENCE", "LEVELS", "CONSISTENT", "CONTRADICTED",
-           "UNDERPOWERED", "Verdict", "rate_verdict", "median_verdict", "median_interval", "check_verdict",
+           "UNDERPOWERED", "Verdict", "rate_verdict", "truncation_problem", "median_verdict", "median_interval", "check_verdict",
            "rule_text"]
 
 MIN_SEEDS = 20  # fewer seeds than this decide nothing
@@ -60,7 +63,9 @@ def rule_text() -> str:
             f"for a median error), and a training budget at least the published median solved-at step "
             f"(the published training length where no solved-at step is published); "
             f"**contradicted**: the published value lies outside our interval, with the same seeds and budget "
-            f"(no width condition: an interval that excludes a value has excluded it); "
+            f"(no width condition: an interval that excludes a value has excluded it), except that a success rate "
+            f"below the published one, from a budget shorter than the source's training, must be below half of it "
+            f"(by the published median solved-at step only half of the source's successes had been solved); "
             f"**underpowered**: anything else — too few seeds, too wide an interval, or too short a budget. "
             f"A check counts only if its result could have come out the other way at this budget: what holds "
             f"by construction (an identity of the equations, a gradient formula, a sign that exp(·) cannot "
@@ -117,17 +122,38 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def truncation_problem(hi: float, claim_low: float, budget: float | None, published_solved_at: float | None,
+                       published_steps: float | None) -> str | None:
+    """Why a rate whose interval ends at ``hi``, below the published ``claim_low``, cannot contradict it
+    (None: it can). When our budget reaches the published median solved-at step but not the published
+    training length, a seed that the source counted as a success may not have been solved yet in our
+    run; at the median solved-at step half of the source's successes had been solved, so a run cut
+    short there could show as little as ``claim_low / 2``. Only an interval below that contradicts."""
+    if budget is None or published_solved_at is None or published_steps is None or budget >= published_steps:
+        return None
+    if not hi < claim_low or hi < claim_low / 2:
+        return None
+    return (f"budget {budget:,.0f} steps < the published training length {published_steps:,.0f}: by their median "
+            f"solved-at step {published_solved_at:,.0f} half of their successes were solved, so their run cut short "
+            f"at our budget could show as little as {_pct(claim_low / 2)}")
+
+
 def rate_verdict(successes: int, n: int, published: float | tuple[float, float], *, budget: float | None = None,
                  published_solved_at: float | None = None, published_steps: float | None = None) -> Verdict:
     """Verdict on a published success rate (a number in [0, 1], or a claimed range (low, high))
-    from ``successes`` of ``n`` seeds trained for ``budget`` steps; Wilson 95% interval."""
+    from ``successes`` of ``n`` seeds trained for ``budget`` steps; Wilson 95% interval. Give the
+    published median solved-at step and the published training length wherever both are known: a
+    rate below the published one from a shorter budget then needs to be below half of it
+    (``truncation_problem``)."""
     lo, hi = wilson_interval(successes, n)
     claim = _claim_range(published, "published")
     if not (0 <= claim[0] and claim[1] <= 1):
         raise ValueError(f"a published rate must lie in [0, 1] (a fraction, not a percentage), got {published!r}")
     width = hi - lo
     too_wide = f"interval width {width:.2f} > {MAX_WIDTH}" if width > MAX_WIDTH else None
-    return _decide(lo, hi, claim, n, _budget_problem(budget, published_solved_at, published_steps), too_wide, _pct)
+    problem = (_budget_problem(budget, published_solved_at, published_steps)
+               or truncation_problem(hi, claim[0], budget, published_solved_at, published_steps))
+    return _decide(lo, hi, claim, n, problem, too_wide, _pct)
 
 
 def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:

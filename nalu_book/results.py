@@ -295,7 +295,7 @@ def madsen_static_findings(static: pd.DataFrame, published: Sequence[Any], chapt
                            f"{100 * p.success:.0f}% of seeds", MADSEN_MEASURE, "rate",
                            test="published rate inside our 95% interval", successes=int(cell.success.sum()),
                            n=len(cell), published=float(p.success), budget=steps,
-                           published_solved_at=p.solved_at, published_steps=None if p.solved_at else MADSEN_STEPS))
+                           published_solved_at=p.solved_at, published_steps=MADSEN_STEPS))
     return out
 
 

@@ -89,22 +89,25 @@ pd.DataFrame([{"model": s.label, "layers (4 → 2 → 1)": f"{LAYERS[s.first]} �
 STEPS = int(runs.steps.max())
 
 
-def judged_row(g: pd.DataFrame, p, claim: str, label: str) -> dict:
-    """One model's stored seeds ``g`` against its published row ``p``: the rate, the median solved-at
-    step and mean sparsity error of the successful seeds, and the finding that judges ``claim``."""
+def judged_row(g: pd.DataFrame, p, claim: str, label: str, training_steps: int) -> dict:
+    """One model's stored seeds ``g`` against its published row ``p`` (trained ``training_steps`` in the
+    paper): the rate, the median solved-at step and mean sparsity error of the successful seeds, and
+    the finding that judges ``claim``."""
     ok = g[g.success]
     rate = nalu.success_rate(g.success)
     steps = int(g.steps.max())
     finding = Finding("18", f"Madsen & Johansen 2020, {p.table}", claim, MADSEN_MEASURE, "rate",
                       test="published rate inside our 95% interval", successes=rate["successes"], n=rate["n"],
-                      published=p.success, budget=steps, published_solved_at=p.solved_at)
+                      published=p.success, budget=steps, published_solved_at=p.solved_at,
+                      published_steps=training_steps)
     return dict(op=p.op, unit=p.unit, label=label, steps=steps, rate=rate, finding=finding, published=p,
                 median_solved=float(ok.solved_at.median()) if len(ok) else math.nan,
                 sparsity=float(ok.sparsity.mean()) if len(ok) else math.nan)
 
 
 rows = [judged_row(runs[runs.unit == u], PUBLISHED[u],
-                   f"on the ten-parameter function, {u} succeeds in {100 * PUBLISHED[u].success:.0f}% of seeds", u)
+                   f"on the ten-parameter function, {u} succeeds in {100 * PUBLISHED[u].success:.0f}% of seeds", u,
+                   tables.TEN_PARAMETER_STEPS)
         for u in UNITS]
 pd.DataFrame([{
     "model": r["unit"], "success (ours)": fmt_rate(r["rate"], compact=True),
@@ -189,7 +192,7 @@ SYMBOL = {"add": "+", "mul": "×"}
 
 gating_rows = ([judged_row(g, GATING_PUBLISHED[(op, unit)], f"in the gating experiment, {unit} succeeds on "
                            f"{SYMBOL[op]} in {100 * GATING_PUBLISHED[(op, unit)].success:.0f}% of seeds",
-                           f"{unit} on {SYMBOL[op]}")
+                           f"{unit} on {SYMBOL[op]}", scale.PaperProtocol.steps)
                 for (op, unit), g in gating.groupby(["op", "unit"], sort=False)] if HAVE_GATING else [])
 if not gating_rows:
     display(Markdown("The stored run of this experiment is not in this build yet, so none of its claims is judged here."))
@@ -267,11 +270,13 @@ ablation_rows, ablation_solved = [], []
 for label, p in ABLATION_PUBLISHED.items():
     g = cell(label)
     if len(g):
-        ablation_rows.append(judged_row(g, p, f"{p.unit} succeeds on × in {100 * p.success:.0f}% of seeds", label))
+        ablation_rows.append(judged_row(g, p, f"{p.unit} succeeds on × in {100 * p.success:.0f}% of seeds", label,
+                                        scale.PaperProtocol.steps))
         ablation_solved.append(solved_at_finding(g, p))
 reference = cell("NAU→NMU")
 NMU_ROW = scale.Published("mul", "NAU→NMU", 1.00, None, None, 1.4e6, 4.4e-7, table="appendix, ablation")
-view = ([judged_row(reference, NMU_ROW, "reference", "NAU→NMU")] if len(reference) else []) + ablation_rows
+view = ([judged_row(reference, NMU_ROW, "reference", "NAU→NMU", scale.PaperProtocol.steps)] if len(reference)
+        else []) + ablation_rows
 if view:
     display(pd.DataFrame([{
         "model": r["label"], "seeds × steps": f"{r['rate']['n']} × {power_of_ten(r['steps'])}",

@@ -38,6 +38,22 @@ def test_failure_claims_need_the_published_training_length():
     assert V.rate_verdict(0, 25, 0.0).level == V.CONSISTENT
 
 
+def test_a_low_rate_from_a_shorter_budget_contradicts_only_below_half_the_published_rate():
+    """At a budget past the published median solved-at step but short of their training, half of their
+    successes may still be unsolved: 4/25 (Wilson [6%, 35%]) cannot contradict 51% (half: 25.5%) at
+    2·10⁵ of 5·10⁶ steps, but can at the full length; 0/25 ([0%, 13%]) contradicts it either way."""
+    short = dict(budget=2e5, published_solved_at=1.4e5, published_steps=5e6)
+    v = V.rate_verdict(4, 25, 0.51, **short)
+    assert v.level == V.UNDERPOWERED and "as little as 26%" in v.reason
+    assert V.rate_verdict(4, 25, 0.51, budget=5e6, published_solved_at=1.4e5, published_steps=5e6).level == V.CONTRADICTED
+    assert V.rate_verdict(0, 25, 0.51, **short).level == V.CONTRADICTED
+    # a rate above the published one: more training cannot lower it, so the short budget still contradicts
+    assert V.rate_verdict(25, 25, 0.07, budget=3.3e6, published_solved_at=3.3e6, published_steps=5e6).level == V.CONTRADICTED
+    # inside the interval: consistent as before
+    assert V.rate_verdict(24, 25, 0.98, budget=3e6, published_solved_at=1.4e6, published_steps=5e6).level == V.CONSISTENT
+    assert V.truncation_problem(0.35, 0.51, 2e5, 1.4e5, None) is None  # no training length published: no clause
+
+
 def test_a_wide_interval_cannot_be_consistent_but_can_contradict():
     # 10/20: Wilson width ≈ 0.40 > 0.35
     lo, hi = wilson_interval(10, 20)
