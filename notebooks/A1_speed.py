@@ -126,7 +126,6 @@ from IPython.display import Markdown
 
 from nalu_bench import speed
 from nalu_book.book import mode_banner, save_results
-from nalu_book.results import Finding
 
 mode_banner(quick, device=device, measurement="shortened" if quick else "full")
 
@@ -160,8 +159,10 @@ by_threads.style.format("{:,.0f}").set_caption("seed-steps per second; the ratio
 
 # %% [markdown]
 # The package was written to three speed targets: this comparison, the time per seed-step, and
-# generating the mystery problem's targets (measured further down). The check below is computed
-# from the measurements.
+# generating the mystery problem's targets (measured further down). Whether each is met is computed
+# from the measurements. They are targets of this code on the machine that built the page, measured
+# while it runs whatever else it runs, and they move with both; so they are reported here, not
+# counted among the book's findings, which are claims about what the units learn.
 
 # %%
 mystery = results["mystery"]
@@ -273,8 +274,6 @@ print(f"minor page faults per training step: {mem['faults_per_step']:.0f} with m
 
 # %%
 _ = save_results(results_dir, "A1_speed", {"ratio": m["ratio"], "us_per_seed_step": m["us_per_seed_step"],
+                                           "many_vs_one_target_met": bool(m["ratio"] >= 10),
                                            "mystery_speedup": s["speedup"], "peak_rss_mb": mem["peak_rss_mb"],
-                                           "machine": results["machine"]["cpu"]}, findings=[
-    Finding("Appendix", "This book", "training 100 seeds at once is ≥ 10× faster than one at a time",
-            "measured throughput", "check", own=True, test="measured ratio ≥ 10", passed=m["ratio"] >= 10, exact=True,
-            note=f"{m['ratio']:.1f}× ({m['us_per_seed_step']:.0f} µs per seed-step)")])
+                                           "machine": results["machine"]["cpu"]})
