@@ -14,7 +14,7 @@ case $name in
   09_benchmark) inputs+=(results/tables/jobs/nalm/*.json) ;;
   10_paper_scale) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json) ;;
   18_small_tables) inputs+=(results/tables/*.csv results/tables/*.json results/tables/jobs/nalm/*.json
-                           results/paper-scale/provenance.json) ;;
+                           results/paper-scale/*.csv results/paper-scale/*.json) ;;
   99_conclusions) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json results/tables/*.csv results/tables/*.json
                            results/tables/jobs/nalm/*.json) ;;
 esac
