@@ -217,9 +217,9 @@ Markdown("" if not gating_rows else "\n".join(sentence(r) for r in gating_rows)
 #
 # Their appendix takes the NMU of the static table apart. The NMU's weights are meant to end at
 # exactly 0 or 1, and two devices push them there: the sparsity regulariser
-# $\mathcal{R}_{bias} = \operatorname{mean}_{ij} \min(|W_{ij}|, |1 - W_{ij}|)$ (weighted by
-# $\hat\lambda = 10$ from step $10^6$ to $2 \cdot 10^6$), and clipping $W$ to $[0, 1]$ after every
-# step. Their ablation removes one, the other and both, on the static task's $\times$ (the two-layer
+# $\mathcal{R}_{bias} = \operatorname{mean}_{ij} \min(|W_{ij}|, |1 - W_{ij}|)$ (its weight rising
+# linearly from 0 at step $10^6$ to $\hat\lambda = 10$ at $2 \cdot 10^6$), and clipping $W$ to
+# $[0, 1]$ after every step. Their ablation removes one, the other and both, on the static task's $\times$ (the two-layer
 # NAU → NMU, the same protocol as the paper-scale chapter), and reports that every variant still
 # succeeds in every seed, the regulariser mostly making the solution sparse and without it the
 # solution coming later.
