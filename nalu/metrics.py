@@ -141,10 +141,13 @@ def success_rate(success: pd.Series | np.ndarray) -> dict:
 
 
 def effective_weights(model: nn.Module) -> list[Tensor]:
-    """The weights the sparsity error looks at: W of each NAC/NAU/NMU/RealNPU (NALU: its NACs)."""
+    """The weights the sparsity error looks at: W of each NAC/RealNPU (NALU: its NACs), and of each NAU/NMU
+    the weights its forward pass uses (``weight()``: W clamped to its range for ``bounds="forward"``)."""
     out = []
     for m in model.modules():
-        if isinstance(m, (NAC, NAU, NMU, RealNPU)):
+        if isinstance(m, (NAU, NMU)):
+            out.append(m.weight())
+        elif isinstance(m, (NAC, RealNPU)):
             out.append(m.W)
     return out
 

@@ -172,3 +172,16 @@ def test_no_linear_map_passes_the_static_criterion_on_the_nonlinear_operations(o
         assert (floor < 1e-2 * threshold).all()
     else:
         assert (floor > 1e3 * threshold).all()
+
+
+def test_sparsity_error_judges_the_weights_the_forward_pass_uses():
+    """An NMU or NAU whose parameter is free (bounds="forward") multiplies by W clamped to its range, so a
+    parameter at 1.3 is a weight of exactly 1 (error 0), where the parameter itself would count 0.3.
+    Exact: clamping and min/abs of these floats involve no rounding."""
+    for cls in (nalu.NMU, nalu.NAU):
+        free, clipped = cls(2, 1, bounds="forward"), cls(2, 1)
+        with torch.no_grad():
+            free.W.copy_(torch.tensor([[1.3, 0.0]]))
+            clipped.W.copy_(torch.tensor([[1.3, 0.0]]))  # not clipped yet: the trainer clips after a step
+        assert float(nalu.sparsity_error(free)) == 0.0
+        assert float(nalu.sparsity_error(clipped)) == pytest.approx(0.3, abs=1e-6)
