@@ -77,7 +77,7 @@ from nalu_book.results import Finding
 
 torch.set_num_threads(1)  # many small steps: one thread beats two that wait on each other
 cpu_start = time.process_time()
-SEEDS = list(range(3 if quick else 40))
+SEEDS = list(range(3 if quick else 160))
 BLOCK = 20  # seeds trained together (and kept) as one run
 UPDATES = 150 if quick else 6_000
 ENVS = 32 if quick else 64  # episodes per seed and update
