@@ -278,9 +278,17 @@ class Block:
 
 
 def parse_cells(spec: str) -> list[tuple[str, str]]:
-    """'NAU→NMU:mul,NAU:add' → [(unit, op), ...]; every spelling of ``UNIT_SPELLINGS`` is accepted."""
-    cells = []
-    for item in filter(None, (s.strip() for s in spec.split(","))):
+    """'NAU→NMU:mul,NAU:add' → [(unit, op), ...]; every spelling of ``UNIT_SPELLINGS`` is accepted, labels
+    with commas too ('NAU→NMU, no R_bias:mul,NAU:add': a piece without ':' belongs to the next cell)."""
+    cells, items, pending = [], [], []
+    for piece in spec.split(","):
+        pending.append(piece)
+        if ":" in piece:
+            items.append(",".join(pending).strip())
+            pending = []
+    if "".join(pending).strip():
+        items.append(",".join(pending).strip())  # a last piece without ':' (reported below)
+    for item in filter(None, items):
         unit, sep, op = item.rpartition(":")
         if not sep:
             raise ValueError(f"cell {item!r}: write UNIT:OP with UNIT one of {sorted(ALL_UNITS)}, e.g. 'NAU:add'")

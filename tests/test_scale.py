@@ -59,6 +59,11 @@ def test_a_paused_block_resumes_to_the_uninterrupted_result(tmp_path):
 
 def test_cells_and_seeds_are_parsed_with_clear_errors():
     assert scale.parse_cells("NAU->NMU:mul, NAU:add") == [("NAU→NMU", "mul"), ("NAU", "add")]
+    # a label with commas, as written in the book, and its file-name spelling
+    assert scale.parse_cells("NAU→NMU, no R_bias, no W-clamp:mul,NAU:add,NAU-NMU--no-Rbias:×") == [
+        ("NAU→NMU, no R_bias, no W-clamp", "mul"), ("NAU", "add"), ("NAU→NMU, no R_bias", "mul")]
+    with pytest.raises(ValueError, match="UNIT:OP"):
+        scale.parse_cells("NAU:add,NAU")
     assert scale.parse_seeds("0-2,7") == [0, 1, 2, 7]
     with pytest.raises(ValueError, match="UNIT:OP"):
         scale.parse_cells("NMU:mul")
