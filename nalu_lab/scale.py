@@ -615,7 +615,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0-24", help="e.g. 0-24 or 0,3,7")
     p.add_argument("--steps", type=int, default=PaperProtocol.steps)
     p.add_argument("--block-size", type=int, default=25, help="seeds trained together in one task")
-    p.add_argument("--engine", choices=("ray", "processes", "inline"), default="ray")
+    p.add_argument("--engine", choices=("ray", "processes", "inline"), default="ray",
+                   help="ray: a local instance or --address; processes: a local pool; inline: this process, one "
+                        "block after another (each way, one intra-op thread per block)")
     p.add_argument("--address", default=None, help="a Ray cluster's address (default: $RAY_ADDRESS or a local instance)")
     p.add_argument("--workers", type=int, default=None, help="local workers (default: every core)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (each Ray task then asks for a GPU)")
@@ -638,6 +640,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         proto = PaperProtocol(steps=a.steps)
         jobs = [(b, proto) for b in blocks_for(parse_cells(a.cells), parse_seeds(a.seeds), a.block_size)]
+    if a.engine == "inline":  # this process is the worker: one intra-op thread, as each pool or Ray worker
+        from .workers import setup_worker_process
+
+        setup_worker_process()
     results = run_jobs(jobs, a.out, engine=a.engine, address=a.address, device=a.device, workers=a.workers,
                        checkpoint_every=a.checkpoint_every, stop_after_seconds=a.stop_after,
                        resume_elsewhere=a.resume_elsewhere)
