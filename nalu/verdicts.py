@@ -16,7 +16,9 @@ or about a median (95% order-statistic interval of the median of n seeds):
   published value has already excluded it, however wide it is. A rate *below* the published one,
   from a budget shorter than the source's training, contradicts it only if it is below half of it:
   by the published median solved-at step half of the source's successes had been solved, so a run
-  cut short there could show as little as half the published rate (``truncation_problem``);
+  cut short there could show as little as half the published rate (``truncation_problem``). Where
+  the source's rate comes with its own interval (from its seeds), our interval must miss that whole
+  interval: two estimates that overlap do not disagree;
 * **underpowered**: anything else. A 0/3 is never consistent with a published 14%.
 """
 
@@ -63,7 +65,9 @@ def rule_text() -> str:
             f"for a median error), and a training budget at least the published median solved-at step "
             f"(the published training length where no solved-at step is published); "
             f"**contradicted**: the published value lies outside our interval, with the same seeds and budget "
-            f"(no width condition: an interval that excludes a value has excluded it), except that a success rate "
+            f"(no width condition: an interval that excludes a value has excluded it) and, where the source gives "
+            f"the interval of its own rate (or its seed count), our interval misses that interval too, and "
+            f"a success rate "
             f"below the published one, from a budget shorter than the source's training, must be below half of it "
             f"(by the published median solved-at step only half of the source's successes had been solved); "
             f"**underpowered**: anything else — too few seeds, too wide an interval, or too short a budget. "
@@ -139,12 +143,15 @@ def truncation_problem(hi: float, claim_low: float, budget: float | None, publis
 
 
 def rate_verdict(successes: int, n: int, published: float | tuple[float, float], *, budget: float | None = None,
-                 published_solved_at: float | None = None, published_steps: float | None = None) -> Verdict:
+                 published_solved_at: float | None = None, published_steps: float | None = None,
+                 published_interval: tuple[float, float] | None = None) -> Verdict:
     """Verdict on a published success rate (a number in [0, 1], or a claimed range (low, high))
     from ``successes`` of ``n`` seeds trained for ``budget`` steps; Wilson 95% interval. Give the
     published median solved-at step and the published training length wherever both are known: a
     rate below the published one from a shorter budget then needs to be below half of it
-    (``truncation_problem``)."""
+    (``truncation_problem``). ``published_interval``: the interval the source's own seeds give its
+    rate (as published, or Wilson's from its seed count); a contradiction then needs our interval to
+    miss that whole interval, not only its point (two estimates from finitely many seeds)."""
     lo, hi = wilson_interval(successes, n)
     claim = _claim_range(published, "published")
     if not (0 <= claim[0] and claim[1] <= 1):
@@ -153,7 +160,17 @@ def rate_verdict(successes: int, n: int, published: float | tuple[float, float],
     too_wide = f"interval width {width:.2f} > {MAX_WIDTH}" if width > MAX_WIDTH else None
     problem = (_budget_problem(budget, published_solved_at, published_steps)
                or truncation_problem(hi, claim[0], budget, published_solved_at, published_steps))
-    return _decide(lo, hi, claim, n, problem, too_wide, _pct)
+    if published_interval is not None:
+        a, b = _claim_range(tuple(published_interval), "published_interval")
+        if not (0 <= a and b <= 1):
+            raise ValueError(f"published_interval must lie in [0, 1] (fractions), got {published_interval!r}")
+    verdict = _decide(lo, hi, claim, n, problem, too_wide, _pct)
+    if verdict.level == CONTRADICTED and published_interval is not None:
+        if a <= hi and lo <= b:
+            return Verdict(UNDERPOWERED, lo, hi, f"{verdict.reason}, but the interval their own seeds give it, "
+                                                 f"[{_pct(a)}, {_pct(b)}], meets ours: the two runs do not disagree "
+                                                 f"beyond their seeds")
+    return verdict
 
 
 def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:

@@ -74,6 +74,7 @@ class Finding:
     budget: float | None = None
     published_solved_at: float | None = None
     published_steps: float | None = None
+    published_interval: list[float] | None = None
     values: list[float] | None = None
     passed: bool | None = None
     exact: bool = False
@@ -100,6 +101,12 @@ class Finding:
             object.__setattr__(self, "values", [float(v) for v in self.values])
         if isinstance(self.published, tuple):
             object.__setattr__(self, "published", list(self.published))
+        if self.published_interval is not None:
+            iv = self.published_interval
+            if self.kind != "rate" or len(iv) != 2 or not 0 <= iv[0] <= iv[1] <= 1:
+                raise SchemaError(f"Finding.published_interval must be a rate finding's [low, high] in [0, 1], got "
+                                  f"{iv!r} ({self.claim!r})")
+            object.__setattr__(self, "published_interval", [float(iv[0]), float(iv[1])])
         for name in ("successes", "n"):
             v = getattr(self, name)
             if v is not None:
@@ -123,7 +130,9 @@ class Finding:
             if self.kind == "rate":
                 return V.rate_verdict(self.successes, self.n, published, budget=self.budget,
                                       published_solved_at=self.published_solved_at,
-                                      published_steps=self.published_steps)
+                                      published_steps=self.published_steps,
+                                      published_interval=None if self.published_interval is None
+                                      else tuple(self.published_interval))
             if self.kind == "median":
                 vals = [math.inf if v is None else v for v in self.values]
                 return V.median_verdict(vals, published, budget=self.budget, published_steps=self.published_steps)
@@ -295,7 +304,8 @@ def madsen_static_findings(static: pd.DataFrame, published: Sequence[Any], chapt
                            f"{100 * p.success:.0f}% of seeds", MADSEN_MEASURE, "rate",
                            test="published rate inside our 95% interval", successes=int(cell.success.sum()),
                            n=len(cell), published=float(p.success), budget=steps,
-                           published_solved_at=p.solved_at, published_steps=MADSEN_STEPS))
+                           published_solved_at=p.solved_at, published_steps=MADSEN_STEPS,
+                           published_interval=p.interval()))
     return out
 
 

@@ -99,7 +99,7 @@ def judged_row(g: pd.DataFrame, p, claim: str, label: str, training_steps: int) 
     finding = Finding("18", f"Madsen & Johansen 2020, {p.table}", claim, MADSEN_MEASURE, "rate",
                       test="published rate inside our 95% interval", successes=rate["successes"], n=rate["n"],
                       published=p.success, budget=steps, published_solved_at=p.solved_at,
-                      published_steps=training_steps)
+                      published_steps=training_steps, published_interval=p.interval())
     return dict(op=p.op, unit=p.unit, label=label, steps=steps, rate=rate, finding=finding, published=p,
                 median_solved=float(ok.solved_at.median()) if len(ok) else math.nan,
                 sparsity=float(ok.sparsity.mean()) if len(ok) else math.nan)
@@ -287,6 +287,10 @@ if view:
         for r in view]).set_index("model"))
 
 # %% tags=["hide-input"]
+def steps(v: float) -> str:
+    return f"{v:,.0f}" if math.isfinite(v) else "∞ (not yet solved)"
+
+
 def ablation_status() -> str:
     """What of the ablation is finished, running (step reached, seeds solved so far) or not started."""
     done = {r["label"] for r in ablation_rows}
@@ -295,8 +299,8 @@ def ablation_status() -> str:
         v = f.verdict()
         med, lo, hi = nalu.verdicts.median_interval(f.values)
         lines.append(f"- **{r['label']}**: {fmt_rate(r['rate'])}, against their 100%: **{r['finding'].verdict().level}** "
-                     f"— {r['finding'].verdict().reason}. Median solved-at step {sci(med)} [{sci(lo)}, {sci(hi)}], "
-                     f"theirs {power_of_ten(r['published'].solved_at)}: **{v.level}** — {v.reason}.")
+                     f"— {r['finding'].verdict().reason}. Median solved-at step {steps(med)} [{steps(lo)}, {steps(hi)}], "
+                     f"theirs {r['published'].solved_at:,.0f}: **{v.level}** — {v.reason}.")
     for label, p in ABLATION_PUBLISHED.items():
         if label in done:
             continue

@@ -54,6 +54,22 @@ def test_a_low_rate_from_a_shorter_budget_contradicts_only_below_half_the_publis
     assert V.truncation_problem(0.35, 0.51, 2e5, 1.4e5, None) is None  # no training length published: no clause
 
 
+def test_a_contradiction_needs_our_interval_to_miss_the_interval_of_the_published_rate_too():
+    """24/25 (Wilson [80%, 99%]) misses a published 100% but not the [87%, 100%] that 25/25 seeds give it:
+    two estimates that overlap do not disagree. 16/100 ([10%, 24%]) against 26% (+9/−8: [18%, 35%]) likewise;
+    against 26% (+1/−1) it contradicts. The clause never makes a verdict consistent."""
+    v = V.rate_verdict(24, 25, 1.0, published_interval=wilson_interval(25, 25))
+    assert v.level == V.UNDERPOWERED and "their own seeds" in v.reason
+    assert V.rate_verdict(24, 25, 1.0).level == V.CONTRADICTED
+    assert V.rate_verdict(16, 100, 0.26, published_interval=(0.18, 0.35)).level == V.UNDERPOWERED
+    assert V.rate_verdict(16, 100, 0.26, published_interval=(0.25, 0.27)).level == V.CONTRADICTED
+    assert V.rate_verdict(0, 25, 0.98, published_interval=(0.93, 0.99)).level == V.CONTRADICTED
+    assert V.rate_verdict(25, 25, 1.0, published_interval=(0.87, 1.0)).level == V.CONSISTENT
+    for bad in ((0.9, 1.2), (0.5, 0.4)):  # refused whatever the verdict would be
+        with pytest.raises(ValueError, match="published_interval"):
+            V.rate_verdict(25, 25, 1.0, published_interval=bad)
+
+
 def test_a_wide_interval_cannot_be_consistent_but_can_contradict():
     # 10/20: Wilson width ≈ 0.40 > 0.35
     lo, hi = wilson_interval(10, 20)
