@@ -39,6 +39,7 @@ PKG_SRC := $(wildcard nalu/*.py nalu_lab/*.py nalu_book/*.py nalu_bench/*.py)
 PAPER_RESULTS := $(wildcard results/paper-scale/*.csv results/paper-scale/*.json)
 TABLE_RESULTS := $(wildcard results/tables/*.csv results/tables/*.json)
 NALM_JOBS := $(wildcard results/tables/jobs/nalm/*.json)
+TABLE_JOBS := $(wildcard results/tables/jobs/*/*.json)
 
 .PHONY: all setup test unit build book execute check check-browser bench paper paper-plan tables clean
 
@@ -93,7 +94,7 @@ $(CONCLUSIONS): $(filter-out $(CONCLUSIONS),$(EXECUTED)) $(PAPER_RESULTS) $(TABL
 # The paper-scale chapter and the small tables read the committed results of long runs (make paper,
 # make tables), not a new run; the benchmark chapter's signed task is the NALM run's kept jobs.
 build/$(MODE)/10_paper_scale.ipynb: $(PAPER_RESULTS)
-build/$(MODE)/18_small_tables.ipynb: $(TABLE_RESULTS) $(NALM_JOBS) $(PAPER_RESULTS)
+build/$(MODE)/18_small_tables.ipynb: $(TABLE_RESULTS) $(TABLE_JOBS) $(PAPER_RESULTS)
 # A chapter that reads its full-mode training back from results/chapters/ re-executes when those change.
 $(foreach n,$(NAMES),$(eval build/$(MODE)/$(n).ipynb: $(wildcard results/chapters/$(n)-*.json)))
 build/$(MODE)/09_benchmark.ipynb: $(NALM_JOBS)
@@ -139,14 +140,15 @@ STEPS ?= 3000000
 paper: $(STAMP)
 	$(BIN)/python -m nalu_lab.scale --cells '$(CELLS)' --seeds '$(SEEDS)' --steps $(STEPS) --device $(DEVICE) $(PAPER_ARGS)
 
-# The successors' small tables as long runs (TABLE=ten-parameter: Madsen & Johansen's Table 1;
-# TABLE=gating: their gating experiment; TABLE=nalm: the NALM benchmark's nine ranges); each job is
-# kept in results/tables/jobs/ when it finishes, and the same command continues an unfinished run.
 # What is left of the plan (every cell the conclusions cite, at the budget that can decide it), in
 # the plan's order, each cell at its own budget, one block per core; run it again to continue.
 paper-plan: $(STAMP)
 	$(BIN)/python -m nalu_lab.scale --plan --device $(DEVICE) $(PAPER_ARGS)
 
+# The successors' small tables as long runs (TABLE=ten-parameter: Madsen & Johansen's Table 1;
+# TABLE=gating: their gating experiment; TABLE=ranges: their sweep of the static × task over input
+# ranges; TABLE=nalm: the NALM benchmark's nine ranges); each job is kept in results/tables/jobs/
+# when it finishes, and the same command continues an unfinished run.
 TABLE ?= ten-parameter
 tables: $(STAMP)
 	$(BIN)/python -m nalu_lab.tables $(TABLE) $(TABLE_ARGS)

@@ -289,6 +289,17 @@ def claims_table(results: Mapping[str, ChapterResults], chapters: Sequence[str] 
     return table
 
 
+def madsen_rate_finding(successes: int, n: int, budget: int, p: Any, chapter: str, claim: str | None = None,
+                        training_steps: int = MADSEN_STEPS) -> Finding:
+    """One published rate of Madsen & Johansen (``p``: a ``nalu_lab.scale.Published``, from their run
+    ``training_steps`` long) judged by ``successes`` of ``n`` seeds trained ``budget`` steps."""
+    claim = claim or f"{p.unit} succeeds on {_SYM.get(p.op, p.op)} in {100 * p.success:.0f}% of seeds"
+    return Finding(chapter, f"Madsen & Johansen 2020, {p.table}", claim, MADSEN_MEASURE, "rate",
+                   test="published rate inside our 95% interval", successes=int(successes), n=int(n),
+                   published=float(p.success), budget=int(budget), published_solved_at=p.solved_at,
+                   published_steps=training_steps, published_interval=p.interval())
+
+
 def madsen_static_findings(static: pd.DataFrame, published: Sequence[Any], chapter: str) -> list[Finding]:
     """Findings for Madsen & Johansen's static-table rows from a tidy table (columns unit, op, seed,
     steps, success, …: ``nalu_lab.scale.load_static`` or the benchmark grid), one per published row
@@ -296,16 +307,9 @@ def madsen_static_findings(static: pd.DataFrame, published: Sequence[Any], chapt
     out = []
     for p in published:
         cell = static[(static.unit == p.unit) & (static.op == p.op)]
-        if cell.empty:
-            continue
-        steps = int(cell.steps.max())
-        cell = cell[cell.steps == steps]
-        out.append(Finding(chapter, f"Madsen & Johansen 2020, {p.table}", f"{p.unit} succeeds on {_SYM[p.op]} in "
-                           f"{100 * p.success:.0f}% of seeds", MADSEN_MEASURE, "rate",
-                           test="published rate inside our 95% interval", successes=int(cell.success.sum()),
-                           n=len(cell), published=float(p.success), budget=steps,
-                           published_solved_at=p.solved_at, published_steps=MADSEN_STEPS,
-                           published_interval=p.interval()))
+        if not cell.empty:
+            cell = cell[cell.steps == cell.steps.max()]
+            out.append(madsen_rate_finding(int(cell.success.sum()), len(cell), int(cell.steps.max()), p, chapter))
     return out
 
 

@@ -34,6 +34,7 @@ from nalu.training import Checkpoint, Learner, TrainResult, Warmup, code_version
 from nalu.units import MLP
 
 __all__ = ["UnitSpec", "GridProtocol", "JobArchive", "stored_job", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES",
+           "MADSEN_RANGES", "protocol_cells",
            "TWO_LAYER_FAMILIES", "STATIC_OPS", "SIGNED_OPS", "REFERENCE_STEPS", "run_unit", "run_units", "run_grid", "running_checkpoint", "split_by_op", "CACHE_VERSION"]
 
 CACHE_VERSION = 2
@@ -57,7 +58,19 @@ NALM_RANGES: dict[str, tuple] = {
 # the four of them the benchmark chapter trains in every build
 SIGNED_RANGES: dict[str, tuple] = {r: NALM_RANGES[r] for r in
                                    ("[1,2]→[2,6]", "[−2,2]→±[2,6]", "[−2,−1]→[−6,−2]", "[0.1,0.2]→[0.2,2]")}
-TWO_LAYER_FAMILIES = ("static", "ten_parameter")  # hidden size 2; the other families are one layer
+# Madsen & Johansen's sweep of the static × task over its input range (their appendix; the job script
+# function_task_static_mul_range.sh of their code): seven interpolation → extrapolation pairs, six of
+# them the NALM benchmark's
+MADSEN_RANGES: dict[str, tuple] = {
+    "[−2,−1]→[−6,−2]": NALM_RANGES["[−2,−1]→[−6,−2]"],
+    "[−2,2]→±[2,6]": NALM_RANGES["[−2,2]→±[2,6]"],
+    "[0,1]→[1,5]": ((0.0, 1.0), (1.0, 5.0)),
+    "[0.1,0.2]→[0.2,2]": NALM_RANGES["[0.1,0.2]→[0.2,2]"],
+    "[1,2]→[2,6]": NALM_RANGES["[1,2]→[2,6]"],
+    "[1.1,1.2]→[1.2,6]": NALM_RANGES["[1.1,1.2]→[1.2,6]"],
+    "[10,20]→[20,40]": NALM_RANGES["[10,20]→[20,40]"],
+}
+TWO_LAYER_FAMILIES = ("static", "static_ranges", "ten_parameter")  # hidden size 2; the other families are one layer
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,7 @@ BENCHMARK_UNITS: tuple[UnitSpec, ...] = (
 class GridProtocol:
     """One task family's run: steps, seeds per cell, batch, evaluation; optionally a subset of cells."""
 
-    family: str  # "static", "signed", "nalm" (the nine ranges) or "ten_parameter"
+    family: str  # "static", "static_ranges" (its × on Madsen & Johansen's ranges), "signed", "nalm" or "ten_parameter"
     steps: int
     n_seeds: int
     batch_size: int = 128
@@ -143,12 +156,16 @@ def _all_cells(family: str) -> list[tuple[str, str]]:
         return [(op, r) for r in SIGNED_RANGES for op in SIGNED_OPS]
     if family == "nalm":
         return [(op, r) for r in NALM_RANGES for op in SIGNED_OPS]
+    if family == "static_ranges":
+        return [("mul", r) for r in MADSEN_RANGES]
     if family == "ten_parameter":
         return [("mul", "[1,2]→[2,6]")]
-    raise ValueError(f"unknown task family {family!r}; choose 'static', 'signed', 'nalm' or 'ten_parameter'")
+    raise ValueError(f"unknown task family {family!r}; choose 'static', 'static_ranges', 'signed', 'nalm' or "
+                     "'ten_parameter'")
 
 
-def _cells(proto: GridProtocol) -> list[tuple[str, str]]:
+def protocol_cells(proto: GridProtocol) -> list[tuple[str, str]]:
+    """The (operation, range) cells a protocol trains: its family's, narrowed to ``ops`` and ``ranges``."""
     cells = _all_cells(proto.family)
     for name, chosen, known in (("ops", proto.ops, {c[0] for c in cells}), ("ranges", proto.ranges, {c[1] for c in cells})):
         if chosen is not None and not set(chosen) <= known:
@@ -162,6 +179,9 @@ def _task(family: str, op: str, range_name: str, seed: int) -> ArithmeticTask:
         return static_arithmetic(op, rng_for(seed, 1))
     if family == "ten_parameter":
         return ten_parameter_function()
+    if family == "static_ranges":
+        interp, extrap = MADSEN_RANGES[range_name]
+        return static_arithmetic(op, rng_for(seed, 1), interpolation=interp, extrapolation=extrap)
     interp, extrap = NALM_RANGES[range_name]
     return two_input(op, interp, extrap)
 
@@ -232,7 +252,7 @@ def run_units(specs: Sequence[UnitSpec], proto: GridProtocol, cache_dir: str | P
         return out
     every = _all_cells(proto.family)
     cells = dict(enumerate(every))
-    chosen = set(_cells(proto))
+    chosen = set(protocol_cells(proto))
     # seed = cell index (in the whole family) * 1000 + replicate: every (cell, replicate) is its own
     # seed, the same whichever subset of cells a job runs
     seeds = [c * 1000 + r for c, cell in cells.items() if cell in chosen for r in range(proto.n_seeds)]
@@ -287,7 +307,7 @@ def _rows(spec: UnitSpec, proto: GridProtocol, cells: dict, seeds: list[int], re
 
 def split_by_op(proto: GridProtocol) -> list[GridProtocol]:
     """One protocol per operation of ``proto`` (same seeds per cell): finer jobs for ``run_grid``."""
-    ops = list(dict.fromkeys(op for op, _ in _cells(proto)))
+    ops = list(dict.fromkeys(op for op, _ in protocol_cells(proto)))
     return [replace(proto, ops=(op,)) for op in ops]
 
 

@@ -13,12 +13,17 @@ job longer than a session resumes), and written as one tidy table with its prove
 * ``gating``: Madsen & Johansen's gating experiment (their appendix): the static task of 100 inputs,
   a NAC+ then a NALU with shared or separate weights, against an NAU then their gated NAU/NMU;
   batches of 128, Adam 1e-3, 100 seeds × 5·10⁶ steps in the paper, an evaluation every 1,000 steps.
+* ``ranges``: Madsen & Johansen's sweep of the static × task over seven input ranges (their appendix;
+  stable-nalu's ``lfs_batch_jobs/function_task_static_mul_range.sh``): the NAU → NMU of the static
+  table with its protocol (λ̂ = 10 warmed up from step 10⁶ to 2·10⁶), 5·10⁶ steps, an evaluation
+  every 1,000 steps; 50 seeds per range in their script, 25 here. One job per range.
 * ``nalm``: the NALM benchmark's single-layer task (Mistry et al. 2022) on all nine of its ranges,
   every benchmark unit on its own protocol, 5·10⁴ steps, 25 seeds per cell.
 
     python -m nalu_lab.tables ten-parameter --seeds 100 --steps 200000
     python -m nalu_lab.tables gating --ops add --seeds 25 --steps 200000
     python -m nalu_lab.tables nalm --seeds 25 --steps 50000
+    python -m nalu_lab.tables ranges --seeds 25 --steps 5000000 --ranges '[1.1,1.2]→[1.2,6]'
 """
 
 from __future__ import annotations
@@ -31,15 +36,18 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from nalu.training import code_version, environment
 
-from .grid import (BENCHMARK_UNITS, NALM_RANGES, REFERENCE_STEPS, GridProtocol, JobArchive, UnitSpec, run_grid,
-                   stored_job)
+from .grid import (BENCHMARK_UNITS, MADSEN_RANGES, NALM_RANGES, REFERENCE_STEPS, GridProtocol, JobArchive, UnitSpec,
+                   protocol_cells, run_grid, running_checkpoint, stored_job)
 from .scale import Published
 
 __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEPS", "TEN_PARAMETER_SEEDS",
-           "GATING_UNITS", "GATING_PUBLISHED", "ten_parameter_protocol", "gating_protocol", "nalm_protocol", "nalm_jobs", "job_archive", "finished_jobs",
+           "GATING_UNITS", "GATING_PUBLISHED", "GATING_PLAN_STEPS", "gating_jobs", "current_rows", "RANGE_UNIT", "RANGE_SEEDS", "RANGE_STEPS", "RANGE_PUBLISHED",
+           "ten_parameter_protocol", "gating_protocol", "range_protocol", "range_jobs", "run_ranges", "nalm_protocol", "nalm_jobs", "job_archive", "finished_jobs",
+           "job_progress",
            "run_ten_parameter", "run_gating", "run_nalm", "has_run", "load_run", "DEFAULT_DIR",
            "main"]
 
@@ -76,6 +84,10 @@ GATING_UNITS: tuple[UnitSpec, ...] = (
 a weight matrix per path), and an NAU then a gated NAU/NMU (``nalu.GatedNAUNMU``), their scripts'
 ``function_task_static_nalu.sh``."""
 
+GATING_PLAN_STEPS = 3_000_000
+"""The budget of the gating experiment's × run: past the latest of its published median solved-at steps
+(2.9·10⁶), so the rule can judge each rate (their own run: 5·10⁶)."""
+
 GATING_PUBLISHED: tuple[Published, ...] = (
     Published("mul", "Gated NAU/NMU", 0.62, 0.09, 0.10, 1.5e6, 5.0e-5, table="appendix, gating"),
     Published("mul", "NALU (separate)", 0.22, 0.09, 0.07, 2.8e6, 5.8e-2, table="appendix, gating"),
@@ -85,6 +97,21 @@ GATING_PUBLISHED: tuple[Published, ...] = (
     Published("add", "NALU (shared)", 0.34, 0.10, 0.09, 1.8e5, 1.8e-1, table="appendix, gating"),
 )
 """Their gating table (100 seeds × 5·10⁶ steps each)."""
+
+
+RANGE_SEEDS = 25
+RANGE_STEPS = 5_000_000  # their --max-iterations; no solved-at step is published, so the rule needs all of it
+RANGE_UNIT = UnitSpec("NAU→NMU", "nau", "nmu", reg_scale=10.0, reg_start=1_000_000, reg_end=2_000_000, reg_fixed=True,
+                      protocol="Adam 1e-3, λ̂ = 10 warmed up from step 10⁶ to 2·10⁶ (Madsen & Johansen's static task)")
+"""The model of their range sweep: the static table's NAU then NMU (``--layer-type ReRegualizedLinearNAC
+--nac-mul mnac``), with its regulariser schedule at every budget."""
+
+RANGE_PUBLISHED: dict[str, Published] = {
+    r: Published("mul", "NAU→NMU", rate, None, None, None, None, table="appendix, input ranges", seeds=50)
+    for r, rate in zip(MADSEN_RANGES, (1.00, 0.78, 1.00, 0.84, 1.00, 0.00, 1.00))
+}
+"""The NMU's success rate on each range of their sweep (read from their figure; 50 seeds per range in
+their job script, 5·10⁶ steps; no median solved-at step in text)."""
 
 
 def _positive(**values) -> None:
@@ -119,6 +146,16 @@ def nalm_protocol(range_name: str, steps: int = REFERENCE_STEPS, n_seeds: int = 
     if range_name not in NALM_RANGES:
         raise ValueError(f"unknown range {range_name!r}; choose from {list(NALM_RANGES)}")
     return GridProtocol("nalm", steps=steps, n_seeds=n_seeds, ranges=(range_name,))
+
+
+def range_protocol(range_name: str, steps: int = RANGE_STEPS, n_seeds: int = RANGE_SEEDS) -> GridProtocol:
+    """One range of the sweep (a key of ``MADSEN_RANGES``): the static × task, an evaluation every 1,000
+    steps (at most 5,000 in all, at least 2), evaluation sets of 10,000."""
+    _positive(steps=steps, n_seeds=n_seeds)
+    if range_name not in MADSEN_RANGES:
+        raise ValueError(f"unknown range {range_name!r}; choose from {list(MADSEN_RANGES)}")
+    return GridProtocol("static_ranges", steps=steps, n_seeds=n_seeds, eval_size=10_000, ranges=(range_name,),
+                        n_evals=min(max(steps // 1_000, 2), 5_000))
 
 
 def _run(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Path, command: str, protocol: dict,
@@ -178,12 +215,19 @@ def run_ten_parameter(out_dir: str | Path = DEFAULT_DIR, *, steps: int = TEN_PAR
                      eval_every=steps // proto.n_evals), workers, device)
 
 
+def gating_jobs(ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
+                n_seeds: int = GATING_SEEDS) -> list[tuple[UnitSpec, GridProtocol]]:
+    """The gating experiment's jobs on ``ops``: one per model of ``GATING_UNITS``."""
+    proto = gating_protocol(ops, steps, n_seeds)
+    return [(spec, proto) for spec in GATING_UNITS]
+
+
 def run_gating(out_dir: str | Path = DEFAULT_DIR, *, ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
                n_seeds: int = GATING_SEEDS, workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
     """Every model of ``GATING_UNITS`` on the static task's ``ops`` (one job per model); writes
     ``gating.csv`` / ``.json``."""
     proto = gating_protocol(ops, steps, n_seeds)
-    return _run("gating", [(spec, proto) for spec in GATING_UNITS], out_dir,
+    return _run("gating", gating_jobs(ops, steps, n_seeds), out_dir,
                 f"python -m nalu_lab.tables gating --ops {','.join(proto.ops)} --seeds {n_seeds} --steps {steps}",
                 dict(steps=steps, seeds=n_seeds, ops=list(proto.ops), batch=proto.batch_size, eval_size=proto.eval_size,
                      eval_every=steps // proto.n_evals), workers, device)
@@ -195,6 +239,26 @@ def nalm_jobs(ranges: tuple[str, ...] | None = None, *, steps: int = REFERENCE_S
     range, in range order."""
     ranges = tuple(NALM_RANGES) if ranges is None else tuple(ranges)
     return [(spec, nalm_protocol(r, steps, n_seeds)) for r in ranges for spec in units]
+
+
+def range_jobs(ranges: tuple[str, ...] | None = None, *, steps: int = RANGE_STEPS,
+               n_seeds: int = RANGE_SEEDS) -> list[tuple[UnitSpec, GridProtocol]]:
+    """The range sweep's jobs: one per range of ``ranges`` (keys of ``MADSEN_RANGES``, default all seven)."""
+    ranges = tuple(MADSEN_RANGES) if ranges is None else tuple(ranges)
+    return [(RANGE_UNIT, range_protocol(r, steps, n_seeds)) for r in ranges]
+
+
+def run_ranges(out_dir: str | Path = DEFAULT_DIR, *, steps: int = RANGE_STEPS, n_seeds: int = RANGE_SEEDS,
+               ranges: tuple[str, ...] | None = None, workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
+    """The NAU → NMU on the static × task of each range (default: all seven), one job per range; writes
+    ``ranges.csv`` / ``.json`` (a range run before and not now keeps its rows)."""
+    ranges = tuple(MADSEN_RANGES) if ranges is None else tuple(ranges)
+    jobs = range_jobs(ranges, steps=steps, n_seeds=n_seeds)
+    proto = jobs[0][1]
+    chosen = "" if ranges == tuple(MADSEN_RANGES) else " --ranges '" + ",".join(ranges) + "'"
+    return _run("ranges", jobs, out_dir, f"python -m nalu_lab.tables ranges --seeds {n_seeds} --steps {steps}{chosen}",
+                dict(steps=steps, seeds=n_seeds, batch=proto.batch_size, eval_size=proto.eval_size,
+                     eval_every=steps // proto.n_evals, ranges=list(ranges)), workers, device)
 
 
 def job_archive(name: str, out_dir: str | Path = DEFAULT_DIR) -> JobArchive:
@@ -219,6 +283,25 @@ def finished_jobs(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir:
     return rows, missing
 
 
+def job_progress(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Path = DEFAULT_DIR
+                 ) -> pd.DataFrame:
+    """Per job of run ``name``: its unit, operations and ranges, ``status`` ("finished", "running": a
+    checkpoint of it is kept, or "left"), the step it reached, its budget and the seed-steps left."""
+    archive = job_archive(name, out_dir)
+    rows = []
+    for spec, proto in jobs:
+        finished = stored_job(spec, proto, archive) is not None
+        running = running_checkpoint(spec, proto, archive).path
+        step = proto.steps if finished else int(torch.load(running, weights_only=False)["step"]) if running.exists() else 0
+        cells = protocol_cells(proto)
+        rows.append(dict(unit=spec.label, ops=",".join(dict.fromkeys(op for op, _ in cells)),
+                         ranges=",".join(dict.fromkeys(r for _, r in cells)),
+                         status="finished" if finished else "running" if running.exists() else "left",
+                         step_reached=step, steps=proto.steps,
+                         seed_steps_left=len(cells) * proto.n_seeds * (proto.steps - step)))
+    return pd.DataFrame(rows)
+
+
 def run_nalm(out_dir: str | Path = DEFAULT_DIR, *, steps: int = REFERENCE_STEPS, n_seeds: int = NALM_SEEDS,
              units: tuple[UnitSpec, ...] = BENCHMARK_UNITS, ranges: tuple[str, ...] | None = None,
              workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
@@ -233,13 +316,30 @@ def run_nalm(out_dir: str | Path = DEFAULT_DIR, *, steps: int = REFERENCE_STEPS,
                      eval_every=steps // proto.n_evals, ranges=list(ranges)), workers, device)
 
 
+def current_rows(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Path = DEFAULT_DIR
+                 ) -> pd.DataFrame:
+    """The committed table of run ``name`` (empty if none), with the cells of every finished job of
+    ``jobs`` in its place: a job kept in the archive counts before the invocation that started it has
+    rewritten the table (e.g. one model of a run interrupted by the end of a session)."""
+    finished, _ = finished_jobs(name, jobs, out_dir)
+    finished = finished.drop(columns="code") if len(finished) else finished
+    if not has_run(name, out_dir):
+        return finished
+    committed = load_run(name, out_dir)[0]
+    if finished.empty:
+        return committed
+    fresh = set(finished[CELL_COLUMNS].itertuples(index=False, name=None))
+    kept = committed[[cell not in fresh for cell in committed[CELL_COLUMNS].itertuples(index=False, name=None)]]
+    return pd.concat([kept, finished], ignore_index=True)
+
+
 def has_run(name: str, out_dir: str | Path = DEFAULT_DIR) -> bool:
     """Whether the committed run ``name`` (its table and its provenance) is under ``out_dir``."""
     return all((Path(out_dir) / f"{name}.{ext}").exists() for ext in ("csv", "json"))
 
 
 def load_run(name: str, out_dir: str | Path = DEFAULT_DIR) -> tuple[pd.DataFrame, dict]:
-    """A committed run (``"ten_parameter"`` or ``"nalm"``): its table (a row per unit × cell × seed)
+    """A committed run (``"ten_parameter"``, ``"gating"``, ``"ranges"`` or ``"nalm"``): its table (a row per unit × cell × seed)
     and its provenance."""
     out_dir = Path(out_dir)
     csv, meta = out_dir / f"{name}.csv", out_dir / f"{name}.json"
@@ -252,11 +352,11 @@ def load_run(name: str, out_dir: str | Path = DEFAULT_DIR) -> tuple[pd.DataFrame
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m nalu_lab.tables", description=__doc__.split("\n\n")[0])
-    p.add_argument("table", choices=("ten-parameter", "gating", "nalm"))
+    p.add_argument("table", choices=("ten-parameter", "gating", "nalm", "ranges"))
     p.add_argument("--ops", default="add,mul", help="the gating experiment's operations (add, mul)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per model and cell (default: the table's)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the table's)")
-    p.add_argument("--ranges", default=None, help="the NALM run's ranges, comma-separated (default: all nine)")
+    p.add_argument("--ranges", default=None, help="the NALM run's or the range sweep's ranges, comma-separated (default: all)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     p.add_argument("--out", default=str(DEFAULT_DIR))
     a = p.parse_args(argv)
@@ -266,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     elif a.table == "gating":
         table = run_gating(a.out, ops=tuple(a.ops.split(",")), steps=a.steps or 5_000_000, n_seeds=a.seeds or GATING_SEEDS,
                            workers=a.workers)
+    elif a.table == "ranges":
+        table = run_ranges(a.out, steps=a.steps or RANGE_STEPS, n_seeds=a.seeds or RANGE_SEEDS, workers=a.workers,
+                           ranges=None if a.ranges is None else tuple(a.ranges.split(",")))
     else:
         table = run_nalm(a.out, steps=a.steps or REFERENCE_STEPS, n_seeds=a.seeds or NALM_SEEDS, workers=a.workers,
                          ranges=None if a.ranges is None else tuple(a.ranges.split(",")))

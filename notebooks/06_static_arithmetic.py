@@ -57,15 +57,14 @@ from IPython.display import Markdown
 
 import nalu
 from nalu_book.book import mode_banner, provisional, rate_table, save_results
-from nalu_book.results import Finding
+from nalu_book.results import MADSEN_STEPS, Finding, madsen_rate_finding
 from nalu_lab import scale
-from nalu.verdicts import LEVELS, MAX_WIDTH, MIN_SEEDS, rate_verdict
+from nalu.verdicts import LEVELS, MAX_WIDTH, MIN_SEEDS
 
 SEEDS = list(range(3 if quick else 20))
 STEPS = 200 if quick else 4000
 EVAL_EVERY = STEPS // (3 if quick else 20)
 EVAL_SIZE = 1000 if quick else 10_000
-MADSEN_STEPS = 5_000_000  # Madsen & Johansen's training length per seed
 OPS = [nalu.Operation.parse(o) for o in ["add", "sub", "mul", "div", "square", "sqrt"]]
 UNITS = {
     "MLP": partial(nalu.MLP, 100, 1, hidden=(16, 16)),
@@ -235,8 +234,7 @@ for unit, theirs in THEIR_NAME.items():
     for op in SYMBOLS:
         p = PUBLISHED[(theirs, op)]
         r = rates[(rates.unit == unit) & (rates.op == op)].iloc[0]
-        v = rate_verdict(int(r.successes), int(r.n), p.success, budget=STEPS, published_solved_at=p.solved_at,
-                         published_steps=MADSEN_STEPS, published_interval=p.interval())
+        v = madsen_rate_finding(r.successes, r.n, STEPS, p, "6").verdict()
         forced = unit in LINEAR_UNITS and p.success == 0 and floor_ratio[op] > FLOOR_MARGIN
         cmp.append(dict(unit=unit, op=op, published=f"{100 * p.success:.0f}%", ours=r.text,
                         verdict="by construction" if forced else v.level,
@@ -343,12 +341,7 @@ for unit, ops in (("NALU", SYMBOLS), ("NAC", ["+", "−"])):
                                 test="claimed: (nearly) every seed, a rate in [90%, 100%]",
                                 successes=int(r.successes), n=int(r.n), published=[0.9, 1.0], budget=STEPS))
 for r in judged.itertuples():  # the same claim texts as the paper-scale chapter's, so each is judged once
-    p = r.pub
-    findings.append(Finding("6", f"Madsen & Johansen 2020, {p.table}", f"{p.unit} succeeds on {r.op} in "
-                            f"{100 * p.success:.0f}% of seeds", "Madsen's success criterion", "rate",
-                            test="published rate inside our 95% interval", successes=r.successes, n=r.n,
-                            published=float(p.success), budget=STEPS, published_solved_at=p.solved_at,
-                            published_steps=MADSEN_STEPS, published_interval=p.interval()))
+    findings.append(madsen_rate_finding(r.successes, r.n, STEPS, r.pub, "6"))
 
 _ = save_results(results_dir, "06_static_arithmetic", {
     "n_seeds": len(SEEDS), "steps": STEPS, "madsen_steps": MADSEN_STEPS, "mlp_hidden": [16, 16],

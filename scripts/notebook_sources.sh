@@ -13,9 +13,9 @@ inputs=("notebooks/$name.py" nalu/*.py nalu_lab/*.py nalu_book/*.py constraints.
 case $name in
   09_benchmark) inputs+=(results/tables/jobs/nalm/*.json) ;;
   10_paper_scale) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json) ;;
-  18_small_tables) inputs+=(results/tables/*.csv results/tables/*.json results/tables/jobs/nalm/*.json
+  18_small_tables) inputs+=(results/tables/*.csv results/tables/*.json results/tables/jobs/*/*.json
                            results/paper-scale/*.csv results/paper-scale/*.json) ;;
   99_conclusions) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json results/tables/*.csv results/tables/*.json
-                           results/tables/jobs/nalm/*.json) ;;
+                           results/tables/jobs/*/*.json) ;;
 esac
 cat "${inputs[@]}" | sha256sum | cut -c1-32

@@ -204,3 +204,22 @@ def test_an_unmet_precondition_makes_any_evidence_underpowered_and_says_why():
     assert rate.verdict().level == V.UNDERPOWERED
     with pytest.raises(R.SchemaError, match="unmet"):
         R.Finding(**base, passed=True, unmet=None)
+
+
+def test_a_madsen_rate_finding_judges_by_the_rule_with_the_published_rows_own_figures():
+    """The one builder chapters 6, 9, 10 and 18 share: the rule applied with the row's solved-at step, its
+    own interval and the source's training length; the static table's cell at its largest budget."""
+    import pandas as pd
+
+    from nalu_lab.scale import MADSEN_STATIC
+
+    nalu_add = next(p for p in MADSEN_STATIC if (p.unit, p.op) == ("NALU", "add"))
+    f = R.madsen_rate_finding(2, 25, 2_000_000, nalu_add, "10")
+    expected = V.rate_verdict(2, 25, 0.14, budget=2_000_000, published_solved_at=1.5e6, published_steps=R.MADSEN_STEPS,
+                              published_interval=nalu_add.interval())
+    assert f.verdict() == expected and f.claim == "NALU succeeds on + in 14% of seeds" and f.source.endswith("Table 2")
+    assert R.madsen_rate_finding(2, 25, 2_000_000, nalu_add, "18", "another claim", 200_000).claim == "another claim"
+    rows = pd.DataFrame(dict(unit="NALU", op="add", steps=[1_000, 1_000, 2_000_000, 2_000_000],
+                             success=[True, True, False, True]))
+    (g,) = R.madsen_static_findings(rows, MADSEN_STATIC, "10")
+    assert (g.successes, g.n, g.budget) == (1, 2, 2_000_000)

@@ -221,3 +221,74 @@ def test_a_run_of_some_cells_keeps_the_committed_rows_of_the_others(tmp_path):
     again = run_gating(tmp_path, ops=("add",), steps=50, n_seeds=2, workers=1)  # a cell run again replaces its rows
     assert set(again[again.op == "add"].steps) == {50} and set(again[again.op == "mul"].steps) == {40}
     assert len(again) == 12
+
+
+def test_the_range_sweep_is_the_static_product_on_each_of_madsens_seven_ranges():
+    """(a) exact: the sweep's [1,2] cell is the static table's × task (same offset, same ranges), and every
+    cell draws its training inputs from its own interpolation range and tests on its extrapolation range."""
+    from nalu_lab.tables import RANGE_PUBLISHED, range_protocol
+
+    assert list(RANGE_PUBLISHED) == list(grid.MADSEN_RANGES) and len(grid.MADSEN_RANGES) == 7
+    for index, (op, range_name) in enumerate(grid._all_cells("static_ranges")):
+        task = grid._task("static_ranges", op, range_name, seed=index * 1000 + 3)
+        interp, extrap = grid.MADSEN_RANGES[range_name]
+        x, _ = task.sample(4000, "interpolation", np.random.default_rng(0))
+        assert op == "mul" and task.in_dim == 100
+        assert x.min() >= interp[0] and x.max() <= interp[1]
+        lows = [lo for lo, _ in (extrap if isinstance(extrap, list) else [extrap])]
+        assert task.splits["extrapolation"].intervals[0].lo == min(lows)
+    seed = 4 * 1000 + 3  # the [1,2] cell's fourth replicate
+    swept = grid._task("static_ranges", "mul", "[1,2]→[2,6]", seed=seed)
+    static = nalu.static_arithmetic("mul", nalu.rng_for(seed, 1))
+    assert repr(swept) == repr(static) and swept.offset == static.offset
+    assert all(np.array_equal(getattr(swept, m), getattr(static, m)) for m in ("a_mask", "b_mask"))
+    assert range_protocol("[0,1]→[1,5]").n_evals == 5_000 and range_protocol("[0,1]→[1,5]", 30_000).n_evals == 30
+    with pytest.raises(ValueError, match=r"unknown range '\[0,2\]'"):
+        range_protocol("[0,2]")
+
+
+def test_a_range_sweep_run_writes_the_ranges_it_trained_and_keeps_the_others(tmp_path):
+    from nalu_lab.tables import RANGE_UNIT, run_ranges
+
+    first = run_ranges(tmp_path, steps=30, n_seeds=2, ranges=("[0,1]→[1,5]",), workers=1)
+    assert set(first.unit) == {RANGE_UNIT.label} and set(first.range) == {"[0,1]→[1,5]"} and len(first) == 2
+    both = run_ranges(tmp_path, steps=30, n_seeds=2, ranges=("[10,20]→[20,40]",), workers=1)
+    assert set(both.range) == {"[0,1]→[1,5]", "[10,20]→[20,40]"} and len(both) == 4
+    assert load_run("ranges", tmp_path)[1]["command"] == \
+        "python -m nalu_lab.tables ranges --seeds 2 --steps 30 --ranges '[10,20]→[20,40]'"
+    rows, missing = tables.finished_jobs("ranges", tables.range_jobs(steps=30, n_seeds=2), tmp_path)
+    assert len(missing) == 5 and set(rows.range) == {"[0,1]→[1,5]", "[10,20]→[20,40]"}
+    model = RANGE_UNIT.factory(100, 2, 1, True)()
+    assert [type(layer).__name__ for layer in model] == ["NAU", "NMU"]
+    assert RANGE_UNIT.reg(30)(1_500_000) == pytest.approx(5.0)  # the paper's schedule at every budget
+
+
+def test_job_progress_says_which_jobs_are_finished_running_or_left(tmp_path):
+    from nalu_lab.tables import RANGE_UNIT, job_progress, range_jobs
+
+    jobs = range_jobs(("[0,1]→[1,5]", "[10,20]→[20,40]", "[1,2]→[2,6]"), steps=200, n_seeds=2)
+    grid.run_grid(jobs[:1], cache_dir=tables.job_archive("ranges", tmp_path), workers=1)
+    with pytest.raises(nalu.TrainingPaused):
+        grid.run_units([RANGE_UNIT], jobs[1][1], cache_dir=tables.job_archive("ranges", tmp_path), stop_after_seconds=0.0)
+    progress = job_progress("ranges", jobs, tmp_path)
+    assert progress.status.tolist() == ["finished", "running", "left"]
+    assert progress.ranges.tolist() == ["[0,1]→[1,5]", "[10,20]→[20,40]", "[1,2]→[2,6]"]
+    paused = int(torch.load(grid.running_checkpoint(RANGE_UNIT, jobs[1][1], tables.job_archive("ranges", tmp_path)).path,
+                            weights_only=False)["step"])
+    assert 0 < paused < 200 and progress.step_reached.tolist() == [200, paused, 0]
+    assert progress.seed_steps_left.tolist() == [0, 2 * (200 - paused), 2 * 200]
+
+
+def test_the_current_rows_of_a_run_add_its_finished_jobs_to_the_committed_table(tmp_path):
+    """(a) exact: a job kept in the archive before its invocation rewrote the table counts, in its cells'
+    place; the committed table's other cells stay."""
+    from nalu_lab.tables import GATING_UNITS, current_rows, gating_jobs, run_gating
+
+    add = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1)
+    mul = gating_jobs(("mul",), 40, 2)
+    pd.testing.assert_frame_equal(current_rows("gating", mul, tmp_path), add)
+    grid.run_grid(mul[:1], cache_dir=tables.job_archive("gating", tmp_path), workers=1)  # one model of three finished
+    rows = current_rows("gating", mul, tmp_path)
+    assert len(rows) == 8 and set(rows[rows.op == "mul"].unit) == {GATING_UNITS[0].label}
+    pd.testing.assert_frame_equal(rows[rows.op == "add"].reset_index(drop=True), add)
+    assert current_rows("gating", mul, tmp_path / "none").empty
