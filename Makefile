@@ -39,7 +39,7 @@ PKG_SRC := $(wildcard nalu/*.py nalu_lab/*.py nalu_book/*.py nalu_bench/*.py)
 PAPER_RESULTS := $(wildcard results/paper-scale/*.csv results/paper-scale/*.json)
 TABLE_RESULTS := $(wildcard results/tables/*.csv results/tables/*.json)
 NALM_JOBS := $(wildcard results/tables/jobs/nalm/*.json)
-TABLE_JOBS := $(wildcard results/tables/jobs/*/*.json)
+TABLE_JOBS := $(wildcard results/tables/jobs/*/*.json results/tables/jobs/*/running/*.pt)
 
 .PHONY: all setup test unit build book execute check check-browser bench paper paper-plan tables clean
 

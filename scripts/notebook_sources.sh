@@ -14,6 +14,7 @@ case $name in
   09_benchmark) inputs+=(results/tables/jobs/nalm/*.json) ;;
   10_paper_scale) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json) ;;
   18_small_tables) inputs+=(results/tables/*.csv results/tables/*.json results/tables/jobs/*/*.json
+                           results/tables/jobs/*/running/*.pt  # the step a running job has reached
                            results/paper-scale/*.csv results/paper-scale/*.json) ;;
   99_conclusions) inputs+=(results/paper-scale/*.csv results/paper-scale/*.json results/tables/*.csv results/tables/*.json
                            results/tables/jobs/*/*.json) ;;
