@@ -453,25 +453,33 @@ pd.DataFrame([{
 
 # %% tags=["hide-input"]
 Markdown("\n".join(sentence(r) for r in range_rows.values()) if range_rows else
-         f"None of the seven ranges has finished yet, so none of their claims is judged here "
-         f"({int((range_progress.status == 'running').sum())} running).")
+         "None of the seven ranges has finished yet, so none of their claims is judged here"
+         + (" (the table gives the step each running job has reached)." if (range_progress.status == "running").any()
+            else "."))
 
 # %% [markdown]
 # ## What this book has not run yet
 #
-# What is left of the long runs this chapter reads, and what it would cost here, at the fastest
-# measured speed of the book's stored runs of a two-layer NAU → NMU on the static task (25 seeds per
-# block on one core). Until a run finishes, none of its claims is judged.
+# What is left of the long runs this chapter reads, and what it would cost here: each model at the
+# fastest measured speed of the book's stored paper-scale blocks most like it (25 seeds per block on
+# one core; the NALU's blocks for the gating experiment's NALU models, the NAU → NMU's for the
+# others). Until a run finishes, none of its claims is judged.
 
 # %% tags=["hide-input"]
 import json
 
 paper_blocks = json.loads((paper / "provenance.json").read_text())["blocks"]
 NMU_FAMILY = {"NAU→NMU", *scale.ABLATION_UNITS}  # the NAU → NMU of the static table and its ablation variants
-SECONDS_PER_BLOCK_STEP = min(  # the fastest stretch of any of their blocks of 25 seeds (a shared machine only slows)
-    seg["seconds"] / (seg["to_step"] - seg["from_step"])
-    for b in paper_blocks if b["block"]["unit"] in NMU_FAMILY for seg in b["segments"] if seg["to_step"] > seg["from_step"])
-LONG_RUNS = [  # experiment, its run's name and jobs, the models it trains
+COSTED_LIKE = {"NALU (shared)": {"NALU"}, "NALU (separate)": {"NALU"}}  # any other model: like the NMU_FAMILY
+
+
+def seconds_per_block_step(units: set[str]) -> float:
+    """The fastest stretch of any stored block of ``units`` (a shared machine only slows)."""
+    return min(seg["seconds"] / (seg["to_step"] - seg["from_step"]) for b in paper_blocks if b["block"]["unit"] in units
+               for seg in b["segments"] if seg["to_step"] > seg["from_step"])
+
+
+LONG_RUNS = [  # experiment, its run's name and jobs
     ("gating experiment on ×", "gating", GATING_MUL),
     ("the NMU over input ranges", "ranges", RANGE_JOBS),
 ]
@@ -480,11 +488,13 @@ LONG_RUNS = [  # experiment, its run's name and jobs, the models it trains
 def left_row(experiment: str, name: str, jobs) -> dict:
     progress = tables.job_progress(name, jobs, tables_dir)
     seeds = jobs[0][1].n_seeds
+    seconds = sum(g.seed_steps_left / seeds * seconds_per_block_step(COSTED_LIKE.get(g.unit, NMU_FAMILY))
+                  for g in progress.itertuples())
     return {"experiment": experiment, "jobs finished": f"{(progress.status == 'finished').sum()} of {len(progress)}",
             "running": ", ".join(f"{g.unit if name == 'gating' else 'U' + g.ranges.split('→')[0]} at step "
                                  f"{g.step_reached:,}" for g in progress[progress.status == "running"].itertuples()) or "—",
             "blocks of 25 seeds × steps each": f"{len(progress)} × {power_of_ten(int(progress.steps.max()))}",
-            "core-hours left here": f"{progress.seed_steps_left.sum() / seeds * SECONDS_PER_BLOCK_STEP / 3600:.1f}"}
+            "core-hours left here": f"{seconds / 3600:.1f}"}
 
 
 pd.DataFrame([left_row(*run) for run in LONG_RUNS]).set_index("experiment").style  # the whole text, not truncated
