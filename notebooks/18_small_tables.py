@@ -460,8 +460,8 @@ Markdown("\n".join(sentence(r) for r in range_rows.values()) if range_rows else
 # %% [markdown]
 # ## What this book has not run yet
 #
-# What is left of the long runs this chapter reads, and what it would cost here: each model at the
-# fastest measured speed of the book's stored paper-scale blocks most like it (25 seeds per block on
+# What is left of the long runs this chapter reads (each job trains one model on 25 seeds), and
+# what it would cost here: each model at the fastest measured speed of the book's stored paper-scale blocks most like it (25 seeds per block on
 # one core; the NALU's blocks for the gating experiment's NALU models, the NAU → NMU's for the
 # others). Until a run finishes, none of its claims is judged.
 
@@ -493,8 +493,7 @@ def left_row(experiment: str, name: str, jobs) -> dict:
     return {"experiment": experiment, "jobs finished": f"{(progress.status == 'finished').sum()} of {len(progress)}",
             "running": ", ".join(f"{g.unit if name == 'gating' else 'U' + g.ranges.split('→')[0]} at step "
                                  f"{g.step_reached:,}" for g in progress[progress.status == "running"].itertuples()) or "—",
-            "blocks of 25 seeds × steps each": f"{len(progress)} × {power_of_ten(int(progress.steps.max()))}",
-            "core-hours left here": f"{seconds / 3600:.1f}"}
+            "steps per job": power_of_ten(int(progress.steps.max())), "core-hours left": f"{seconds / 3600:.1f}"}
 
 
 pd.DataFrame([left_row(*run) for run in LONG_RUNS]).set_index("experiment").style  # the whole text, not truncated
