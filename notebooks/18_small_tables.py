@@ -460,7 +460,7 @@ Markdown("\n".join(sentence(r) for r in range_rows.values()) if range_rows else
 # %% [markdown]
 # ## What this book has not run yet
 #
-# What is left of the long runs this chapter reads (each job trains one model on 25 seeds), and
+# What is left of the long runs this chapter reads (a job: one model on one task, 25 seeds), and
 # what it would cost here: each model at the fastest measured speed of the book's stored paper-scale blocks most like it (25 seeds per block on
 # one core; the NALU's blocks for the gating experiment's NALU models, the NAU → NMU's for the
 # others). Until a run finishes, none of its claims is judged.
