@@ -34,6 +34,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 import torch
@@ -48,7 +49,7 @@ __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEP
            "GATING_UNITS", "GATING_PUBLISHED", "GATING_PLAN_STEPS", "gating_jobs", "current_rows", "RANGE_UNIT", "RANGE_SEEDS", "RANGE_STEPS", "RANGE_PUBLISHED",
            "ten_parameter_protocol", "gating_protocol", "range_protocol", "range_jobs", "run_ranges", "nalm_protocol", "nalm_jobs", "job_archive", "finished_jobs",
            "job_progress",
-           "run_ten_parameter", "run_gating", "run_nalm", "has_run", "load_run", "DEFAULT_DIR",
+           "run_ten_parameter", "run_gating", "run_nalm", "parse_ranges", "has_run", "load_run", "DEFAULT_DIR",
            "main"]
 
 DEFAULT_DIR = Path("results/tables")
@@ -350,6 +351,21 @@ def load_run(name: str, out_dir: str | Path = DEFAULT_DIR) -> tuple[pd.DataFrame
     return pd.read_csv(csv), json.loads(meta.read_text())
 
 
+def parse_ranges(spec: str, known: Iterable[str]) -> tuple[str, ...]:
+    """'[1,2]→[2,6],[10,20]→[20,40]' → the names of ``known`` it lists (range names hold commas, so the
+    list is cut where a known name ends); a clear error naming what is not one."""
+    known, names, piece = list(known), [], ""
+    for part in spec.split(","):
+        piece = f"{piece},{part}" if piece else part
+        if piece.strip() in known:
+            names.append(piece.strip())
+            piece = ""
+    if piece.strip() or not names:
+        raise ValueError(f"ranges {spec!r}: {piece.strip() or 'none given'!r} is not a range; write names from "
+                         f"{known}, separated by commas")
+    return tuple(names)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m nalu_lab.tables", description=__doc__.split("\n\n")[0])
     p.add_argument("table", choices=("ten-parameter", "gating", "nalm", "ranges"))
@@ -368,10 +384,10 @@ def main(argv: list[str] | None = None) -> int:
                            workers=a.workers)
     elif a.table == "ranges":
         table = run_ranges(a.out, steps=a.steps or RANGE_STEPS, n_seeds=a.seeds or RANGE_SEEDS, workers=a.workers,
-                           ranges=None if a.ranges is None else tuple(a.ranges.split(",")))
+                           ranges=None if a.ranges is None else parse_ranges(a.ranges, MADSEN_RANGES))
     else:
         table = run_nalm(a.out, steps=a.steps or REFERENCE_STEPS, n_seeds=a.seeds or NALM_SEEDS, workers=a.workers,
-                         ranges=None if a.ranges is None else tuple(a.ranges.split(",")))
+                         ranges=None if a.ranges is None else parse_ranges(a.ranges, NALM_RANGES))
     print(table.groupby(["unit", "op"])[["success"]].agg(["sum", "count"]).to_string())
     return 0
 

@@ -292,3 +292,16 @@ def test_the_current_rows_of_a_run_add_its_finished_jobs_to_the_committed_table(
     assert len(rows) == 8 and set(rows[rows.op == "mul"].unit) == {GATING_UNITS[0].label}
     pd.testing.assert_frame_equal(rows[rows.op == "add"].reset_index(drop=True), add)
     assert current_rows("gating", mul, tmp_path / "none").empty
+
+
+def test_a_list_of_ranges_is_cut_where_a_known_name_ends():
+    """Range names hold commas ('[1,2]→[2,6]'), so the command line's list is read by name."""
+    from nalu_lab.tables import parse_ranges
+
+    assert parse_ranges("[1.1,1.2]→[1.2,6]", grid.MADSEN_RANGES) == ("[1.1,1.2]→[1.2,6]",)
+    assert parse_ranges("[1,2]→[2,6],[−2,2]→±[2,6], [10,20]→[20,40]", grid.NALM_RANGES) == \
+        ("[1,2]→[2,6]", "[−2,2]→±[2,6]", "[10,20]→[20,40]")
+    with pytest.raises(ValueError, match=r"'\[1,3\]→\[3,9\]' is not a range"):
+        parse_ranges("[1,2]→[2,6],[1,3]→[3,9]", grid.NALM_RANGES)
+    with pytest.raises(ValueError, match="none given"):
+        parse_ranges("", grid.NALM_RANGES)
