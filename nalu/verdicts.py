@@ -19,7 +19,11 @@ or about a median (95% order-statistic interval of the median of n seeds):
   cut short there could show as little as half the published rate (``truncation_problem``). Where
   the source's rate comes with its own interval (from its seeds), our interval must miss that whole
   interval: two estimates that overlap do not disagree;
-* **underpowered**: anything else. A 0/3 is never consistent with a published 14%.
+* **underpowered**: anything else. A 0/3 is never consistent with a published 14%. Such a verdict
+  says what would decide it (``Verdict.needs``): the seeds and budget it lacks; or their training
+  length and about how many seeds at our rate would put our interval outside every value the
+  source's figure allows (``seeds_to_exclude``), or that none would; or the seeds for a narrow
+  enough interval.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import numpy as np
 from .metrics import wilson_interval
 
 __all__ = ["MIN_SEEDS", "MAX_WIDTH", "MAX_LOG10_WIDTH", "CONFIDENCE", "LEVELS", "CONSISTENT", "CONTRADICTED",
-           "UNDERPOWERED", "Verdict", "rate_verdict", "truncation_problem", "median_verdict", "median_interval", "check_verdict",
+           "UNDERPOWERED", "Verdict", "rate_verdict", "seeds_to_exclude", "truncation_problem", "median_verdict", "median_interval", "check_verdict",
            "rule_text"]
 
 MIN_SEEDS = 20  # fewer seeds than this decide nothing
@@ -53,6 +57,7 @@ class Verdict:
     lo: float
     hi: float
     reason: str
+    needs: str = ""  # an underpowered verdict: what would decide it (more seeds, a longer budget, …)
 
     def __str__(self) -> str:
         return self.level
@@ -85,11 +90,16 @@ def _claim_range(published: float | tuple[float, float], what: str) -> tuple[flo
     return float(published), float(published)
 
 
+def _budget_bar(published_solved_at: float | None, published_steps: float | None) -> tuple[float | None, str]:
+    """The budget a claim needs and its name: the published median solved-at step, else the training length."""
+    return ((published_solved_at, "the published median solved-at step") if published_solved_at is not None
+            else (published_steps, "the published training length"))
+
+
 def _budget_problem(budget: float | None, published_solved_at: float | None,
                     published_steps: float | None) -> str | None:
     """Why the budget is too short to decide (None: it is long enough, or no bar is published)."""
-    bar, name = ((published_solved_at, "the published median solved-at step") if published_solved_at is not None
-                 else (published_steps, "the published training length"))
+    bar, name = _budget_bar(published_solved_at, published_steps)
     if bar is None:
         return None
     if budget is None:
@@ -101,8 +111,45 @@ def _budget_problem(budget: float | None, published_solved_at: float | None,
     return None
 
 
+def _short_needs(n: int, budget_problem: str | None, published_solved_at: float | None = None,
+                 published_steps: float | None = None) -> str:
+    """What a run too small to decide needs: the seeds and the budget it lacks."""
+    needs = [f"at least {MIN_SEEDS} seeds"] if n < MIN_SEEDS else []
+    if budget_problem:
+        bar, name = _budget_bar(published_solved_at, published_steps)
+        needs.append(f"a budget of {bar:,.0f} steps ({name})")
+    return " and ".join(needs)
+
+
+def seeds_to_exclude(rate: float, low: float, high: float, max_seeds: int = 1_000_000) -> int | None:
+    """About how many seeds a run succeeding in a fraction ``rate`` of them (round(rate · n) of n) needs
+    for its Wilson 95% interval to miss [low, high]: doubling, then bisection (the rounding makes the
+    count approximate). None when ``rate`` lies in [low, high] (no number of seeds separates them) or
+    more than ``max_seeds`` would be needed."""
+    if not (0 <= rate <= 1 and 0 <= low <= high <= 1):
+        raise ValueError(f"rate, low and high must be fractions in [0, 1] with low ≤ high, got {rate!r}, {low!r}, "
+                         f"{high!r}")
+    if low <= rate <= high:
+        return None
+
+    def misses(n: int) -> bool:
+        lo, hi = wilson_interval(round(rate * n), n)
+        return hi < low or lo > high
+
+    n = 1
+    while not misses(n):
+        n *= 2
+        if n > max_seeds:
+            return None
+    below, above = n // 2, n  # misses(above); not misses(below) (or below = 0)
+    while above - below > 1:
+        mid = (below + above) // 2
+        below, above = (below, mid) if misses(mid) else (mid, above)
+    return above
+
+
 def _decide(lo: float, hi: float, claim: tuple[float, float], n: int, budget_problem: str | None,
-            too_wide: str | None, fmt) -> Verdict:
+            too_wide: str | None, fmt, short_needs: str = "", wide_needs: str = "") -> Verdict:
     a, b = claim
     claim_text = fmt(a) if a == b else f"[{fmt(a)}, {fmt(b)}]"
     meets = a <= hi and lo <= b
@@ -113,11 +160,11 @@ def _decide(lo: float, hi: float, claim: tuple[float, float], n: int, budget_pro
     if budget_problem:
         short.append(budget_problem)
     if short:
-        return Verdict(UNDERPOWERED, lo, hi, f"{where}, but " + " and ".join(short))
+        return Verdict(UNDERPOWERED, lo, hi, f"{where}, but " + " and ".join(short), short_needs)
     if not meets:
         return Verdict(CONTRADICTED, lo, hi, where)
     if too_wide and not (a <= lo and hi <= b):
-        return Verdict(UNDERPOWERED, lo, hi, f"{where}, but {too_wide}")
+        return Verdict(UNDERPOWERED, lo, hi, f"{where}, but {too_wide}", wide_needs)
     return Verdict(CONSISTENT, lo, hi, where)
 
 
@@ -157,19 +204,57 @@ def rate_verdict(successes: int, n: int, published: float | tuple[float, float],
         raise ValueError(f"a published rate must lie in [0, 1] (a fraction, not a percentage), got {published!r}")
     width = hi - lo
     too_wide = f"interval width {width:.2f} > {MAX_WIDTH}" if width > MAX_WIDTH else None
-    problem = (_budget_problem(budget, published_solved_at, published_steps)
-               or truncation_problem(hi, claim[0], budget, published_solved_at, published_steps))
+    short = _budget_problem(budget, published_solved_at, published_steps)
+    truncated = None if short else truncation_problem(hi, claim[0], budget, published_solved_at, published_steps)
     if published_interval is not None:
         a, b = _claim_range(tuple(published_interval), "published_interval")
         if not (0 <= a and b <= 1):
             raise ValueError(f"published_interval must lie in [0, 1] (fractions), got {published_interval!r}")
-    verdict = _decide(lo, hi, claim, n, problem, too_wide, _pct)
+    needs = _rate_needs(successes / n, n, claim, short, truncated, published_interval and (a, b),
+                        published_solved_at, published_steps)
+    verdict = _decide(lo, hi, claim, n, short or truncated, too_wide, _pct, needs, needs)
     if verdict.level == CONTRADICTED and published_interval is not None:
         if a <= hi and lo <= b:
             return Verdict(UNDERPOWERED, lo, hi, f"{verdict.reason}, but the interval their own seeds give it, "
                                                  f"[{_pct(a)}, {_pct(b)}], meets ours: the two runs do not disagree "
-                                                 f"beyond their seeds")
+                                                 f"beyond their seeds", needs)
     return verdict
+
+
+def _rate_needs(rate: float, n: int, claim: tuple[float, float], short: str | None, truncated: str | None,
+                theirs: tuple[float, float] | None, published_solved_at: float | None,
+                published_steps: float | None) -> str:
+    """What would decide a rate claim that our run leaves undecided: the seeds and budget it lacks; else
+    their training length (a cut-short run) and the seeds at our rate for our interval to miss every
+    value the source's figure allows (the claim, their own interval, half the claim when cut short), or
+    the seeds for an interval narrow enough to call it consistent."""
+    if short or n < MIN_SEEDS:
+        return _short_needs(n, short, published_solved_at, published_steps)
+    low, high = claim
+    if theirs is not None:
+        low, high = min(low, theirs[0]), max(high, theirs[1])
+    if truncated:
+        low = min(low, claim[0] / 2)
+    if low <= rate <= high and claim[0] <= rate <= claim[1]:  # the claim meets our rate: only the width is short
+        m = _seeds_for_width(rate)
+        return f"about {m:,} seeds at our rate of {_pct(rate)} (an interval no wider than {MAX_WIDTH})" if m else ""
+    m = seeds_to_exclude(rate, low, high)
+    apart = (f"about {m:,} seeds at our rate of {_pct(rate)} (an interval outside [{_pct(low)}, {_pct(high)}])" if m
+             else f"no number of our seeds: our rate of {_pct(rate)} lies inside [{_pct(low)}, {_pct(high)}], the "
+                  "values their figure allows")
+    if truncated:
+        return f"their training length, {published_steps:,.0f} steps" + (f", or {apart}" if m else f" ({apart})")
+    return apart
+
+
+def _seeds_for_width(rate: float, max_seeds: int = 1_000_000) -> int | None:
+    """About how many seeds at ``rate`` give a Wilson 95% interval no wider than ``MAX_WIDTH``."""
+    n = 1
+    while (lambda iv: iv[1] - iv[0])(wilson_interval(round(rate * n), n)) > MAX_WIDTH:
+        n += 1 if n < 100 else n // 10
+        if n > max_seeds:
+            return None
+    return n
 
 
 def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
@@ -206,8 +291,10 @@ def median_verdict(values: Sequence[float], published: float | tuple[float, floa
         too_wide = f"interval spans {decades:.1f} decades > {MAX_LOG10_WIDTH:g}" if decades > MAX_LOG10_WIDTH else None
     else:
         too_wide = "interval reaches 0 or is unbounded"
-    return _decide(lo, hi, claim, len(values), _budget_problem(budget, None, published_steps), too_wide,
-                   lambda v: f"{v:.3g}")
+    short = _budget_problem(budget, None, published_steps)
+    return _decide(lo, hi, claim, len(values), short, too_wide, lambda v: f"{v:.3g}",
+                   _short_needs(len(values), short, None, published_steps),
+                   "more seeds (an interval of the median within " + f"{MAX_LOG10_WIDTH:g} decade)")
 
 
 def check_verdict(passed: bool, n: int | None, *, exact: bool = False, budget: float | None = None,
@@ -228,5 +315,6 @@ def check_verdict(passed: bool, n: int | None, *, exact: bool = False, budget: f
         problems.append(p)
     what = "the check passes" if passed else "the check fails"
     if problems:
-        return Verdict(UNDERPOWERED, math.nan, math.nan, f"{what}, but " + " and ".join(problems))
+        return Verdict(UNDERPOWERED, math.nan, math.nan, f"{what}, but " + " and ".join(problems),
+                       _short_needs(n if not exact else MIN_SEEDS, p, None, published_steps))
     return Verdict(CONSISTENT if passed else CONTRADICTED, math.nan, math.nan, what)

@@ -58,7 +58,9 @@ class Finding:
     ``own`` marks a finding of the book itself rather than a claim of a source.
     ``unmet`` names a precondition of the comparison that the runs did not meet (e.g. "the reference
     model reads 44% of the digits, below 90%"); a finding with one is underpowered whatever its
-    evidence says, and the reason says why.
+    evidence says, and the reason says why. ``cost``: what deciding it would cost on this machine,
+    where the chapter can estimate it (e.g. "about 29 core-hours at this run's speed"); the verdict
+    says what would decide it (``Verdict.needs``), the conclusions show both.
     """
 
     chapter: str
@@ -80,6 +82,7 @@ class Finding:
     exact: bool = False
     note: str = ""
     unmet: str = ""
+    cost: str = ""
 
     def __post_init__(self):
         for name in ("chapter", "source", "claim", "measure"):
@@ -94,6 +97,9 @@ class Finding:
             missing.append("n (or exact=True)")
         if missing:
             raise SchemaError(f"a {self.kind!r} finding needs {missing} ({self.chapter}: {self.claim!r})")
+        if not isinstance(self.cost, str):
+            raise SchemaError(f"Finding.cost must be a string (what deciding it would cost here, or \"\"), "
+                              f"got {self.cost!r} ({self.claim!r})")
         if not isinstance(self.unmet, str):
             raise SchemaError(f"Finding.unmet must be a string naming the unmet precondition (or \"\"), "
                               f"got {self.unmet!r} ({self.claim!r})")
@@ -121,7 +127,8 @@ class Finding:
         """The three-level verdict (``nalu.verdicts``) this finding's evidence earns."""
         v = self._evidence_verdict()
         if self.unmet:
-            return V.Verdict(V.UNDERPOWERED, v.lo, v.hi, f"{v.reason}, but {self.unmet}")
+            return V.Verdict(V.UNDERPOWERED, v.lo, v.hi, f"{v.reason}, but {self.unmet}",
+                             "; ".join(filter(None, [v.needs, f"a run in which that no longer holds ({self.unmet})"])))
         return v
 
     def _evidence_verdict(self) -> V.Verdict:
@@ -274,10 +281,10 @@ def claims_table(results: Mapping[str, ChapterResults], chapters: Sequence[str] 
             v = f.verdict()
             rows.append(dict(source=f.source, claim=f.claim, chapter=f.chapter, measure=f.measure, test=f.test,
                              published=f.published_text(), evidence=f.evidence(), verdict=v.level, why=v.reason,
-                             own=f.own, n=f.n if f.n is not None else (len(f.values) if f.values else None),
+                             needs=v.needs, cost=f.cost, own=f.own, n=f.n if f.n is not None else (len(f.values) if f.values else None),
                              budget=f.budget))
     table = pd.DataFrame(rows, columns=["source", "claim", "chapter", "measure", "test", "published", "evidence",
-                                        "verdict", "why", "own", "n", "budget"])
+                                        "verdict", "why", "needs", "cost", "own", "n", "budget"])
     strength = pd.DataFrame({"decided": (table.verdict != V.UNDERPOWERED).astype(int),
                              "budget": table.budget.fillna(0).astype(float), "n": table.n.fillna(0).astype(float),
                              "order": -pd.Series(range(len(table)), index=table.index, dtype=float)})

@@ -298,6 +298,16 @@ def rate_at(name, length):
     return rate_of(rates, name, length)
 
 
+def paper_budget_hours(kept, steps: int, paper_steps: float) -> float:
+    """Core-hours of the paper's budget at the speed of this run (all its models and seeds)."""
+    return kept.meta["cpu_seconds"] * paper_steps / steps / 3600
+
+
+def cost_at_paper_budget(kept, steps: int, paper_steps: float) -> str:
+    return (f"about {paper_budget_hours(kept, steps, paper_steps):,.0f} core-hours: all the experiment's models and "
+            f"seeds at the paper's {paper_steps:,.0f} steps")
+
+
 def says(name, length):
     r = rate_at(name, length)
     return f"{r.successes}/{r.n} [{r.lo:.0%}, {r.hi:.0%}]"
@@ -314,7 +324,7 @@ lines.append(
     f"published one may be the budget, not the unit, which is why the verdicts below call such claims "
     f"underpowered rather than contradicted. At the speed of this run ({run.meta['cpu_seconds']:,.0f} CPU-seconds "
     f"for all the models and seeds above) the paper's budget would take about "
-    f"{run.meta['cpu_seconds'] * PAPER_STEPS / STEPS / 3600:,.0f} core-hours on this machine."
+    f"{paper_budget_hours(run, STEPS, PAPER_STEPS):,.0f} core-hours on this machine."
     + ("" if len(SEEDS) >= MIN_SEEDS else f" With {len(SEEDS)} seeds nothing here is decided.") + provisional(quick))
 lines.append(
     f"\nThe reference's CNN reads {np.median(ref_acc):.0%} of the test digits (median over the reference seeds kept). "
@@ -347,7 +357,7 @@ for name, (p2, p20) in PUBLISHED.items():
             "16", SRC, f"{name} on the sequential product of digits, trained on length 2, succeeds at length {length}",
             MEASURE, "rate", test=f"success rate at length {length}", successes=int(r.successes), n=int(r.n),
             published=p, budget=STEPS, published_steps=PAPER_STEPS, unmet=unmet,
-            note=f"scikit-learn 8×8 digits, small CNN, {EPOCHS} epochs"))
+            note=f"scikit-learn 8×8 digits, small CNN, {EPOCHS} epochs", cost=cost_at_paper_budget(run, STEPS, PAPER_STEPS)))
 product_results = {
     "n_seeds": len(SEEDS), "epochs": EPOCHS, "steps": STEPS, "paper_steps": PAPER_STEPS, "lr": LR,
     "n_train_images": int(len(split["train"][1])), "n_test_images": int(len(split["test"][1])),
@@ -452,7 +462,7 @@ lines = [f"* **{name}**: " + ", ".join(f"{sum_rate(name, L).successes}/{sum_rate
          for name in SUM_UNITS]
 lines.append(f"\nOur budget is {SUM_STEPS:,} steps, {SUM_STEPS / SUM_PAPER_STEPS:.1%} of the paper's (at this "
              f"run's speed, {sum_run.meta['cpu_seconds']:,.0f} CPU-seconds, the paper's would take about "
-             f"{sum_run.meta['cpu_seconds'] * SUM_PAPER_STEPS / SUM_STEPS / 3600:,.0f} core-hours). "
+             f"{paper_budget_hours(sum_run, SUM_STEPS, SUM_PAPER_STEPS):,.0f} core-hours). "
              + ("The reference has learned to read the digits, so the criterion separates the units, and the rates "
                 "go to the conclusions as findings." if sum_judged else
                 f"The reference reads fewer than {READS_ENOUGH:.0%} of the digits, so the threshold is loose and the "
@@ -469,7 +479,8 @@ for name, (lo, hi) in SUM_PUBLISHED.items():
         f"{SUM_LENGTHS[-1]:,}", MEASURE, "rate", test=f"success rate at length {SUM_LENGTHS[-1]:,}",
         successes=int(r.successes), n=int(r.n), published=[lo, hi] if lo < hi else lo, budget=SUM_STEPS,
         published_steps=SUM_PAPER_STEPS, unmet=sum_unmet,
-        note=f"scikit-learn 8×8 digits, small CNN, {SUM_EPOCHS} epochs"))
+        note=f"scikit-learn 8×8 digits, small CNN, {SUM_EPOCHS} epochs",
+        cost=cost_at_paper_budget(sum_run, SUM_STEPS, SUM_PAPER_STEPS)))
 _ = save_results(results_dir, "16_sequential_product", product_results | {
     "sum": {"epochs": SUM_EPOCHS, "steps": SUM_STEPS, "paper_steps": SUM_PAPER_STEPS,
             "reference_test_accuracy_median": float(np.median(sum_ref_acc)), "claims_judged": sum_judged,

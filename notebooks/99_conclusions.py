@@ -99,6 +99,21 @@ show(sources)
 show(own)
 
 # %% [markdown]
+# ## What would decide the undecided claims
+#
+# For each claim still underpowered, what its verdict lacks, worked out by the rule from the
+# numbers of its strongest row: more seeds (at the rate we measured), a longer budget, or a
+# precondition the run did not meet; and, where the chapter can estimate it, what that would cost
+# on this machine (two CPU cores).
+
+# %% tags=["full-width", "hide-input"]
+undecided = table[table.primary & (table.verdict == verdicts.UNDERPOWERED)]
+(undecided.assign(by=np.where(undecided.own, "this book", undecided.source))
+ [["by", "claim", "chapter", "needs", "cost"]].rename(columns={"by": "source", "needs": "what would decide it",
+                                                              "cost": "its cost here"})
+ .style.hide(axis="index").set_properties(**{"text-align": "left"}))
+
+# %% [markdown]
 # ## Why each verdict
 #
 # The numbers each verdict rests on, with the test the chapter applied.

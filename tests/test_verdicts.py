@@ -126,3 +126,51 @@ def test_checks():
 def test_rule_text_states_the_numbers():
     text = V.rule_text()
     assert str(V.MIN_SEEDS) in text and f"{V.MAX_WIDTH:.2f}" in text
+
+
+def _misses(rate, n, low, high):
+    lo, hi = wilson_interval(round(rate * n), n)
+    return hi < low or lo > high
+
+
+def test_seeds_to_exclude_finds_the_first_count_whose_interval_misses_the_range():
+    """Exact for a rate of 0 (the upper bound z²/(n + z²) falls with n); for other rates the count at which
+    the interval first misses, up to the rounding of rate · n."""
+    n = V.seeds_to_exclude(0.0, 0.14, 1.0)
+    assert _misses(0.0, n, 0.14, 1.0) and not _misses(0.0, n - 1, 0.14, 1.0)
+    m = V.seeds_to_exclude(0.16, 0.18, 0.35)
+    assert _misses(0.16, m, 0.18, 0.35) and m > 1000  # a 2-point gap takes thousands of seeds
+    assert V.seeds_to_exclude(0.96, 0.87, 1.0) is None  # inside their interval: no count separates them
+    assert V.seeds_to_exclude(0.5, 0.49, 0.51, max_seeds=100) is None
+    with pytest.raises(ValueError, match="fractions"):
+        V.seeds_to_exclude(16, 0.18, 0.35)
+
+
+def test_an_underpowered_verdict_says_what_would_decide_it_and_a_decided_one_says_nothing():
+    short = V.rate_verdict(0, 10, 0.14, budget=4_000, published_solved_at=1.5e6, published_steps=5e6)
+    assert short.needs == "at least 20 seeds and a budget of 1,500,000 steps (the published median solved-at step)"
+    cut = V.rate_verdict(4, 25, 0.51, budget=200_000, published_solved_at=1.4e5, published_steps=5e6)
+    m = int(cut.needs.split("about ")[1].split(" seeds")[0].replace(",", ""))
+    assert cut.needs.startswith("their training length, 5,000,000 steps, or about ") and _misses(0.16, m, 0.255, 1.0)
+    inside = V.rate_verdict(24, 25, 1.0, budget=3e6, published_solved_at=1.9e6, published_steps=5e6,
+                            published_interval=wilson_interval(25, 25))
+    assert inside.level == V.UNDERPOWERED and inside.needs == (
+        "their training length, 5,000,000 steps (no number of our seeds: our rate of 96% lies inside [50%, 100%], "
+        "the values their figure allows)")
+    full = V.rate_verdict(24, 25, 1.0, budget=5e6, published_solved_at=1.9e6, published_steps=5e6,
+                          published_interval=wilson_interval(25, 25))
+    assert full.needs.startswith("no number of our seeds: our rate of 96% lies inside [87%, 100%]")
+    apart = V.rate_verdict(16, 100, 0.26, budget=2e5, published_solved_at=7e4, published_steps=2e5,
+                           published_interval=(0.18, 0.35))
+    assert apart.level == V.UNDERPOWERED and apart.needs.endswith("seeds at our rate of 16% (an interval outside [18%, 35%])")
+    wide = V.rate_verdict(10, 20, 0.5)
+    k = int(wide.needs.split("about ")[1].split(" seeds")[0])
+    lo, hi = wilson_interval(round(0.5 * k), k)
+    assert wide.level == V.UNDERPOWERED and hi - lo <= V.MAX_WIDTH
+    assert V.median_verdict([1.0] * 10, 1.0, budget=10, published_steps=100).needs == \
+        "at least 20 seeds and a budget of 100 steps (the published training length)"
+    assert V.check_verdict(True, None, exact=True, budget=10, published_steps=100).needs == \
+        "a budget of 100 steps (the published training length)"
+    for decided in (V.rate_verdict(24, 25, 0.98, budget=2e6, published_solved_at=1.4e6),
+                    V.rate_verdict(0, 25, 0.98, budget=2e6, published_solved_at=1.4e6)):
+        assert decided.level != V.UNDERPOWERED and decided.needs == ""
