@@ -218,6 +218,15 @@ def rate_verdict(successes: int, n: int, published: float | tuple[float, float],
             return Verdict(UNDERPOWERED, lo, hi, f"{verdict.reason}, but the interval their own seeds give it, "
                                                  f"[{_pct(a)}, {_pct(b)}], meets ours: the two runs do not disagree "
                                                  f"beyond their seeds", needs)
+    if verdict.level == CONTRADICTED:  # say which of the stricter clauses it also passed
+        also = []
+        if published_interval is not None:
+            also.append(f"outside [{_pct(a)}, {_pct(b)}], the interval their own seeds give it")
+        if hi < claim[0] and budget is not None and published_steps is not None and budget < published_steps \
+                and published_solved_at is not None:
+            also.append(f"below {_pct(claim[0] / 2)}, the least their run cut short at our budget could show")
+        if also:
+            return Verdict(CONTRADICTED, lo, hi, f"{verdict.reason}; our interval is also " + " and ".join(also))
     return verdict
 
 

@@ -174,3 +174,12 @@ def test_an_underpowered_verdict_says_what_would_decide_it_and_a_decided_one_say
     for decided in (V.rate_verdict(24, 25, 0.98, budget=2e6, published_solved_at=1.4e6),
                     V.rate_verdict(0, 25, 0.98, budget=2e6, published_solved_at=1.4e6)):
         assert decided.level != V.UNDERPOWERED and decided.needs == ""
+
+
+def test_a_contradiction_names_the_stricter_clauses_it_passed():
+    v = V.rate_verdict(6, 100, 0.34, budget=200_000, published_solved_at=1.8e5, published_steps=5e6,
+                       published_interval=(0.25, 0.44))
+    assert v.level == V.CONTRADICTED and v.reason == (
+        "published 34% outside our [3%, 12%]; our interval is also outside [25%, 44%], the interval their own seeds "
+        "give it and below 17%, the least their run cut short at our budget could show")
+    assert V.rate_verdict(0, 25, 0.98, budget=2e6, published_solved_at=1.4e6).reason == "published 98% outside our [0%, 13%]"
