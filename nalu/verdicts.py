@@ -210,7 +210,7 @@ def rate_verdict(successes: int, n: int, published: float | tuple[float, float],
         a, b = _claim_range(tuple(published_interval), "published_interval")
         if not (0 <= a and b <= 1):
             raise ValueError(f"published_interval must lie in [0, 1] (fractions), got {published_interval!r}")
-    needs = _rate_needs(successes / n, n, claim, short, truncated, published_interval and (a, b),
+    needs = _rate_needs(successes / n, n, (lo, hi), claim, short, truncated, published_interval and (a, b),
                         published_solved_at, published_steps)
     verdict = _decide(lo, hi, claim, n, short or truncated, too_wide, _pct, needs, needs)
     if verdict.level == CONTRADICTED and published_interval is not None:
@@ -230,7 +230,8 @@ def rate_verdict(successes: int, n: int, published: float | tuple[float, float],
     return verdict
 
 
-def _rate_needs(rate: float, n: int, claim: tuple[float, float], short: str | None, truncated: str | None,
+def _rate_needs(rate: float, n: int, ours: tuple[float, float], claim: tuple[float, float], short: str | None,
+                truncated: str | None,
                 theirs: tuple[float, float] | None, published_solved_at: float | None,
                 published_steps: float | None) -> str:
     """What would decide a rate claim that our run leaves undecided: the seeds and budget it lacks; else
@@ -244,7 +245,7 @@ def _rate_needs(rate: float, n: int, claim: tuple[float, float], short: str | No
         low, high = min(low, theirs[0]), max(high, theirs[1])
     if truncated:
         low = min(low, claim[0] / 2)
-    if low <= rate <= high and claim[0] <= rate <= claim[1]:  # the claim meets our rate: only the width is short
+    if claim[0] <= ours[1] and ours[0] <= claim[1]:  # the claim meets our interval: only its width is short
         m = _seeds_for_width(rate)
         return f"about {m:,} seeds at our rate of {_pct(rate)} (an interval no wider than {MAX_WIDTH})" if m else ""
     m = seeds_to_exclude(rate, low, high)

@@ -183,3 +183,11 @@ def test_a_contradiction_names_the_stricter_clauses_it_passed():
         "published 34% outside our [3%, 12%]; our interval is also outside [25%, 44%], the interval their own seeds "
         "give it and below 17%, the least their run cut short at our budget could show")
     assert V.rate_verdict(0, 25, 0.98, budget=2e6, published_solved_at=1.4e6).reason == "published 98% outside our [0%, 13%]"
+
+
+def test_a_published_rate_inside_a_too_wide_interval_needs_seeds_for_the_width():
+    v = V.rate_verdict(9, 25, 0.31, budget=3e6, published_solved_at=2.8e6, published_steps=5e6,
+                       published_interval=(0.23, 0.41))
+    k = int(v.needs.split("about ")[1].split(" seeds")[0])
+    lo, hi = wilson_interval(round(0.36 * k), k)
+    assert v.level == V.UNDERPOWERED and "width" in v.reason and hi - lo <= V.MAX_WIDTH and k > 25
