@@ -203,7 +203,7 @@ def rate_verdict(successes: int, n: int, published: float | tuple[float, float],
     if not (0 <= claim[0] and claim[1] <= 1):
         raise ValueError(f"a published rate must lie in [0, 1] (a fraction, not a percentage), got {published!r}")
     width = hi - lo
-    too_wide = f"interval width {width:.2f} > {MAX_WIDTH}" if width > MAX_WIDTH else None
+    too_wide = f"interval width {width:.3f} > {MAX_WIDTH}" if width > MAX_WIDTH else None  # 3 places: 0.351 is not 0.35
     short = _budget_problem(budget, published_solved_at, published_steps)
     truncated = None if short else truncation_problem(hi, claim[0], budget, published_solved_at, published_steps)
     if published_interval is not None:
