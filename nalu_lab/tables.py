@@ -190,6 +190,12 @@ def _run(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Pa
 CELL_COLUMNS = ["unit", "family", "op", "range"]  # what names a cell of a table's rows (with its seeds)
 
 
+def _cells_not_in(rows: pd.DataFrame, newer: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``rows`` whose cells (``CELL_COLUMNS``) ``newer`` does not hold."""
+    fresh = set(newer[CELL_COLUMNS].itertuples(index=False, name=None))
+    return rows[[cell not in fresh for cell in rows[CELL_COLUMNS].itertuples(index=False, name=None)]]
+
+
 def _kept_from_earlier_runs(name: str, out_dir: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     """The rows of the committed run ``name`` whose cells this run did not train (e.g. the gating
     experiment's + at one budget when × is run at another), and the provenance of the runs they came
@@ -197,8 +203,7 @@ def _kept_from_earlier_runs(name: str, out_dir: Path, table: pd.DataFrame) -> tu
     if not has_run(name, out_dir):
         return pd.DataFrame(), []
     before, meta = load_run(name, out_dir)
-    trained = set(table[CELL_COLUMNS].itertuples(index=False, name=None))
-    kept = before[[cell not in trained for cell in before[CELL_COLUMNS].itertuples(index=False, name=None)]]
+    kept = _cells_not_in(before, table)
     if kept.empty:
         return kept, []
     own = {k: v for k, v in meta.items() if k != "earlier"}
@@ -329,9 +334,7 @@ def current_rows(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: 
     committed = load_run(name, out_dir)[0]
     if finished.empty:
         return committed
-    fresh = set(finished[CELL_COLUMNS].itertuples(index=False, name=None))
-    kept = committed[[cell not in fresh for cell in committed[CELL_COLUMNS].itertuples(index=False, name=None)]]
-    return pd.concat([kept, finished], ignore_index=True)
+    return pd.concat([_cells_not_in(committed, finished), finished], ignore_index=True)
 
 
 def has_run(name: str, out_dir: str | Path = DEFAULT_DIR) -> bool:
