@@ -259,12 +259,20 @@ def run_ranges(out_dir: str | Path = DEFAULT_DIR, *, steps: int = RANGE_STEPS, n
     """The NAU → NMU on the static × task of each range (default: all seven), one job per range; writes
     ``ranges.csv`` / ``.json`` (a range run before and not now keeps its rows)."""
     ranges = tuple(MADSEN_RANGES) if ranges is None else tuple(ranges)
-    jobs = range_jobs(ranges, steps=steps, n_seeds=n_seeds)
+    return _run_ranges("ranges", range_jobs(ranges, steps=steps, n_seeds=n_seeds), ranges, tuple(MADSEN_RANGES),
+                       out_dir, workers, device)
+
+
+def _run_ranges(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], ranges: tuple[str, ...],
+                all_ranges: tuple[str, ...], out_dir: str | Path, workers: int | None, device: str) -> pd.DataFrame:
+    """``_run`` for a run whose jobs go range by range (the NALM benchmark, the range sweep): the command
+    names the ranges only when they are not all of ``all_ranges``; the protocol records them."""
     proto = jobs[0][1]
-    chosen = "" if ranges == tuple(MADSEN_RANGES) else " --ranges '" + ",".join(ranges) + "'"
-    return _run("ranges", jobs, out_dir, f"python -m nalu_lab.tables ranges --seeds {n_seeds} --steps {steps}{chosen}",
-                dict(steps=steps, seeds=n_seeds, batch=proto.batch_size, eval_size=proto.eval_size,
-                     eval_every=steps // proto.n_evals, ranges=list(ranges)), workers, device)
+    chosen = "" if ranges == all_ranges else " --ranges '" + ",".join(ranges) + "'"
+    command = f"python -m nalu_lab.tables {name} --seeds {proto.n_seeds} --steps {proto.steps}{chosen}"
+    return _run(name, jobs, out_dir, command,
+                dict(steps=proto.steps, seeds=proto.n_seeds, batch=proto.batch_size, eval_size=proto.eval_size,
+                     eval_every=proto.steps // proto.n_evals, ranges=list(ranges)), workers, device)
 
 
 def job_archive(name: str, out_dir: str | Path = DEFAULT_DIR) -> JobArchive:
@@ -314,12 +322,8 @@ def run_nalm(out_dir: str | Path = DEFAULT_DIR, *, steps: int = REFERENCE_STEPS,
     """Every unit of ``units`` on every operation of the NALM benchmark's ranges (default: all nine),
     one job per unit and range; writes ``nalm.csv`` / ``.json``."""
     ranges = tuple(NALM_RANGES) if ranges is None else tuple(ranges)
-    jobs = nalm_jobs(ranges, steps=steps, n_seeds=n_seeds, units=units)
-    proto = jobs[0][1]
-    chosen = "" if ranges == tuple(NALM_RANGES) else " --ranges '" + ",".join(ranges) + "'"
-    return _run("nalm", jobs, out_dir, f"python -m nalu_lab.tables nalm --seeds {n_seeds} --steps {steps}{chosen}",
-                dict(steps=steps, seeds=n_seeds, batch=proto.batch_size, eval_size=proto.eval_size,
-                     eval_every=steps // proto.n_evals, ranges=list(ranges)), workers, device)
+    return _run_ranges("nalm", nalm_jobs(ranges, steps=steps, n_seeds=n_seeds, units=units), ranges,
+                       tuple(NALM_RANGES), out_dir, workers, device)
 
 
 def current_rows(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Path = DEFAULT_DIR
