@@ -320,9 +320,13 @@ def parse_seeds(spec: str) -> list[int]:
         lo, _, hi = part.partition("-")
         if not lo.isdigit() or (hi and not hi.isdigit()):
             raise ValueError(f"seeds {spec!r}: write ranges like 0-24 or lists like 0,3,7")
+        if hi and int(hi) < int(lo):
+            raise ValueError(f"seeds {spec!r}: the range {part!r} runs backwards; write it low-high, e.g. {hi}-{lo}")
         seeds.extend(range(int(lo), int(hi or lo) + 1))
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds {spec!r} must name distinct seeds")
+    if not seeds:
+        raise ValueError(f"seeds {spec!r} names no seed; write ranges like 0-24 or lists like 0,3,7")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds {spec!r} must name distinct seeds (some are named twice)")
     return seeds
 
 
@@ -643,6 +647,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="run what is left of the planned cells (PLAN), each at its own budget, in the plan's order "
                         "(--cells, --seeds and --steps do not apply)")
     a = p.parse_args(argv)
+    for flag, value in (("steps", a.steps), ("block-size", a.block_size), ("workers", a.workers),
+                        ("checkpoint-every", a.checkpoint_every), ("stop-after", a.stop_after)):
+        if value is not None and not value > 0:
+            p.error(f"--{flag} must be positive, got {value}")
     if a.collect:
         print(collect(a.out).groupby(["op", "unit", "steps"])["success"].agg(["sum", "count"]))
         return 0
@@ -651,7 +659,10 @@ def main(argv: list[str] | None = None) -> int:
         print("planned cells left: " + (", ".join(f"{b.unit}:{b.op} at {pr.steps:,}" for b, pr in jobs) or "none"))
     else:
         proto = PaperProtocol(steps=a.steps)
-        jobs = [(b, proto) for b in blocks_for(parse_cells(a.cells), parse_seeds(a.seeds), a.block_size)]
+        try:
+            jobs = [(b, proto) for b in blocks_for(parse_cells(a.cells), parse_seeds(a.seeds), a.block_size)]
+        except ValueError as e:  # a bad --cells or --seeds: a usage error naming it
+            p.error(str(e))
     if a.engine == "inline":  # this process is the worker: one intra-op thread, as each pool or Ray worker
         from .workers import setup_worker_process
 

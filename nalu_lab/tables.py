@@ -49,7 +49,7 @@ __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEP
            "GATING_UNITS", "GATING_PUBLISHED", "GATING_PLAN_STEPS", "gating_jobs", "current_rows", "RANGE_UNIT", "RANGE_SEEDS", "RANGE_STEPS", "RANGE_PUBLISHED",
            "ten_parameter_protocol", "gating_protocol", "range_protocol", "range_jobs", "run_ranges", "nalm_protocol", "nalm_jobs", "job_archive", "finished_jobs",
            "job_progress",
-           "run_ten_parameter", "run_gating", "run_nalm", "parse_ranges", "has_run", "load_run", "DEFAULT_DIR",
+           "run_ten_parameter", "run_gating", "run_nalm", "parse_ranges", "range_name_in", "has_run", "load_run", "DEFAULT_DIR",
            "main"]
 
 DEFAULT_DIR = Path("results/tables")
@@ -141,21 +141,39 @@ def gating_protocol(ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_00
                         n_evals=min(max(steps // 1_000, 2), 5_000))
 
 
+def _plain_spelling(name: str) -> str:
+    """A range name as typed on a plain keyboard: '-' for '−', '->' for '→', '+-' or '+/-' for '±', no
+    spaces and no 'U' ('U[1,2] -> U[2,6]' and '[1,2]→[2,6]' are the same range)."""
+    name = name.replace(" ", "").replace("U", "").replace("→", "->").replace("±", "+-").replace("+/-", "+-")
+    return name.replace("−", "-")
+
+
+def range_name_in(spelling: str, known: Iterable[str]) -> str:
+    """The name in ``known`` that ``spelling`` means: the name itself, the same range typed with ASCII
+    ('[-2,2]->+-[2,6]', 'U[1,2] -> U[2,6]'), or its training range alone ('[1,2]'); a clear error otherwise."""
+    known = list(known)
+    if spelling in known:
+        return spelling
+    plain = _plain_spelling(str(spelling))
+    for name in known:
+        if plain in (_plain_spelling(name), _plain_spelling(name.split("→")[0])):
+            return name
+    raise ValueError(f"unknown range {spelling!r}; choose from {known} (ASCII '-', '->' and '+-' are read as "
+                     "'−', '→' and '±'; a training range alone, e.g. '[1,2]', names its pair)")
+
+
 def nalm_protocol(range_name: str, steps: int = REFERENCE_STEPS, n_seeds: int = NALM_SEEDS) -> GridProtocol:
     """One of the NALM benchmark's nine ranges (a key of ``NALM_RANGES``), every operation."""
     _positive(steps=steps, n_seeds=n_seeds)
-    if range_name not in NALM_RANGES:
-        raise ValueError(f"unknown range {range_name!r}; choose from {list(NALM_RANGES)}")
-    return GridProtocol("nalm", steps=steps, n_seeds=n_seeds, ranges=(range_name,))
+    return GridProtocol("nalm", steps=steps, n_seeds=n_seeds, ranges=(range_name_in(range_name, NALM_RANGES),))
 
 
 def range_protocol(range_name: str, steps: int = RANGE_STEPS, n_seeds: int = RANGE_SEEDS) -> GridProtocol:
     """One range of the sweep (a key of ``MADSEN_RANGES``): the static × task, an evaluation every 1,000
     steps (at most 5,000 in all, at least 2), evaluation sets of 10,000."""
     _positive(steps=steps, n_seeds=n_seeds)
-    if range_name not in MADSEN_RANGES:
-        raise ValueError(f"unknown range {range_name!r}; choose from {list(MADSEN_RANGES)}")
-    return GridProtocol("static_ranges", steps=steps, n_seeds=n_seeds, eval_size=10_000, ranges=(range_name,),
+    return GridProtocol("static_ranges", steps=steps, n_seeds=n_seeds, eval_size=10_000,
+                        ranges=(range_name_in(range_name, MADSEN_RANGES),),
                         n_evals=min(max(steps // 1_000, 2), 5_000))
 
 
@@ -267,6 +285,9 @@ def _run_ranges(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], ranges: tu
                 all_ranges: tuple[str, ...], out_dir: str | Path, workers: int | None, device: str) -> pd.DataFrame:
     """``_run`` for a run whose jobs go range by range (the NALM benchmark, the range sweep): the command
     names the ranges only when they are not all of ``all_ranges``; the protocol records them."""
+    if not jobs:
+        raise ValueError(f"nothing to run: ranges={ranges!r} (name at least one of {list(all_ranges)}, or pass None "
+                         "for all of them; a run of units needs at least one unit)")
     proto = jobs[0][1]
     chosen = "" if ranges == all_ranges else " --ranges '" + ",".join(ranges) + "'"
     command = f"python -m nalu_lab.tables {name} --seeds {proto.n_seeds} --steps {proto.steps}{chosen}"
@@ -364,9 +385,11 @@ def parse_ranges(spec: str, known: Iterable[str]) -> tuple[str, ...]:
     known, names, piece = list(known), [], ""
     for part in spec.split(","):
         piece = f"{piece},{part}" if piece else part
-        if piece.strip() in known:
-            names.append(piece.strip())
+        try:
+            names.append(range_name_in(piece.strip(), known))
             piece = ""
+        except ValueError:
+            continue
     if piece.strip() or not names:
         raise ValueError(f"ranges {spec!r}: {piece.strip() or 'none given'!r} is not a range; write names from "
                          f"{known}, separated by commas")
@@ -379,22 +402,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ops", default="add,mul", help="the gating experiment's operations (add, mul)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per model and cell (default: the table's)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the table's)")
-    p.add_argument("--ranges", default=None, help="the NALM run's or the range sweep's ranges, comma-separated (default: all)")
+    p.add_argument("--ranges", default=None, help="the NALM run's or the range sweep's ranges, comma-separated, e.g. '[1,2]→[2,6]' "
+                   "or '[1,2]' (its training range) or '[-2,2]->+-[2,6]' (default: all)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     p.add_argument("--out", default=str(DEFAULT_DIR))
     a = p.parse_args(argv)
+    for flag in ("seeds", "steps", "workers"):
+        if getattr(a, flag) is not None and getattr(a, flag) < 1:
+            p.error(f"--{flag} must be a positive integer, got {getattr(a, flag)}; leave it out for the table's default")
+    ranges = None
+    if a.ranges is not None:
+        if a.table not in ("nalm", "ranges"):
+            p.error(f"--ranges applies to the nalm and ranges tables, not {a.table!r}")
+        try:
+            ranges = parse_ranges(a.ranges, MADSEN_RANGES if a.table == "ranges" else NALM_RANGES)
+        except ValueError as e:
+            p.error(str(e))
+
+    def chosen(value: int | None, default: int) -> int:
+        return default if value is None else value
+
     if a.table == "ten-parameter":
-        table = run_ten_parameter(a.out, steps=a.steps or TEN_PARAMETER_STEPS, n_seeds=a.seeds or TEN_PARAMETER_SEEDS,
-                                  workers=a.workers)
+        table = run_ten_parameter(a.out, steps=chosen(a.steps, TEN_PARAMETER_STEPS),
+                                  n_seeds=chosen(a.seeds, TEN_PARAMETER_SEEDS), workers=a.workers)
     elif a.table == "gating":
-        table = run_gating(a.out, ops=tuple(a.ops.split(",")), steps=a.steps or 5_000_000, n_seeds=a.seeds or GATING_SEEDS,
+        ops = tuple(a.ops.split(","))
+        if not ops or not set(ops) <= {"add", "mul"}:
+            p.error(f"--ops takes add, mul or add,mul; got {a.ops!r}")
+        table = run_gating(a.out, ops=ops, steps=chosen(a.steps, 5_000_000), n_seeds=chosen(a.seeds, GATING_SEEDS),
                            workers=a.workers)
     elif a.table == "ranges":
-        table = run_ranges(a.out, steps=a.steps or RANGE_STEPS, n_seeds=a.seeds or RANGE_SEEDS, workers=a.workers,
-                           ranges=None if a.ranges is None else parse_ranges(a.ranges, MADSEN_RANGES))
+        table = run_ranges(a.out, steps=chosen(a.steps, RANGE_STEPS), n_seeds=chosen(a.seeds, RANGE_SEEDS),
+                           workers=a.workers, ranges=ranges)
     else:
-        table = run_nalm(a.out, steps=a.steps or REFERENCE_STEPS, n_seeds=a.seeds or NALM_SEEDS, workers=a.workers,
-                         ranges=None if a.ranges is None else parse_ranges(a.ranges, NALM_RANGES))
+        table = run_nalm(a.out, steps=chosen(a.steps, REFERENCE_STEPS), n_seeds=chosen(a.seeds, NALM_SEEDS),
+                         workers=a.workers, ranges=ranges)
     print(table.groupby(["unit", "op"])[["success"]].agg(["sum", "count"]).to_string())
     return 0
 

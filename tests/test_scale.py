@@ -227,3 +227,20 @@ def test_paper_sparsity_is_the_metrics_formula_for_units_and_for_the_linear_base
                               for w in ws], axis=0)
             assert got.shape == (3,) and np.array_equal(got, by_hand)
             assert np.array_equal(got, weights_sparsity_error(ws))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "0"], "--steps must be positive, got 0"),
+    (["--block-size", "0"], "--block-size must be positive, got 0"),
+    (["--seeds", "5-2"], "seeds '5-2': the range '5-2' runs backwards; write it low-high, e.g. 2-5"),
+    (["--seeds", "0-3,2"], "must name distinct seeds (some are named twice)"),
+    (["--seeds", ","], "names no seed"),
+    (["--cells", "NAU:pow"], "unknown operation 'pow'"),
+    (["--cells", "bogus"], "cell 'bogus': write UNIT:OP"),
+])
+def test_the_command_line_refuses_bad_values_before_running_anything(tmp_path, capsys, argv, message):
+    """A bad value is a usage error naming it, given before any block starts; nothing is written."""
+    with pytest.raises(SystemExit) as exit_:
+        scale.main(["--engine", "inline", "--out", str(tmp_path), *argv])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -305,3 +305,35 @@ def test_a_list_of_ranges_is_cut_where_a_known_name_ends():
         parse_ranges("[1,2]→[2,6],[1,3]→[3,9]", grid.NALM_RANGES)
     with pytest.raises(ValueError, match="none given"):
         parse_ranges("", grid.NALM_RANGES)
+
+
+def test_a_range_typed_in_ascii_or_by_its_training_range_names_the_same_range():
+    """'-', '->' and '+-' stand for '−', '→' and '±'; 'U' and spaces are ignored; a training range alone
+    names its pair (each training range appears once). Anything else is an error naming the choices."""
+    from nalu_lab.tables import parse_ranges, range_name_in
+
+    for spelling in ("[−2,2]→±[2,6]", "[-2,2]->+-[2,6]", "U[-2,2] -> +/-U[2,6]", "[-2,2]"):
+        assert range_name_in(spelling, grid.NALM_RANGES) == "[−2,2]→±[2,6]", spelling
+    assert range_name_in("[1.1, 1.2]", grid.MADSEN_RANGES) == "[1.1,1.2]→[1.2,6]"
+    assert tables.range_protocol("[0,1]").ranges == ("[0,1]→[1,5]",)  # the job's identity keeps the true name
+    assert parse_ranges("[-2,-1]->[-6,-2],[10,20]", grid.MADSEN_RANGES) == ("[−2,−1]→[−6,−2]", "[10,20]→[20,40]")
+    for bad in ("[2,1]", "[1,2]→[2,7]", "[-2,2]->[2,6]", ""):
+        with pytest.raises(ValueError, match="unknown range"):
+            range_name_in(bad, grid.NALM_RANGES)
+    with pytest.raises(ValueError, match="nothing to run"):
+        tables.run_ranges(ranges=())
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nalm", "--steps", "0"], "--steps must be a positive integer, got 0"),
+    (["ranges", "--seeds", "-3"], "--seeds must be a positive integer, got -3"),
+    (["nalm", "--ranges", "[1,3]"], "'[1,3]' is not a range"),
+    (["gating", "--ranges", "[1,2]"], "--ranges applies to the nalm and ranges tables"),
+    (["gating", "--ops", "div"], "--ops takes add, mul or add,mul; got 'div'"),
+])
+def test_the_command_line_refuses_bad_values_before_running_anything(tmp_path, capsys, argv, message):
+    """A bad value is a usage error naming it (not a default in its place, not a traceback), and nothing is written."""
+    with pytest.raises(SystemExit) as exit_:
+        tables.main([*argv, "--out", str(tmp_path)])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
