@@ -134,8 +134,19 @@ def rates_overlap(a: Mapping, b: Mapping, z: float = Z_95) -> bool:
 
 
 def success_rate(success: pd.Series | np.ndarray) -> dict:
-    """Rate and Wilson 95% interval of a boolean vector."""
-    s = np.asarray(success, dtype=bool)
+    """Rate and Wilson 95% interval of a boolean vector (0/1 accepted; anything else is an error, so
+    that a missing result, NaN, is not counted as a success)."""
+    raw = np.asarray(success)
+    if raw.dtype != bool:
+        ok = (np.isin(raw, (0, 1)) if raw.dtype.kind in "iuf" else
+              np.array([isinstance(v, (bool, np.bool_, int, np.integer)) and v in (0, 1) for v in raw.flat]))
+        bad = np.flatnonzero(~ok)
+        if bad.size:
+            value = raw.flat[bad[0]]
+            raise ValueError(f"success must hold booleans (or 0/1), got {getattr(value, 'item', lambda: value)()!r} "
+                             f"at index {bad[0]}; "
+                             "drop or decide the runs without a result before counting")
+    s = raw.astype(bool)
     lo, hi = wilson_interval(int(s.sum()), len(s))
     return dict(successes=int(s.sum()), n=len(s), rate=float(s.mean()), lo=lo, hi=hi)
 

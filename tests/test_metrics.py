@@ -5,6 +5,7 @@ counts); (b) elsewhere pytest.approx with the tolerance stated at the assertion.
 """
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -185,3 +186,13 @@ def test_sparsity_error_judges_the_weights_the_forward_pass_uses():
             clipped.W.copy_(torch.tensor([[1.3, 0.0]]))  # not clipped yet: the trainer clips after a step
         assert float(nalu.sparsity_error(free)) == 0.0
         assert float(nalu.sparsity_error(clipped)) == pytest.approx(0.3, abs=1e-6)
+
+
+def test_success_rate_counts_booleans_or_0_1_and_refuses_anything_else():
+    """A NaN (a run without a result) would be True under a plain cast to bool: it is an error instead."""
+    assert nalu.success_rate(np.array([True, False, True]))["successes"] == 2
+    assert nalu.success_rate([1, 0, 0, 1]) == nalu.success_rate([True, False, False, True])
+    for bad, shown in (([1.0, np.nan], "nan at index 1"), ([0, 2], "2 at index 1"), (["yes"], "'yes' at index 0"),
+                       ([True, None], "None at index 1")):
+        with pytest.raises(ValueError, match=f"success must hold booleans \\(or 0/1\\), got {re.escape(shown)}"):
+            nalu.success_rate(bad)
