@@ -152,9 +152,18 @@ class Ranges:
             return spec
         if isinstance(spec, Interval):
             return cls(spec)
-        if len(spec) == 2 and all(isinstance(v, (int, float, np.floating, np.integer)) for v in spec):
+        def number(v) -> bool:
+            return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+
+        def pair(v) -> bool:
+            return isinstance(v, (tuple, list, np.ndarray)) and len(v) == 2 and all(number(x) for x in v)
+
+        if pair(spec):
             return cls(Interval(float(spec[0]), float(spec[1])))
-        return cls(*[Interval(float(lo), float(hi)) for lo, hi in spec])
+        if isinstance(spec, (tuple, list, np.ndarray)) and len(spec) and all(isinstance(v, Interval) or pair(v) for v in spec):
+            return cls(*[v if isinstance(v, Interval) else Interval(float(v[0]), float(v[1])) for v in spec])
+        raise ValueError(f"a range is (lo, hi), a list of (lo, hi) pairs or an Interval, got {spec!r}; "
+                         "e.g. (1, 2) or [(-2, -1), (1, 2)]")
 
     def without_zero(self) -> "Ranges":
         """A copy whose samples are never exactly 0."""

@@ -94,6 +94,12 @@ class Checkpoint:
             raise ValueError("Checkpoint needs every_seconds or every_steps")
         if self.every_steps is not None and (not isinstance(self.every_steps, int) or self.every_steps < 1):
             raise ValueError(f"every_steps must be a positive integer or None, got {self.every_steps!r}")
+        for name in ("every_seconds", "stop_after_seconds"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0):
+                raise ValueError(f"{name} must be a number of seconds ≥ 0 (0: at every chance) or None, got {value!r}")
+        if not isinstance(self.path, (str, Path)) or not str(self.path):
+            raise ValueError(f"path must name the checkpoint's file (a str or Path), got {self.path!r}")
 
 
 class CheckpointMismatch(ValueError):

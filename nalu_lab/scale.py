@@ -647,10 +647,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="run what is left of the planned cells (PLAN), each at its own budget, in the plan's order "
                         "(--cells, --seeds and --steps do not apply)")
     a = p.parse_args(argv)
-    for flag, value in (("steps", a.steps), ("block-size", a.block_size), ("workers", a.workers),
-                        ("checkpoint-every", a.checkpoint_every), ("stop-after", a.stop_after)):
+    for flag, value in (("steps", a.steps), ("block-size", a.block_size), ("workers", a.workers)):
         if value is not None and not value > 0:
             p.error(f"--{flag} must be positive, got {value}")
+    for flag, value in (("checkpoint-every", a.checkpoint_every), ("stop-after", a.stop_after)):
+        if value is not None and not value >= 0:
+            p.error(f"--{flag} must be a number of seconds ≥ 0, got {value}")
     if a.collect:
         print(collect(a.out).groupby(["op", "unit", "steps"])["success"].agg(["sum", "count"]))
         return 0

@@ -160,3 +160,26 @@ def test_a_non_finite_test_error_is_stored_as_standard_json(tmp_path, monkeypatc
         assert rows[1]["test_output_finite"] is True
     table = scale.load_static(tmp_path / "static.csv")
     assert list(table["test_output_finite"]) == [False, True] and table["test_mse"].isna().sum() == 1
+
+
+@pytest.mark.parametrize("spec", ["x", (1,), (True, 2), [(1, 2), (3,)], []])
+def test_a_malformed_range_is_refused_with_the_forms_it_takes(spec):
+    with pytest.raises(ValueError, match=r"a range is \(lo, hi\), a list of \(lo, hi\) pairs or an Interval"):
+        nalu.Ranges.of(spec)
+    with pytest.raises(ValueError, match="a range is"):
+        nalu.two_input("mul", (1, 2), spec)
+
+
+def test_every_spelling_of_a_range_gives_the_same_ranges():
+    assert str(nalu.Ranges.of((1, 2))) == str(nalu.Ranges.of([1.0, 2.0])) == str(nalu.Ranges.of(np.array([1, 2])))
+    assert str(nalu.Ranges.of([(-2, -1), (1, 2)])) == str(nalu.Ranges.of((nalu.Interval(1, 2), (-2, -1))))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(path=None), "path must name the checkpoint's file"),
+    (dict(path="c.pt", every_seconds=-1), "every_seconds must be a number of seconds ≥ 0"),
+    (dict(path="c.pt", stop_after_seconds="soon"), "stop_after_seconds must be a number of seconds ≥ 0"),
+])
+def test_a_checkpoint_with_a_bad_setting_is_refused_where_it_is_made(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        nalu.Checkpoint(**kwargs)
