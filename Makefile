@@ -148,7 +148,8 @@ paper-plan: $(STAMP)
 # The successors' small tables as long runs (TABLE=ten-parameter: Madsen & Johansen's Table 1;
 # TABLE=gating: their gating experiment; TABLE=ranges: their sweep of the static × task over input
 # ranges; TABLE=nalm: the NALM benchmark's nine ranges); each job is kept in results/tables/jobs/
-# when it finishes, and the same command continues an unfinished run.
+# when it finishes, and the same command continues an unfinished run. A local Ray instance by default,
+# RAY_ADDRESS=host:port a Ray cluster, TABLE_ARGS='--engine processes' a plain process pool.
 TABLE ?= ten-parameter
 tables: $(STAMP)
 	$(BIN)/python -m nalu_lab.tables $(TABLE) $(TABLE_ARGS)

@@ -11,11 +11,9 @@ single-threaded worker per core. Results are cached per unit, configuration and 
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -32,6 +30,8 @@ from nalu.models import Stack, make_unit
 from nalu.tasks import ArithmeticTask, rng_for, static_arithmetic, ten_parameter_function, two_input
 from nalu.training import Checkpoint, Learner, TrainResult, Warmup, code_version, train, train_together
 from nalu.units import MLP
+
+from .workers import ENGINES, run_each
 
 __all__ = ["UnitSpec", "GridProtocol", "JobArchive", "stored_job", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES",
            "MADSEN_RANGES", "protocol_cells",
@@ -333,10 +333,13 @@ def _cached(spec: UnitSpec, proto: GridProtocol, cache_dir) -> pd.DataFrame | No
 
 
 def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Path | None = None,
-             device: str = "cpu", workers: int | None = None, side_by_side: int = 6) -> list[pd.DataFrame]:
-    """``run_unit`` for every (spec, protocol) job, in a pool of ``workers`` processes (default: every
-    core, ``os.cpu_count()``), each single-threaded; cached jobs are read, not rerun. Same rows, in
-    the order of ``jobs``, as running them one by one. ``workers=1`` runs in this process.
+             device: str = "cpu", workers: int | None = None, side_by_side: int = 6, engine: str = "processes",
+             address: str | None = None) -> list[pd.DataFrame]:
+    """``run_unit`` for every (spec, protocol) job on ``engine`` (``workers.run_each``): "processes", a
+    local pool of ``workers`` processes (default: every core, ``os.cpu_count()``), each single-threaded
+    (with one worker, or on a GPU, this process); "ray", Ray tasks on the cluster at ``address`` (or
+    $RAY_ADDRESS) or a local instance; "inline", this process. Cached jobs are read, not rerun. Same
+    rows, in the order of ``jobs``, as running them one by one.
 
     Jobs with the same protocol run up to ``side_by_side`` units at a time on one data stream
     (``run_units``: the batches drawn once for them all; 1 runs every job alone)."""
@@ -344,23 +347,17 @@ def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Pat
         raise ValueError(f"workers must be a positive integer or None (every core), got {workers!r}")
     if not isinstance(side_by_side, int) or side_by_side < 1:
         raise ValueError(f"side_by_side must be a positive integer (1: every job alone), got {side_by_side!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
     out: list[pd.DataFrame | None] = [_cached(spec, proto, cache_dir) for spec, proto in jobs]
     groups = _side_by_side([i for i, r in enumerate(out) if r is None], jobs, side_by_side)
     args = [([jobs[i][0] for i in group], jobs[group[0]][1], cache_dir, device) for group in groups]
-    n = min(workers or os.cpu_count() or 1, len(groups))
-    if n <= 1 or device != "cpu":
-        for group, arg in zip(groups, args):
-            for i, rows in zip(group, run_units(*arg)):
-                out[i] = rows
-        return out
-    from .workers import setup_worker_process  # each worker: one thread, malloc tuned
-
-    ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
-    with cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=setup_worker_process) as pool:
-        futures = {pool.submit(run_units, *arg): group for group, arg in zip(groups, args)}
-        for fut in cf.as_completed(futures):
-            for i, rows in zip(futures[fut], fut.result()):
-                out[i] = rows
+    n = min(workers or os.cpu_count() or 1, max(len(groups), 1))
+    if engine == "processes" and (n <= 1 or device != "cpu"):
+        engine = "inline"
+    for k, rows in run_each(run_units, args, engine=engine, workers=n, address=address, gpu=device.startswith("cuda")):
+        for i, r in zip(groups[k], rows):
+            out[i] = r
     return out
 
 

@@ -37,6 +37,8 @@ from nalu.units import Linear
 from nalu.tasks import rng_for, static_arithmetic
 from nalu.training import Checkpoint, TrainingPaused, Warmup, code_version, cpu_model, train
 
+from .workers import ENGINES, run_each
+
 __all__ = ["PaperUnit", "PAPER_UNITS", "ABLATION_UNITS", "ALL_UNITS", "unit_slug", "MADSEN_ABLATION", "PaperProtocol", "Published", "MADSEN_STATIC", "MADSEN_APPENDIX", "PlannedCell", "PLAN",
            "plan_status", "plan_jobs", "Block", "blocks_for",
            "run_block", "run", "run_jobs", "collect", "interim", "load_static", "main"]
@@ -418,14 +420,6 @@ def machine() -> dict:
     return info
 
 
-def _worker(block: Block, proto: PaperProtocol, out_dir: str, device: str, checkpoint_every: float,
-            stop_after_seconds: float | None, resume_elsewhere: bool) -> dict:
-    from .workers import setup_worker_process
-
-    setup_worker_process()  # one thread per block (the blocks are the parallelism), malloc tuned
-    return run_block(block, proto, out_dir, device, checkpoint_every, stop_after_seconds, resume_elsewhere)
-
-
 def run(blocks: list[Block], proto: PaperProtocol, out_dir: str | Path = DEFAULT_DIR, *, engine: str = "ray",
         address: str | None = None, device: str = "cpu", workers: int | None = None, checkpoint_every: float = 300.0,
         stop_after_seconds: float | None = None, resume_elsewhere: bool = False, progress: bool = True) -> list[dict]:
@@ -461,37 +455,14 @@ def run_jobs(jobs: list[tuple[Block, PaperProtocol]], out_dir: str | Path = DEFA
         raise TypeError("jobs must be (nalu_lab.scale.Block, nalu_lab.scale.PaperProtocol) pairs (see plan_jobs)")
     for steps in {p.steps for _, p in jobs}:
         check_no_overlap([*(b for b, p in jobs if p.steps == steps), *_blocks_in(out_dir, steps)], steps)
-    out_dir = str(out_dir)
+    out_dir = str(Path(out_dir).resolve())  # a worker's working directory need not be this process's
     args = (out_dir, device, checkpoint_every, stop_after_seconds, resume_elsewhere)
     bar = tqdm(total=len(jobs), desc="blocks", unit="block", disable=not progress, smoothing=0)
     results = []
-    if engine == "inline":
-        for b, proto in jobs:
-            results.append(run_block(b, proto, *args))
-            bar.update(1)
-    elif engine == "processes":
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=mp.get_context("spawn")) as pool:
-            for fut in as_completed([pool.submit(_worker, b, proto, *args) for b, proto in jobs]):
-                results.append(fut.result())
-                bar.update(1)
-    elif engine == "ray":
-        import ray
-
-        address = address or os.environ.get("RAY_ADDRESS")
-        if not ray.is_initialized():
-            ray.init(address=address, num_cpus=None if address else (workers or os.cpu_count()),
-                     include_dashboard=False, log_to_driver=False)
-        remote = ray.remote(num_cpus=1, num_gpus=1 if device.startswith("cuda") else 0)(_worker)
-        pending = [remote.remote(b, proto, *args) for b, proto in jobs]
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            results.extend(ray.get(done))
-            bar.update(len(done))
-    else:
-        raise ValueError(f"engine must be 'ray', 'processes' or 'inline', got {engine!r}")
+    for _, result in run_each(run_block, [(b, proto, *args) for b, proto in jobs], engine=engine, workers=workers,
+                              address=address, gpu=device.startswith("cuda")):
+        results.append(result)
+        bar.update(1)
     bar.close()
     collect(out_dir)
     return results
@@ -631,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0-24", help="e.g. 0-24 or 0,3,7")
     p.add_argument("--steps", type=int, default=PaperProtocol.steps)
     p.add_argument("--block-size", type=int, default=25, help="seeds trained together in one task")
-    p.add_argument("--engine", choices=("ray", "processes", "inline"), default="ray",
+    p.add_argument("--engine", choices=ENGINES, default="ray",
                    help="ray: a local instance or --address; processes: a local pool; inline: this process, one "
                         "block after another (each way, one intra-op thread per block)")
     p.add_argument("--address", default=None, help="a Ray cluster's address (default: $RAY_ADDRESS or a local instance)")

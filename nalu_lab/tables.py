@@ -1,5 +1,6 @@
 """The successors' smaller tables as committed long runs, each a set of benchmark-grid jobs
-(``nalu_lab.grid``) run one per core, each kept when it finishes (committed with the results, so
+(``nalu_lab.grid``) run one per core (on a local Ray instance, a Ray cluster given by ``--address``
+or $RAY_ADDRESS, or a local process pool: ``--engine``), each kept when it finishes (committed with the results, so
 a run continues across sessions) and checkpointed while it trains (``grid.running_checkpoint``: a
 job longer than a session resumes), and written as one tidy table with its provenance
 (``<name>.csv`` and ``<name>.json`` under ``results/tables/``).
@@ -44,6 +45,7 @@ from nalu.training import code_version, environment
 from .grid import (BENCHMARK_UNITS, MADSEN_RANGES, NALM_RANGES, REFERENCE_STEPS, GridProtocol, JobArchive, UnitSpec,
                    protocol_cells, run_grid, running_checkpoint, stored_job)
 from .scale import Published
+from .workers import ENGINES
 
 __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEPS", "TEN_PARAMETER_SEEDS",
            "GATING_UNITS", "GATING_PUBLISHED", "GATING_PLAN_STEPS", "gating_jobs", "current_rows", "RANGE_UNIT", "RANGE_SEEDS", "RANGE_STEPS", "RANGE_PUBLISHED",
@@ -178,15 +180,16 @@ def range_protocol(range_name: str, steps: int = RANGE_STEPS, n_seeds: int = RAN
 
 
 def _run(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Path, command: str, protocol: dict,
-         workers: int | None, device: str) -> pd.DataFrame:
+         workers: int | None, device: str, engine: str = "ray", address: str | None = None) -> pd.DataFrame:
     """Run ``jobs`` (each kept when it finishes in ``out_dir/jobs/name``, a ``JobArchive``: commit it, and a
     later session or machine continues the run), write ``name``.csv and ``name``.json, return the table.
     ``job_codes`` lists the code versions that produced the jobs."""
     out_dir = Path(out_dir)
-    archive = job_archive(name, out_dir)
+    archive = job_archive(name, out_dir.resolve())  # a worker's working directory need not be this process's
     from_cache = sum(stored_job(spec, proto, archive) is not None for spec, proto in jobs)
     t0 = time.time()
-    tables = run_grid(jobs, cache_dir=archive, device=device, workers=workers, side_by_side=1)
+    tables = run_grid(jobs, cache_dir=archive, device=device, workers=workers, side_by_side=1, engine=engine,
+                      address=address)
     codes = sorted({stored_job(spec, proto, archive)["code"] for spec, proto in jobs})
     table = pd.concat(tables, ignore_index=True).rename(columns={"replicate": "seed"})
     kept, earlier = _kept_from_earlier_runs(name, out_dir, table)
@@ -229,14 +232,15 @@ def _kept_from_earlier_runs(name: str, out_dir: Path, table: pd.DataFrame) -> tu
 
 
 def run_ten_parameter(out_dir: str | Path = DEFAULT_DIR, *, steps: int = TEN_PARAMETER_STEPS,
-                      n_seeds: int = TEN_PARAMETER_SEEDS, workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
+                      n_seeds: int = TEN_PARAMETER_SEEDS, workers: int | None = None, device: str = "cpu",
+                      engine: str = "ray", address: str | None = None) -> pd.DataFrame:
     """Train every model of ``TEN_PARAMETER_UNITS`` on the ten-parameter function (one job per model,
     ``workers`` processes, default every core); writes ``ten_parameter.csv`` / ``.json``."""
     proto = ten_parameter_protocol(steps, n_seeds)
     return _run("ten_parameter", [(spec, proto) for spec in TEN_PARAMETER_UNITS], out_dir,
                 f"python -m nalu_lab.tables ten-parameter --seeds {n_seeds} --steps {steps}",
                 dict(steps=steps, seeds=n_seeds, batch=proto.batch_size, eval_size=proto.eval_size,
-                     eval_every=steps // proto.n_evals), workers, device)
+                     eval_every=steps // proto.n_evals), workers, device, engine, address)
 
 
 def gating_jobs(ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
@@ -247,14 +251,15 @@ def gating_jobs(ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
 
 
 def run_gating(out_dir: str | Path = DEFAULT_DIR, *, ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
-               n_seeds: int = GATING_SEEDS, workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
+               n_seeds: int = GATING_SEEDS, workers: int | None = None, device: str = "cpu", engine: str = "ray",
+               address: str | None = None) -> pd.DataFrame:
     """Every model of ``GATING_UNITS`` on the static task's ``ops`` (one job per model); writes
     ``gating.csv`` / ``.json``."""
     proto = gating_protocol(ops, steps, n_seeds)
     return _run("gating", gating_jobs(ops, steps, n_seeds), out_dir,
                 f"python -m nalu_lab.tables gating --ops {','.join(proto.ops)} --seeds {n_seeds} --steps {steps}",
                 dict(steps=steps, seeds=n_seeds, ops=list(proto.ops), batch=proto.batch_size, eval_size=proto.eval_size,
-                     eval_every=steps // proto.n_evals), workers, device)
+                     eval_every=steps // proto.n_evals), workers, device, engine, address)
 
 
 def nalm_jobs(ranges: tuple[str, ...] | None = None, *, steps: int = REFERENCE_STEPS, n_seeds: int = NALM_SEEDS,
@@ -273,16 +278,18 @@ def range_jobs(ranges: tuple[str, ...] | None = None, *, steps: int = RANGE_STEP
 
 
 def run_ranges(out_dir: str | Path = DEFAULT_DIR, *, steps: int = RANGE_STEPS, n_seeds: int = RANGE_SEEDS,
-               ranges: tuple[str, ...] | None = None, workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
+               ranges: tuple[str, ...] | None = None, workers: int | None = None, device: str = "cpu",
+               engine: str = "ray", address: str | None = None) -> pd.DataFrame:
     """The NAU → NMU on the static × task of each range (default: all seven), one job per range; writes
     ``ranges.csv`` / ``.json`` (a range run before and not now keeps its rows)."""
     ranges = tuple(MADSEN_RANGES) if ranges is None else tuple(ranges)
     return _run_ranges("ranges", range_jobs(ranges, steps=steps, n_seeds=n_seeds), ranges, tuple(MADSEN_RANGES),
-                       out_dir, workers, device)
+                       out_dir, workers, device, engine, address)
 
 
 def _run_ranges(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], ranges: tuple[str, ...],
-                all_ranges: tuple[str, ...], out_dir: str | Path, workers: int | None, device: str) -> pd.DataFrame:
+                all_ranges: tuple[str, ...], out_dir: str | Path, workers: int | None, device: str, engine: str,
+                address: str | None) -> pd.DataFrame:
     """``_run`` for a run whose jobs go range by range (the NALM benchmark, the range sweep): the command
     names the ranges only when they are not all of ``all_ranges``; the protocol records them."""
     if not jobs:
@@ -293,7 +300,7 @@ def _run_ranges(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], ranges: tu
     command = f"python -m nalu_lab.tables {name} --seeds {proto.n_seeds} --steps {proto.steps}{chosen}"
     return _run(name, jobs, out_dir, command,
                 dict(steps=proto.steps, seeds=proto.n_seeds, batch=proto.batch_size, eval_size=proto.eval_size,
-                     eval_every=proto.steps // proto.n_evals, ranges=list(ranges)), workers, device)
+                     eval_every=proto.steps // proto.n_evals, ranges=list(ranges)), workers, device, engine, address)
 
 
 def job_archive(name: str, out_dir: str | Path = DEFAULT_DIR) -> JobArchive:
@@ -339,12 +346,13 @@ def job_progress(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: 
 
 def run_nalm(out_dir: str | Path = DEFAULT_DIR, *, steps: int = REFERENCE_STEPS, n_seeds: int = NALM_SEEDS,
              units: tuple[UnitSpec, ...] = BENCHMARK_UNITS, ranges: tuple[str, ...] | None = None,
-             workers: int | None = None, device: str = "cpu") -> pd.DataFrame:
+             workers: int | None = None, device: str = "cpu", engine: str = "ray",
+             address: str | None = None) -> pd.DataFrame:
     """Every unit of ``units`` on every operation of the NALM benchmark's ranges (default: all nine),
     one job per unit and range; writes ``nalm.csv`` / ``.json``."""
     ranges = tuple(NALM_RANGES) if ranges is None else tuple(ranges)
     return _run_ranges("nalm", nalm_jobs(ranges, steps=steps, n_seeds=n_seeds, units=units), ranges,
-                       tuple(NALM_RANGES), out_dir, workers, device)
+                       tuple(NALM_RANGES), out_dir, workers, device, engine, address)
 
 
 def current_rows(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Path = DEFAULT_DIR
@@ -405,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ranges", default=None, help="the NALM run's or the range sweep's ranges, comma-separated, e.g. '[1,2]→[2,6]' "
                    "or '[1,2]' (its training range) or '[-2,2]->+-[2,6]' (default: all)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    p.add_argument("--engine", choices=ENGINES, default="ray",
+                   help="ray: a local instance or the cluster at --address; processes: a local pool; inline: this "
+                        "process (each way, one intra-op thread per job)")
+    p.add_argument("--address", default=None, help="a Ray cluster's address (default: $RAY_ADDRESS or a local instance)")
     p.add_argument("--out", default=str(DEFAULT_DIR))
     a = p.parse_args(argv)
     for flag in ("seeds", "steps", "workers"):
@@ -424,19 +436,20 @@ def main(argv: list[str] | None = None) -> int:
 
     if a.table == "ten-parameter":
         table = run_ten_parameter(a.out, steps=chosen(a.steps, TEN_PARAMETER_STEPS),
-                                  n_seeds=chosen(a.seeds, TEN_PARAMETER_SEEDS), workers=a.workers)
+                                  n_seeds=chosen(a.seeds, TEN_PARAMETER_SEEDS), workers=a.workers, engine=a.engine,
+                                  address=a.address)
     elif a.table == "gating":
         ops = tuple(a.ops.split(","))
         if not ops or not set(ops) <= {"add", "mul"}:
             p.error(f"--ops takes add, mul or add,mul; got {a.ops!r}")
         table = run_gating(a.out, ops=ops, steps=chosen(a.steps, 5_000_000), n_seeds=chosen(a.seeds, GATING_SEEDS),
-                           workers=a.workers)
+                           workers=a.workers, engine=a.engine, address=a.address)
     elif a.table == "ranges":
         table = run_ranges(a.out, steps=chosen(a.steps, RANGE_STEPS), n_seeds=chosen(a.seeds, RANGE_SEEDS),
-                           workers=a.workers, ranges=ranges)
+                           workers=a.workers, ranges=ranges, engine=a.engine, address=a.address)
     else:
         table = run_nalm(a.out, steps=chosen(a.steps, REFERENCE_STEPS), n_seeds=chosen(a.seeds, NALM_SEEDS),
-                         workers=a.workers, ranges=ranges)
+                         workers=a.workers, ranges=ranges, engine=a.engine, address=a.address)
     print(table.groupby(["unit", "op"])[["success"]].agg(["sum", "count"]).to_string())
     return 0
 

@@ -110,6 +110,24 @@ def test_the_process_pool_gives_the_rows_of_the_plain_loop(tmp_path):
         assert np.allclose(a.test_mse, b.test_mse, rtol=1e-6)
     with pytest.raises(ValueError, match="workers"):
         run_grid(jobs, workers=0)
+    with pytest.raises(ValueError, match="engine must be one of 'ray', 'processes', 'inline', got 'threads'"):
+        run_grid(jobs, engine="threads")
+
+
+def test_ray_gives_the_rows_of_the_plain_loop(tmp_path):
+    """The engine the small tables' long runs use by default (a local instance here; a cluster the same way)."""
+    ray = pytest.importorskip("ray")
+    jobs = [(spec("NAU"), p) for p in split_by_op(GridProtocol("signed", steps=20, n_seeds=2, eval_size=50,
+                                                                 ops=("add", "sub"), ranges=("[1,2]→[2,6]",)))]
+    plain = run_grid(jobs, workers=1, engine="inline")
+    try:
+        rayed = run_grid(jobs, cache_dir=tmp_path, workers=2, engine="ray")
+    finally:
+        ray.shutdown()
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    for a, b in zip(plain, rayed):  # one thread in each Ray worker, the test's own threads here: float32 rounding apart
+        assert list(a.op) == list(b.op) and list(a.replicate) == list(b.replicate)
+        assert np.allclose(a.test_mse, b.test_mse, rtol=1e-6)
 
 
 def test_units_side_by_side_give_the_rows_of_each_unit_alone(tmp_path):

@@ -65,7 +65,7 @@ def test_the_protocol_evaluates_every_thousand_steps_and_refuses_bad_budgets():
 
 
 def test_a_run_writes_a_row_per_model_and_seed_with_its_provenance_and_reads_back(tmp_path):
-    table = run_ten_parameter(tmp_path, steps=60, n_seeds=3, workers=1)
+    table = run_ten_parameter(tmp_path, steps=60, n_seeds=3, workers=1, engine="inline")
     assert sorted(table.unit.unique()) == sorted(s.label for s in TEN_PARAMETER_UNITS)
     assert len(table) == 3 * len(TEN_PARAMETER_UNITS) and set(table.seed) == {0, 1, 2}
     assert (table.steps == 60).all() and table.threshold.gt(0).all()
@@ -77,7 +77,7 @@ def test_a_run_writes_a_row_per_model_and_seed_with_its_provenance_and_reads_bac
     assert meta["jobs_from_cache"] == 0 and meta["jobs"] == len(TEN_PARAMETER_UNITS)
     assert set(meta["units"]) == {s.label for s in TEN_PARAMETER_UNITS}
     # a second call reads the cached models rather than training them again: the same rows
-    again = run_ten_parameter(tmp_path, steps=60, n_seeds=3, workers=1)
+    again = run_ten_parameter(tmp_path, steps=60, n_seeds=3, workers=1, engine="inline")
     pd.testing.assert_frame_equal(again, table)
     assert load_run("ten_parameter", tmp_path)[1]["jobs_from_cache"] == len(TEN_PARAMETER_UNITS)
 
@@ -112,7 +112,7 @@ def test_the_nalm_family_has_the_benchmarks_nine_ranges_and_holds_the_chapters_f
 def test_a_nalm_run_trains_one_layer_per_unit_range_and_operation(tmp_path):
     units = tuple(u for u in grid.BENCHMARK_UNITS if u.label in ("NAU", "NMU"))
     ranges = ("[10,20]→[20,40]", "[−0.2,−0.1]→[−2,−0.2]")
-    table = run_nalm(tmp_path, steps=40, n_seeds=2, units=units, ranges=ranges, workers=1)
+    table = run_nalm(tmp_path, steps=40, n_seeds=2, units=units, ranges=ranges, workers=1, engine="inline")
     assert len(table) == len(units) * len(ranges) * len(grid.SIGNED_OPS) * 2
     assert set(table.range) == set(ranges) and set(table.op) == set(grid.SIGNED_OPS)
     meta = load_run("nalm", tmp_path)[1]
@@ -127,14 +127,14 @@ def test_a_chapter_reads_the_finished_nalm_jobs_from_their_archive_without_train
 
     units = tuple(u for u in grid.BENCHMARK_UNITS if u.label == "NAU")
     ranges = ("[1,2]→[2,6]",)
-    table = run_nalm(tmp_path, steps=30, n_seeds=2, units=units, ranges=ranges, workers=1)
+    table = run_nalm(tmp_path, steps=30, n_seeds=2, units=units, ranges=ranges, workers=1, engine="inline")
 
     def no_training(*args, **kwargs):
         raise AssertionError("a stored job was trained again")
 
     monkeypatch.setattr(grid, "train_together", no_training)
     read = grid.run_grid(nalm_jobs(ranges, steps=30, n_seeds=2, units=units), cache_dir=job_archive("nalm", tmp_path),
-                         workers=1)
+                         workers=1, engine="inline")
     pd.testing.assert_frame_equal(pd.concat(read, ignore_index=True).rename(columns={"replicate": "seed"}), table)
     # the finished jobs and the missing ones of a larger run
     from nalu_lab.tables import finished_jobs
@@ -162,7 +162,7 @@ def test_the_gating_models_differ_in_their_second_layer_and_the_gated_units_sche
 def test_a_gating_run_writes_its_cells(tmp_path):
     from nalu_lab.tables import GATING_UNITS, run_gating
 
-    table = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1)
+    table = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1, engine="inline")
     assert set(table.unit) == {s.label for s in GATING_UNITS} and set(table.op) == {"add"} and len(table) == 6
     assert load_run("gating", tmp_path)[1]["command"] == "python -m nalu_lab.tables gating --ops add --seeds 2 --steps 30"
 
@@ -172,14 +172,14 @@ def test_a_job_archive_outlives_a_code_change_and_records_the_code_that_ran_each
     (keyed by spec and protocol) and says which code produced them."""
     spec, proto = TEN_PARAMETER_UNITS[2], ten_parameter_protocol(30, 2)
     archive = grid.JobArchive(tmp_path / "jobs")
-    first = grid.run_grid([(spec, proto)], cache_dir=archive, workers=1)[0]
+    first = grid.run_grid([(spec, proto)], cache_dir=archive, workers=1, engine="inline")[0]
     assert grid.stored_job(spec, proto, archive)["code"] == nalu.code_version()
     monkeypatch.setattr(grid, "_code_fingerprint", lambda: "another-code")
     assert grid.stored_job(spec, proto, archive) is not None  # still found
     assert grid._path(spec, proto, tmp_path / "cache") != grid._path(spec, proto, archive)
     calls = []
     monkeypatch.setattr(grid, "train_together", lambda *a, **k: calls.append(1))
-    again = grid.run_grid([(spec, proto)], cache_dir=archive, workers=1)[0]
+    again = grid.run_grid([(spec, proto)], cache_dir=archive, workers=1, engine="inline")[0]
     assert not calls
     pd.testing.assert_frame_equal(again, first)
 
@@ -210,15 +210,15 @@ def test_an_archived_job_trains_as_it_does_beside_others(tmp_path):
 def test_a_run_of_some_cells_keeps_the_committed_rows_of_the_others(tmp_path):
     from nalu_lab.tables import run_gating
 
-    add = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1)
-    both = run_gating(tmp_path, ops=("mul",), steps=40, n_seeds=2, workers=1)
+    add = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1, engine="inline")
+    both = run_gating(tmp_path, ops=("mul",), steps=40, n_seeds=2, workers=1, engine="inline")
     assert set(both.op) == {"add", "mul"} and len(both) == 12
     pd.testing.assert_frame_equal(both[both.op == "add"].reset_index(drop=True), add)
     assert set(both[both.op == "mul"].steps) == {40}
     meta = load_run("gating", tmp_path)[1]
     assert meta["command"].endswith("--ops mul --seeds 2 --steps 40")
     assert [m["command"] for m in meta["earlier"]] == ["python -m nalu_lab.tables gating --ops add --seeds 2 --steps 30"]
-    again = run_gating(tmp_path, ops=("add",), steps=50, n_seeds=2, workers=1)  # a cell run again replaces its rows
+    again = run_gating(tmp_path, ops=("add",), steps=50, n_seeds=2, workers=1, engine="inline")  # a cell run again replaces its rows
     assert set(again[again.op == "add"].steps) == {50} and set(again[again.op == "mul"].steps) == {40}
     assert len(again) == 12
 
@@ -250,9 +250,9 @@ def test_the_range_sweep_is_the_static_product_on_each_of_madsens_seven_ranges()
 def test_a_range_sweep_run_writes_the_ranges_it_trained_and_keeps_the_others(tmp_path):
     from nalu_lab.tables import RANGE_UNIT, run_ranges
 
-    first = run_ranges(tmp_path, steps=30, n_seeds=2, ranges=("[0,1]→[1,5]",), workers=1)
+    first = run_ranges(tmp_path, steps=30, n_seeds=2, ranges=("[0,1]→[1,5]",), workers=1, engine="inline")
     assert set(first.unit) == {RANGE_UNIT.label} and set(first.range) == {"[0,1]→[1,5]"} and len(first) == 2
-    both = run_ranges(tmp_path, steps=30, n_seeds=2, ranges=("[10,20]→[20,40]",), workers=1)
+    both = run_ranges(tmp_path, steps=30, n_seeds=2, ranges=("[10,20]→[20,40]",), workers=1, engine="inline")
     assert set(both.range) == {"[0,1]→[1,5]", "[10,20]→[20,40]"} and len(both) == 4
     assert load_run("ranges", tmp_path)[1]["command"] == \
         "python -m nalu_lab.tables ranges --seeds 2 --steps 30 --ranges '[10,20]→[20,40]'"
@@ -267,7 +267,7 @@ def test_job_progress_says_which_jobs_are_finished_running_or_left(tmp_path):
     from nalu_lab.tables import RANGE_UNIT, job_progress, range_jobs
 
     jobs = range_jobs(("[0,1]→[1,5]", "[10,20]→[20,40]", "[1,2]→[2,6]"), steps=200, n_seeds=2)
-    grid.run_grid(jobs[:1], cache_dir=tables.job_archive("ranges", tmp_path), workers=1)
+    grid.run_grid(jobs[:1], cache_dir=tables.job_archive("ranges", tmp_path), workers=1, engine="inline")
     with pytest.raises(nalu.TrainingPaused):
         grid.run_units([RANGE_UNIT], jobs[1][1], cache_dir=tables.job_archive("ranges", tmp_path), stop_after_seconds=0.0)
     progress = job_progress("ranges", jobs, tmp_path)
@@ -284,10 +284,10 @@ def test_the_current_rows_of_a_run_add_its_finished_jobs_to_the_committed_table(
     place; the committed table's other cells stay."""
     from nalu_lab.tables import GATING_UNITS, current_rows, gating_jobs, run_gating
 
-    add = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1)
+    add = run_gating(tmp_path, ops=("add",), steps=30, n_seeds=2, workers=1, engine="inline")
     mul = gating_jobs(("mul",), 40, 2)
     pd.testing.assert_frame_equal(current_rows("gating", mul, tmp_path), add)
-    grid.run_grid(mul[:1], cache_dir=tables.job_archive("gating", tmp_path), workers=1)  # one model of three finished
+    grid.run_grid(mul[:1], cache_dir=tables.job_archive("gating", tmp_path), workers=1, engine="inline")  # one model of three finished
     rows = current_rows("gating", mul, tmp_path)
     assert len(rows) == 8 and set(rows[rows.op == "mul"].unit) == {GATING_UNITS[0].label}
     pd.testing.assert_frame_equal(rows[rows.op == "add"].reset_index(drop=True), add)
