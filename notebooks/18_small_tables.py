@@ -501,9 +501,10 @@ pd.DataFrame([left_row(*run) for run in LONG_RUNS]).set_index("experiment").styl
 # %% [markdown]
 # ## Re-running them
 #
-# The small tables are runs of `python -m nalu_lab.tables` (one process per job, every core; each job
-# is kept when it finishes, so an interrupted run keeps what it finished); the commands below are the
-# ones that produced the stored tables. The ablation is a run of the paper-scale tools, which
+# The small tables are runs of `python -m nalu_lab.tables` (one job per core, on a local Ray instance,
+# or on a Ray cluster when `--address` or `RAY_ADDRESS` names one; each job is kept when it finishes,
+# so an interrupted run keeps what it finished); the commands below are the ones that produced the
+# stored tables. The ablation is a run of the paper-scale tools, which
 # checkpoint every few minutes and continue where they stopped.
 
 # %% tags=["hide-input"]
