@@ -115,8 +115,10 @@ pd.DataFrame([{
 # %% tags=["hide-input"]
 def sentence(r: dict) -> str:
     v = r["finding"].verdict()
+    theirs = r["published"].solved_at
     solved = ("" if math.isnan(r["median_solved"]) else
-              f", solved at a median of {r['median_solved']:,.0f} steps (theirs: {r['published'].solved_at:,.0f})")
+              f", solved at a median of {r['median_solved']:,.0f} steps (theirs: "
+              + ("not published" if theirs is None else f"{theirs:,.0f}") + ")")
     return (f"- **{r['label']}**: {fmt_rate(r['rate'])}{solved}; they report {r['published'].success:.0%}. "
             f"Verdict: **{v.level}** — {v.reason}.")
 
