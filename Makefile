@@ -59,11 +59,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 # The suite runs three times: with this CPU's own kernels, then with torch's generic kernels (what a
 # non-x86 or older CPU gets) and with its AVX2 ones, so a test that holds only on one CPU fails here.
-# The second and third passes leave out three files that gain nothing from another level: the engine
-# tests (grid, paper-scale runner) compare the same computation in other processes, and the
-# portability tests already run each kernel level in subprocesses of their own.
+# The second and third passes leave out four files that gain nothing from another level: the engine
+# tests (grid, paper-scale runner, the engines themselves) compare the same computation in other
+# processes, and the portability tests already run each kernel level in subprocesses of their own.
 KERNEL_LEVELS := default avx2
-LEVEL_SKIPS := --ignore=tests/test_grid.py --ignore=tests/test_scale.py --ignore=tests/test_portability.py
+LEVEL_SKIPS := --ignore=tests/test_grid.py --ignore=tests/test_scale.py --ignore=tests/test_portability.py --ignore=tests/test_workers.py
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 	for level in $(KERNEL_LEVELS); do echo "pytest with ATEN_CPU_CAPABILITY=$$level"; \
