@@ -449,7 +449,8 @@ pd.DataFrame([{
     "training": f"U{r.split('→')[0]}", "extrapolation": f"U{r.split('→')[1]}",
     "success (M&J, 50 seeds)": f"{p.success:.0%}",
     "success (ours)": fmt_rate(range_rows[r]["rate"], compact=True) if r in range_rows else range_state(r),
-    "median solved at (ours)": sci(range_rows[r]["median_solved"]) if r in range_rows else "—",
+    "median solved at (ours)": ("—" if r not in range_rows else "no seed solved it"
+                                if math.isnan(range_rows[r]["median_solved"]) else sci(range_rows[r]["median_solved"])),
     "verdict": range_rows[r]["finding"].verdict().level if r in range_rows else "—"}
     for r, p in tables.RANGE_PUBLISHED.items()]).set_index("training")
 
