@@ -31,7 +31,7 @@ from nalu.tasks import ArithmeticTask, rng_for, static_arithmetic, ten_parameter
 from nalu.training import Checkpoint, Learner, TrainResult, Warmup, code_version, train, train_together
 from nalu.units import MLP
 
-from .workers import ENGINES, run_each
+from .workers import run_each
 
 __all__ = ["UnitSpec", "GridProtocol", "JobArchive", "stored_job", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES",
            "MADSEN_RANGES", "protocol_cells",
@@ -347,8 +347,6 @@ def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Pat
         raise ValueError(f"workers must be a positive integer or None (every core), got {workers!r}")
     if not isinstance(side_by_side, int) or side_by_side < 1:
         raise ValueError(f"side_by_side must be a positive integer (1: every job alone), got {side_by_side!r}")
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
     out: list[pd.DataFrame | None] = [_cached(spec, proto, cache_dir) for spec, proto in jobs]
     groups = _side_by_side([i for i, r in enumerate(out) if r is None], jobs, side_by_side)
     args = [([jobs[i][0] for i in group], jobs[group[0]][1], cache_dir, device) for group in groups]

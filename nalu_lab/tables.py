@@ -131,13 +131,16 @@ def ten_parameter_protocol(steps: int = TEN_PARAMETER_STEPS, n_seeds: int = TEN_
                         n_evals=min(max(steps // 1_000, 2), 200))
 
 
-def gating_protocol(ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
+GATING_OPS = ("add", "mul")  # the operations of their gating experiment
+
+
+def gating_protocol(ops: tuple[str, ...] = GATING_OPS, steps: int = 5_000_000,
                     n_seeds: int = GATING_SEEDS) -> GridProtocol:
     """The static task's cells ``ops`` (of + and ×), an evaluation every 1,000 steps (at most 5,000
     in all), evaluation sets of 10,000."""
     _positive(steps=steps, n_seeds=n_seeds)
     ops = tuple(ops)
-    if not ops or not set(ops) <= {"add", "mul"}:
+    if not ops or not set(ops) <= set(GATING_OPS):
         raise ValueError(f"the gating experiment has the operations 'add' and 'mul', got {ops!r}")
     return GridProtocol("static", steps=steps, n_seeds=n_seeds, eval_size=10_000, ops=ops,
                         n_evals=min(max(steps // 1_000, 2), 5_000))
@@ -243,14 +246,14 @@ def run_ten_parameter(out_dir: str | Path = DEFAULT_DIR, *, steps: int = TEN_PAR
                      eval_every=steps // proto.n_evals), workers, device, engine, address)
 
 
-def gating_jobs(ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
+def gating_jobs(ops: tuple[str, ...] = GATING_OPS, steps: int = 5_000_000,
                 n_seeds: int = GATING_SEEDS) -> list[tuple[UnitSpec, GridProtocol]]:
     """The gating experiment's jobs on ``ops``: one per model of ``GATING_UNITS``."""
     proto = gating_protocol(ops, steps, n_seeds)
     return [(spec, proto) for spec in GATING_UNITS]
 
 
-def run_gating(out_dir: str | Path = DEFAULT_DIR, *, ops: tuple[str, ...] = ("add", "mul"), steps: int = 5_000_000,
+def run_gating(out_dir: str | Path = DEFAULT_DIR, *, ops: tuple[str, ...] = GATING_OPS, steps: int = 5_000_000,
                n_seeds: int = GATING_SEEDS, workers: int | None = None, device: str = "cpu", engine: str = "ray",
                address: str | None = None) -> pd.DataFrame:
     """Every model of ``GATING_UNITS`` on the static task's ``ops`` (one job per model); writes
@@ -440,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
                                   address=a.address)
     elif a.table == "gating":
         ops = tuple(a.ops.split(","))
-        if not ops or not set(ops) <= {"add", "mul"}:
+        if not ops or not set(ops) <= set(GATING_OPS):  # gating_protocol's check, as a usage error
             p.error(f"--ops takes add, mul or add,mul; got {a.ops!r}")
         table = run_gating(a.out, ops=ops, steps=chosen(a.steps, 5_000_000), n_seeds=chosen(a.seeds, GATING_SEEDS),
                            workers=a.workers, engine=a.engine, address=a.address)
