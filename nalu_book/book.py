@@ -154,18 +154,29 @@ def compare_rates(r1, r2, first: str, second: str, *, above: str = "", below: st
     return f"{a} and {b}: the 95% intervals overlap, no difference shown"
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
 def power_of_ten(n: float) -> str:
     """A step count as a power of ten: 3000000 -> '3·10⁶', 1000000 -> '10⁶', 1500000 -> '1.5·10⁶'."""
     if not n > 0:
         raise ValueError(f"power_of_ten needs a positive number, got {n!r}")
     e = int(math.floor(math.log10(n)))
     m = f"{n / 10 ** e:.2g}"
-    return ("" if m == "1" else f"{m}·") + "10" + str(e).translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"))
+    return ("" if m == "1" else f"{m}·") + "10" + str(e).translate(_SUPERSCRIPTS)
 
 
 def sci(v) -> str:
-    """Two significant digits ('1.4e+04'), or '–' for a missing value (None or NaN)."""
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2g}"
+    """Two significant digits in the papers' notation: 14000 -> '1.4·10⁴', 4000 -> '4.0·10³', 1.2e-5 ->
+    '1.2·10⁻⁵', plainly from 0.010 to 990 (0.16, 3.5, 140); '–' for a missing value (None or NaN)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if v == 0 or math.isinf(v):
+        return f"{v:g}"
+    mantissa, exponent = f"{v:.1e}".split("e")  # rounded to two significant digits first: 999.6 is 1.0·10³
+    if -2 <= int(exponent) <= 2:
+        return f"{float(mantissa) * 10 ** int(exponent):.{max(0, 1 - int(exponent))}f}"
+    return f"{mantissa}·10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
 
 
 __all__ += ["power_of_ten", "sci", "MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range",

@@ -84,3 +84,16 @@ def fmt(rate):
     from nalu_book.book import fmt_rate
 
     return fmt_rate(rate)
+
+
+def test_sci_writes_two_significant_digits_in_the_papers_notation():
+    import math
+
+    from nalu_book.book import sci
+
+    # Madsen & Johansen's tables write steps and errors as 1.4·10⁴, not 1.4e+04
+    assert sci(14_000) == "1.4·10⁴" and sci(4_000) == "4.0·10³" and sci(1.9e6) == "1.9·10⁶"
+    assert sci(1.2e-5) == "1.2·10⁻⁵" and sci(0.0099) == "9.9·10⁻³"
+    assert sci(0.16) == "0.16" and sci(3.5) == "3.5" and sci(140) == "140" and sci(0) == "0"
+    assert sci(999.6) == "1.0·10³"  # rounded before the notation is chosen: not '1e+03' nor '1000'
+    assert sci(None) == "–" and sci(math.nan) == "–"
