@@ -167,6 +167,9 @@ def effective_weights(model: nn.Module) -> list[Tensor]:
 def sparsity_error(model: nn.Module) -> np.ndarray:
     """Madsen & Johansen: max_ij min(|W_ij|, |1 − |W_ij||), per stacked seed (a scalar array for one model),
     over the arithmetic units' weights (``effective_weights``)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"sparsity_error takes a model (an nn.Module), got {type(model).__name__}; for weight "
+                        "matrices pass them to weights_sparsity_error")
     ws = effective_weights(model)
     if not ws:
         raise ValueError(f"{type(model).__name__} has no arithmetic-unit weights")

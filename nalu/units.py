@@ -111,6 +111,16 @@ class ArithmeticUnit(nn.Module):
     in_dim: int
     out_dim: int
 
+    def __call__(self, x: Tensor, *args, **kwargs) -> Tensor:
+        """``forward(x)`` for a batch x of shape (..., batch, in_dim), after checking that shape."""
+        if not isinstance(x, Tensor) or x.dim() < 2 or x.shape[-1] != self.in_dim:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"{type(self).__name__}(in_dim={self.in_dim}) takes a batch of rows of width "
+                             f"{self.in_dim}, a tensor of shape (batch, {self.in_dim}) or (seeds, batch, "
+                             f"{self.in_dim}); got {got}" + (" (one row x: pass x.unsqueeze(0))"
+                                                               if isinstance(x, Tensor) and x.dim() == 1 else ""))
+        return super().__call__(x, *args, **kwargs)
+
     def regularizer(self) -> Tensor | None:
         return None
 

@@ -183,3 +183,25 @@ def test_every_spelling_of_a_range_gives_the_same_ranges():
 def test_a_checkpoint_with_a_bad_setting_is_refused_where_it_is_made(kwargs, message):
     with pytest.raises(ValueError, match=message):
         nalu.Checkpoint(**kwargs)
+
+
+@pytest.mark.parametrize("unit", sorted(nalu.UNITS))
+def test_a_unit_given_rows_of_the_wrong_width_or_one_bare_row_names_the_shape_it_takes(unit):
+    model = nalu.make_unit(unit, 3, 1)
+    model(torch.ones(4, 3))  # a batch
+    model(torch.ones(2, 4, 3))  # a batch per stacked seed
+    with pytest.raises(ValueError, match=r"rows of width 3.*got \(4, 5\)$"):
+        model(torch.ones(4, 5))
+    # before the check, an NMU took one bare row (3,) and returned a (1, 1) tensor without complaint
+    with pytest.raises(ValueError, match=r"got \(3,\) \(one row x: pass x.unsqueeze\(0\)\)"):
+        model(torch.ones(3))
+
+
+def test_training_a_model_on_data_of_another_width_is_refused_naming_both_widths():
+    with pytest.raises(ValueError, match=r"NAU\(in_dim=7\) takes a batch of rows of width 7.*got \(\d+, 10\)"):
+        run(factory=partial(nalu.two_layer, "nau", "nau", 7, 2, 1))
+
+
+def test_sparsity_error_of_weights_rather_than_a_model_points_to_weights_sparsity_error():
+    with pytest.raises(TypeError, match="takes a model .* got Tensor; .* weights_sparsity_error"):
+        nalu.sparsity_error(torch.zeros(2, 3))
