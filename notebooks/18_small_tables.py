@@ -393,11 +393,13 @@ def nalm_detail(df: pd.DataFrame) -> pd.DataFrame:
         out.append(dict(unit=unit, op=OP_SYMBOL[op], range=r.split("→")[0],
                         success=fmt_rate(nalu.success_rate(g.success), compact=True),
                         **{"median solved at": sci(ok.solved_at.median()) if len(ok) else "—",
-                           "median sparsity": f"{ok.sparsity.median():.1e}" if len(ok) and ok.sparsity.notna().any() else "—"}))
+                           "median sparsity": sci(ok.sparsity.median()) if len(ok) and ok.sparsity.notna().any() else "—"}))
     return pd.DataFrame(out)
 
 
-nalm_detail(nalm).set_index(["unit", "op", "range"]) if len(nalm) else None
+if len(nalm):
+    with pd.option_context("display.max_rows", None):  # every row: the table is there to be looked up
+        display(nalm_detail(nalm).set_index(["unit", "op", "range"]))
 
 # %% tags=["hide-input"]
 def nalm_best(df: pd.DataFrame) -> str:
