@@ -38,7 +38,7 @@ from .metrics import wilson_interval
 
 __all__ = ["MIN_SEEDS", "MAX_WIDTH", "MAX_LOG10_WIDTH", "CONFIDENCE", "LEVELS", "CONSISTENT", "CONTRADICTED",
            "UNDERPOWERED", "Verdict", "rate_verdict", "seeds_to_exclude", "truncation_problem", "median_verdict", "median_interval", "check_verdict",
-           "rule_text"]
+           "rule_text", "superscript", "fmt_number"]
 
 MIN_SEEDS = 20  # fewer seeds than this decide nothing
 MAX_WIDTH = 0.35  # widest Wilson 95% interval (hi − lo) that can call a rate consistent
@@ -47,6 +47,24 @@ CONFIDENCE = 0.95
 
 CONSISTENT, CONTRADICTED, UNDERPOWERED = "consistent", "contradicted", "underpowered"
 LEVELS = (CONSISTENT, CONTRADICTED, UNDERPOWERED)
+
+
+def superscript(n: int) -> str:
+    """An integer in superscript digits: −5 -> '⁻⁵' (for powers of ten, 10⁻⁵)."""
+    return str(int(n)).translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"))
+
+
+def fmt_number(v: float, digits: int = 3) -> str:
+    """``v`` to ``digits`` significant digits as the papers write it: 1974000 -> '1.97·10⁶', 1e6 ->
+    '10⁶', 0.005 -> '0.005', 2.5e-7 -> '2.5·10⁻⁷' (Python's 'g' choice of plain or power-of-ten form);
+    ±inf -> '∞' / '−∞'."""
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    text = f"{v:.{digits}g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return ("" if mantissa == "1" else "−" if mantissa == "-1" else f"{mantissa}·") + "10" + superscript(int(exponent))
 
 
 @dataclass(frozen=True)
@@ -302,7 +320,7 @@ def median_verdict(values: Sequence[float], published: float | tuple[float, floa
     else:
         too_wide = "interval reaches 0 or is unbounded"
     short = _budget_problem(budget, None, published_steps)
-    return _decide(lo, hi, claim, len(values), short, too_wide, lambda v: f"{v:.3g}",
+    return _decide(lo, hi, claim, len(values), short, too_wide, fmt_number,
                    _short_needs(len(values), short, None, published_steps),
                    "more seeds (an interval of the median within " + f"{MAX_LOG10_WIDTH:g} decade)")
 

@@ -111,7 +111,7 @@ def setup_plotting() -> None:
 
 # --- formatting helpers for the sentences chapters generate from their results ---
 
-from nalu.verdicts import MAX_WIDTH, MIN_SEEDS  # noqa: E402  (the three-level rule's numbers, one place)
+from nalu.verdicts import MAX_WIDTH, MIN_SEEDS, fmt_number, superscript  # noqa: E402  (the three-level rule's numbers and notation, one place)
 
 
 def underpowered(rate: dict) -> bool:
@@ -127,13 +127,13 @@ def provisional(quick: bool) -> str:
 def mean_range(v) -> str:
     """'m [lo, hi]': the mean of ``v`` with its smallest and largest value (e.g. over seeds)."""
     v = np.asarray(v, dtype=float)
-    return f"{np.mean(v):.3g} [{np.min(v):.2g}, {np.max(v):.2g}]"
+    return f"{fmt_number(np.mean(v))} [{fmt_number(np.min(v), 2)}, {fmt_number(np.max(v), 2)}]"
 
 
 def median_range(v) -> str:
     """'m [lo, hi]': the median of ``v`` with its smallest and largest value (e.g. over seeds)."""
     v = np.asarray(v, dtype=float)
-    return f"{np.median(v):.3g} [{np.min(v):.2g}, {np.max(v):.2g}]"
+    return f"{fmt_number(np.median(v))} [{fmt_number(np.min(v), 2)}, {fmt_number(np.max(v), 2)}]"
 
 
 def compare_rates(r1, r2, first: str, second: str, *, above: str = "", below: str = "") -> str:
@@ -154,16 +154,13 @@ def compare_rates(r1, r2, first: str, second: str, *, above: str = "", below: st
     return f"{a} and {b}: the 95% intervals overlap, no difference shown"
 
 
-_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
-
 def power_of_ten(n: float) -> str:
     """A step count as a power of ten: 3000000 -> '3·10⁶', 1000000 -> '10⁶', 1500000 -> '1.5·10⁶'."""
     if not n > 0:
         raise ValueError(f"power_of_ten needs a positive number, got {n!r}")
     e = int(math.floor(math.log10(n)))
     m = f"{n / 10 ** e:.2g}"
-    return ("" if m == "1" else f"{m}·") + "10" + str(e).translate(_SUPERSCRIPTS)
+    return ("" if m == "1" else f"{m}·") + "10" + superscript(e)
 
 
 def sci(v) -> str:
@@ -176,7 +173,7 @@ def sci(v) -> str:
     mantissa, exponent = f"{v:.1e}".split("e")  # rounded to two significant digits first: 999.6 is 1.0·10³
     if -2 <= int(exponent) <= 2:
         return f"{float(mantissa) * 10 ** int(exponent):.{max(0, 1 - int(exponent))}f}"
-    return f"{mantissa}·10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
+    return f"{mantissa}·10{superscript(int(exponent))}"
 
 
 __all__ += ["power_of_ten", "sci", "MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range",

@@ -157,7 +157,7 @@ class Finding:
                     f"[{100 * v.lo:.0f}%, {100 * v.hi:.0f}%]{budget}")
         elif self.kind == "median":
             med, lo, hi = V.median_interval([math.inf if v is None else v for v in self.values])
-            text = f"median {med:.3g} [{lo:.3g}, {hi:.3g}] over {len(self.values)} seeds{budget}"
+            text = f"median {V.fmt_number(med)} [{V.fmt_number(lo)}, {V.fmt_number(hi)}] over {len(self.values)} seeds{budget}"
         else:
             seeds = "exact computation" if self.exact else f"{self.n} seeds"
             text = f"{'passes' if self.passed else 'fails'} ({seeds}{budget})"
@@ -166,7 +166,7 @@ class Finding:
     def published_text(self) -> str:
         if self.published is None:
             return "—"
-        fmt = (lambda x: f"{100 * x:.0f}%") if self.kind == "rate" else (lambda x: f"{x:.3g}")
+        fmt = (lambda x: f"{100 * x:.0f}%") if self.kind == "rate" else V.fmt_number
         if isinstance(self.published, list):
             return f"{fmt(self.published[0])}–{fmt(self.published[1])}"
         return fmt(self.published)
