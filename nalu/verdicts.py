@@ -56,15 +56,16 @@ def superscript(n: int) -> str:
 
 def fmt_number(v: float, digits: int = 3) -> str:
     """``v`` to ``digits`` significant digits as the papers write it: 1974000 -> '1.97·10⁶', 1e6 ->
-    '10⁶', 0.005 -> '0.005', 2.5e-7 -> '2.5·10⁻⁷' (Python's 'g' choice of plain or power-of-ten form);
-    ±inf -> '∞' / '−∞'."""
+    '10⁶', 0.005 -> '0.005', −2.5e-7 -> '−2.5·10⁻⁷' (Python's 'g' choice of plain or power-of-ten form,
+    the minus sign −); ±inf -> '∞' / '−∞'."""
+    sign = "−" if v < 0 else ""  # the minus sign, as in the book's ranges U[−2, −1]
     if math.isinf(v):
-        return "∞" if v > 0 else "−∞"
-    text = f"{v:.{digits}g}"
+        return sign + "∞"
+    text = f"{abs(v):.{digits}g}"
     if "e" not in text:
-        return text
+        return sign + text
     mantissa, exponent = text.split("e")
-    return ("" if mantissa == "1" else "−" if mantissa == "-1" else f"{mantissa}·") + "10" + superscript(int(exponent))
+    return sign + ("" if mantissa == "1" else f"{mantissa}·") + "10" + superscript(int(exponent))
 
 
 @dataclass(frozen=True)

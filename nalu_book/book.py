@@ -165,15 +165,17 @@ def power_of_ten(n: float) -> str:
 
 def sci(v) -> str:
     """Two significant digits in the papers' notation: 14000 -> '1.4·10⁴', 4000 -> '4.0·10³', 1.2e-5 ->
-    '1.2·10⁻⁵', plainly from 0.010 to 990 (0.16, 3.5, 140); '–' for a missing value (None or NaN)."""
+    '1.2·10⁻⁵', plainly from 0.010 to 990 (0.16, 3.5, 140), the minus sign −; '–' for a missing value
+    (None or NaN)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     if v == 0 or math.isinf(v):
-        return f"{v:g}"
-    mantissa, exponent = f"{v:.1e}".split("e")  # rounded to two significant digits first: 999.6 is 1.0·10³
+        return fmt_number(v)
+    sign = "−" if v < 0 else ""
+    mantissa, exponent = f"{abs(v):.1e}".split("e")  # rounded to two significant digits first: 999.6 is 1.0·10³
     if -2 <= int(exponent) <= 2:
-        return f"{float(mantissa) * 10 ** int(exponent):.{max(0, 1 - int(exponent))}f}"
-    return f"{mantissa}·10{superscript(int(exponent))}"
+        return sign + f"{float(mantissa) * 10 ** int(exponent):.{max(0, 1 - int(exponent))}f}"
+    return sign + f"{mantissa}·10{superscript(int(exponent))}"
 
 
 __all__ += ["power_of_ten", "sci", "MIN_SEEDS", "MAX_WIDTH", "underpowered", "provisional", "mean_range", "median_range",

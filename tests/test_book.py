@@ -96,4 +96,5 @@ def test_sci_writes_two_significant_digits_in_the_papers_notation():
     assert sci(1.2e-5) == "1.2·10⁻⁵" and sci(0.0099) == "9.9·10⁻³"
     assert sci(0.16) == "0.16" and sci(3.5) == "3.5" and sci(140) == "140" and sci(0) == "0"
     assert sci(999.6) == "1.0·10³"  # rounded before the notation is chosen: not '1e+03' nor '1000'
+    assert sci(-2.5e-7) == "−2.5·10⁻⁷" and sci(-0.16) == "−0.16"
     assert sci(None) == "–" and sci(math.nan) == "–"

@@ -197,6 +197,7 @@ def test_numbers_in_verdicts_are_written_as_the_papers_write_them():
     # three significant digits, Python's 'g' choice between the plain and the power-of-ten form
     assert V.fmt_number(1_974_000) == "1.97·10⁶" and V.fmt_number(1e6) == "10⁶" and V.fmt_number(-1e-7) == "−10⁻⁷"
     assert V.fmt_number(0.005) == "0.005" and V.fmt_number(2.5e-7) == "2.5·10⁻⁷" and V.fmt_number(123.456) == "123"
+    assert V.fmt_number(-0.005) == "−0.005" and V.fmt_number(-1.234e-5) == "−1.23·10⁻⁵"
     assert V.fmt_number(math.inf) == "∞" and V.fmt_number(-math.inf) == "−∞" and V.fmt_number(1.5e-5, 2) == "1.5·10⁻⁵"
     v = V.median_verdict([1.8e6, 1.9e6, 2.0e6, 2.1e6] * 6, 1.9e6)
     assert v.reason == "published 1.9·10⁶ inside our [1.9·10⁶, 2·10⁶]", v.reason
