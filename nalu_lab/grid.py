@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import os
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -147,6 +148,12 @@ class GridProtocol:
     n_evals: int = 25
     ops: tuple[str, ...] | None = None  # a subset of the family's operations (None: all)
     ranges: tuple[str, ...] | None = None  # a subset of the signed family's ranges (None: all)
+
+    def __post_init__(self):
+        for name, chosen in (("ops", self.ops), ("ranges", self.ranges)):
+            if chosen is not None and len(set(chosen)) != len(chosen):
+                raise ValueError(f"{name} {tuple(chosen)!r} names an entry more than once (a second name would make "
+                                 "another job of the same cells); name each once")
 
 
 def _all_cells(family: str) -> list[tuple[str, str]]:
@@ -347,6 +354,9 @@ def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Pat
         raise ValueError(f"workers must be a positive integer or None (every core), got {workers!r}")
     if not isinstance(side_by_side, int) or side_by_side < 1:
         raise ValueError(f"side_by_side must be a positive integer (1: every job alone), got {side_by_side!r}")
+    if (twice := [spec.label for (spec, proto), n in Counter(jobs).items() if n > 1]):
+        raise ValueError(f"jobs list {twice} more than once with one protocol (the same job twice would train the "
+                         "same seeds into one checkpoint); list each job once")
     out: list[pd.DataFrame | None] = [_cached(spec, proto, cache_dir) for spec, proto in jobs]
     groups = _side_by_side([i for i, r in enumerate(out) if r is None], jobs, side_by_side)
     args = [([jobs[i][0] for i in group], jobs[group[0]][1], cache_dir, device) for group in groups]

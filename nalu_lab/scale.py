@@ -312,6 +312,9 @@ def parse_cells(spec: str) -> list[tuple[str, str]]:
             raise ValueError(f"cell {item!r}: {e} (write UNIT:OP, e.g. 'NAU:add')") from None
     if not cells:
         raise ValueError("no cells given; e.g. --cells 'NAU→NMU:mul,NAU:add'")
+    if (twice := sorted({f"{u}:{o}" for u, o in cells if cells.count((u, o)) > 1})):
+        raise ValueError(f"cells {spec!r} name {', '.join(twice)} more than once (two blocks of one cell would "
+                         "train the same seeds into one checkpoint); name each cell once")
     return cells
 
 

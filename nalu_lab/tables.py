@@ -404,6 +404,8 @@ def parse_ranges(spec: str, known: Iterable[str]) -> tuple[str, ...]:
     if piece.strip() or not names:
         raise ValueError(f"ranges {spec!r}: {piece.strip() or 'none given'!r} is not a range; write names from "
                          f"{known}, separated by commas")
+    if (twice := [n for n in dict.fromkeys(names) if names.count(n) > 1]):
+        raise ValueError(f"ranges {spec!r} name {', '.join(twice)} more than once; name each range once")
     return tuple(names)
 
 
@@ -443,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
                                   address=a.address)
     elif a.table == "gating":
         ops = tuple(a.ops.split(","))
-        if not ops or not set(ops) <= set(GATING_OPS):  # gating_protocol's check, as a usage error
+        if not ops or not set(ops) <= set(GATING_OPS) or len(set(ops)) < len(ops):  # gating_protocol's checks
             p.error(f"--ops takes add, mul or add,mul; got {a.ops!r}")
         table = run_gating(a.out, ops=ops, steps=chosen(a.steps, 5_000_000), n_seeds=chosen(a.seeds, GATING_SEEDS),
                            workers=a.workers, engine=a.engine, address=a.address)

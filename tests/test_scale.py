@@ -72,6 +72,8 @@ def test_cells_and_seeds_are_parsed_with_clear_errors():
         scale.parse_seeds("a-b")
     with pytest.raises(ValueError, match="distinct"):
         scale.parse_seeds("1,1")
+    with pytest.raises(ValueError, match="name NAU:mul more than once"):
+        scale.parse_cells("NAU:mul,nau:×")  # two spellings of one cell
 
 
 def test_published_table_covers_the_headline_cells():

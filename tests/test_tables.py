@@ -330,10 +330,25 @@ def test_a_range_typed_in_ascii_or_by_its_training_range_names_the_same_range():
     (["nalm", "--ranges", "[1,3]"], "'[1,3]' is not a range"),
     (["gating", "--ranges", "[1,2]"], "--ranges applies to the nalm and ranges tables"),
     (["gating", "--ops", "div"], "--ops takes add, mul or add,mul; got 'div'"),
+    (["gating", "--ops", "mul,mul"], "--ops takes add, mul or add,mul; got 'mul,mul'"),
+    (["ranges", "--ranges", "[1,2],[1,2]->[2,6]"], "name [1,2]→[2,6] more than once"),
 ])
 def test_the_command_line_refuses_bad_values_before_running_anything(tmp_path, capsys, argv, message):
     """A bad value is a usage error naming it (not a default in its place, not a traceback), and nothing is written."""
     with pytest.raises(SystemExit) as exit_:
         tables.main([*argv, "--out", str(tmp_path)])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_job_or_a_cell_named_twice_is_refused_before_anything_trains(tmp_path):
+    """Twice the same job would train the same seeds into one checkpoint (two workers writing one file), and
+    a protocol naming an operation twice would be a new job of the same cells: both are refused."""
+    with pytest.raises(ValueError, match=r"ops \('mul', 'mul'\) names an entry more than once"):
+        tables.gating_protocol(("mul", "mul"), steps=10, n_seeds=2)
+    with pytest.raises(ValueError, match="ranges .* names an entry more than once"):
+        grid.GridProtocol("nalm", steps=10, n_seeds=2, ranges=("[1,2]→[2,6]", "[1,2]→[2,6]"))
+    jobs = tables.range_jobs(("[1,2]→[2,6]", "[1,2]→[2,6]"), steps=10, n_seeds=2)
+    with pytest.raises(ValueError, match=r"jobs list \['NAU→NMU'\] more than once"):
+        grid.run_grid(jobs, cache_dir=tmp_path, engine="inline")
     assert not any(tmp_path.iterdir())
