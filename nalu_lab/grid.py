@@ -15,7 +15,6 @@ import functools
 import hashlib
 import json
 import os
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -32,6 +31,7 @@ from nalu.tasks import ArithmeticTask, rng_for, static_arithmetic, ten_parameter
 from nalu.training import Checkpoint, Learner, TrainResult, Warmup, code_version, train, train_together
 from nalu.units import MLP
 
+from . import named_twice
 from .workers import run_each
 
 __all__ = ["UnitSpec", "GridProtocol", "JobArchive", "stored_job", "BENCHMARK_UNITS", "SIGNED_RANGES", "NALM_RANGES",
@@ -151,9 +151,9 @@ class GridProtocol:
 
     def __post_init__(self):
         for name, chosen in (("ops", self.ops), ("ranges", self.ranges)):
-            if chosen is not None and len(set(chosen)) != len(chosen):
-                raise ValueError(f"{name} {tuple(chosen)!r} names an entry more than once (a second name would make "
-                                 "another job of the same cells); name each once")
+            if chosen is not None and (twice := named_twice(chosen)):
+                raise ValueError(f"{name} {tuple(chosen)!r} names {', '.join(twice)} more than once (a second name "
+                                 "would make another job of the same cells); name each once")
 
 
 def _all_cells(family: str) -> list[tuple[str, str]]:
@@ -354,7 +354,7 @@ def run_grid(jobs: Sequence[tuple[UnitSpec, GridProtocol]], cache_dir: str | Pat
         raise ValueError(f"workers must be a positive integer or None (every core), got {workers!r}")
     if not isinstance(side_by_side, int) or side_by_side < 1:
         raise ValueError(f"side_by_side must be a positive integer (1: every job alone), got {side_by_side!r}")
-    if (twice := [spec.label for (spec, proto), n in Counter(jobs).items() if n > 1]):
+    if (twice := [spec.label for spec, _ in named_twice(jobs)]):
         raise ValueError(f"jobs list {twice} more than once with one protocol (the same job twice would train the "
                          "same seeds into one checkpoint); list each job once")
     out: list[pd.DataFrame | None] = [_cached(spec, proto, cache_dir) for spec, proto in jobs]

@@ -37,6 +37,7 @@ from nalu.units import Linear
 from nalu.tasks import rng_for, static_arithmetic
 from nalu.training import Checkpoint, TrainingPaused, Warmup, code_version, cpu_model, train
 
+from . import named_twice
 from .workers import ENGINES, run_each
 
 __all__ = ["PaperUnit", "PAPER_UNITS", "ABLATION_UNITS", "ALL_UNITS", "unit_slug", "MADSEN_ABLATION", "PaperProtocol", "Published", "MADSEN_STATIC", "MADSEN_APPENDIX", "PlannedCell", "PLAN",
@@ -312,8 +313,8 @@ def parse_cells(spec: str) -> list[tuple[str, str]]:
             raise ValueError(f"cell {item!r}: {e} (write UNIT:OP, e.g. 'NAU:add')") from None
     if not cells:
         raise ValueError("no cells given; e.g. --cells 'NAU→NMU:mul,NAU:add'")
-    if (twice := sorted({f"{u}:{o}" for u, o in cells if cells.count((u, o)) > 1})):
-        raise ValueError(f"cells {spec!r} name {', '.join(twice)} more than once (two blocks of one cell would "
+    if (twice := named_twice(cells)):
+        raise ValueError(f"cells {spec!r} name {', '.join(f'{u}:{o}' for u, o in twice)} more than once (two blocks of one cell would "
                          "train the same seeds into one checkpoint); name each cell once")
     return cells
 
@@ -330,8 +331,8 @@ def parse_seeds(spec: str) -> list[int]:
         seeds.extend(range(int(lo), int(hi or lo) + 1))
     if not seeds:
         raise ValueError(f"seeds {spec!r} names no seed; write ranges like 0-24 or lists like 0,3,7")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds {spec!r} must name distinct seeds (some are named twice)")
+    if (twice := named_twice(seeds)):
+        raise ValueError(f"seeds {spec!r} name {', '.join(map(str, twice))} more than once; name each seed once")
     return seeds
 
 

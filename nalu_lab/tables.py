@@ -44,6 +44,7 @@ from nalu.training import code_version, environment
 
 from .grid import (BENCHMARK_UNITS, MADSEN_RANGES, NALM_RANGES, REFERENCE_STEPS, GridProtocol, JobArchive, UnitSpec,
                    protocol_cells, run_grid, running_checkpoint, stored_job)
+from . import named_twice
 from .scale import Published
 from .workers import ENGINES
 
@@ -404,7 +405,7 @@ def parse_ranges(spec: str, known: Iterable[str]) -> tuple[str, ...]:
     if piece.strip() or not names:
         raise ValueError(f"ranges {spec!r}: {piece.strip() or 'none given'!r} is not a range; write names from "
                          f"{known}, separated by commas")
-    if (twice := [n for n in dict.fromkeys(names) if names.count(n) > 1]):
+    if (twice := named_twice(names)):
         raise ValueError(f"ranges {spec!r} name {', '.join(twice)} more than once; name each range once")
     return tuple(names)
 

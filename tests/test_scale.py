@@ -70,7 +70,7 @@ def test_cells_and_seeds_are_parsed_with_clear_errors():
         scale.parse_cells("NMU:mul")
     with pytest.raises(ValueError, match="ranges like"):
         scale.parse_seeds("a-b")
-    with pytest.raises(ValueError, match="distinct"):
+    with pytest.raises(ValueError, match="name 1 more than once"):
         scale.parse_seeds("1,1")
     with pytest.raises(ValueError, match="name NAU:mul more than once"):
         scale.parse_cells("NAU:mul,nau:×")  # two spellings of one cell
@@ -235,7 +235,7 @@ def test_paper_sparsity_is_the_metrics_formula_for_units_and_for_the_linear_base
     (["--steps", "0"], "--steps must be positive, got 0"),
     (["--block-size", "0"], "--block-size must be positive, got 0"),
     (["--seeds", "5-2"], "seeds '5-2': the range '5-2' runs backwards; write it low-high, e.g. 2-5"),
-    (["--seeds", "0-3,2"], "must name distinct seeds (some are named twice)"),
+    (["--seeds", "0-3,2"], "seeds '0-3,2' name 2 more than once"),
     (["--seeds", ","], "names no seed"),
     (["--cells", "NAU:pow"], "unknown operation 'pow'"),
     (["--cells", "bogus"], "cell 'bogus': write UNIT:OP"),

@@ -14,7 +14,7 @@ import torch
 
 import nalu
 from nalu.models import two_layer
-from nalu_lab import grid, tables
+from nalu_lab import grid, named_twice, tables
 from nalu_lab.tables import TEN_PARAMETER_UNITS, load_run, nalm_protocol, run_nalm, run_ten_parameter, ten_parameter_protocol
 
 
@@ -341,12 +341,18 @@ def test_the_command_line_refuses_bad_values_before_running_anything(tmp_path, c
     assert not any(tmp_path.iterdir())
 
 
+def test_named_twice_lists_each_repeated_item_once_in_first_appearance_order():
+    assert named_twice(["b", "a", "b", "c", "a", "b"]) == ["b", "a"]
+    assert named_twice([3, 1, 2]) == []
+    assert named_twice(iter([(1, "x"), (1, "x")])) == [(1, "x")]  # any iterable, read once
+
+
 def test_a_job_or_a_cell_named_twice_is_refused_before_anything_trains(tmp_path):
     """Twice the same job would train the same seeds into one checkpoint (two workers writing one file), and
     a protocol naming an operation twice would be a new job of the same cells: both are refused."""
-    with pytest.raises(ValueError, match=r"ops \('mul', 'mul'\) names an entry more than once"):
+    with pytest.raises(ValueError, match=r"ops \('mul', 'mul'\) names mul more than once"):
         tables.gating_protocol(("mul", "mul"), steps=10, n_seeds=2)
-    with pytest.raises(ValueError, match="ranges .* names an entry more than once"):
+    with pytest.raises(ValueError, match=r"ranges .* names \[1,2\]→\[2,6\] more than once"):
         grid.GridProtocol("nalm", steps=10, n_seeds=2, ranges=("[1,2]→[2,6]", "[1,2]→[2,6]"))
     jobs = tables.range_jobs(("[1,2]→[2,6]", "[1,2]→[2,6]"), steps=10, n_seeds=2)
     with pytest.raises(ValueError, match=r"jobs list \['NAU→NMU'\] more than once"):
