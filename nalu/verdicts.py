@@ -57,7 +57,8 @@ def superscript(n: int) -> str:
 def fmt_number(v: float, digits: int = 3) -> str:
     """``v`` to ``digits`` significant digits as the papers write it: 1974000 -> '1.97·10⁶', 1e6 ->
     '10⁶', 0.005 -> '0.005', −2.5e-7 -> '−2.5·10⁻⁷' (Python's 'g' choice of plain or power-of-ten form,
-    the minus sign −); ±inf -> '∞' / '−∞'."""
+    except that whole numbers below 10⁴ stay plain: 523 -> '523' at 2 digits -> '520'; the minus sign −);
+    ±inf -> '∞' / '−∞'."""
     sign = "−" if v < 0 else ""  # the minus sign, as in the book's ranges U[−2, −1]
     if math.isinf(v):
         return sign + "∞"
@@ -65,6 +66,8 @@ def fmt_number(v: float, digits: int = 3) -> str:
     if "e" not in text:
         return sign + text
     mantissa, exponent = text.split("e")
+    if 0 <= int(exponent) < 4:  # 5e+02 -> 500: a reader takes in a plain count below 10⁴ faster
+        return sign + str(round(float(text)))
     return sign + ("" if mantissa == "1" else f"{mantissa}·") + "10" + superscript(int(exponent))
 
 

@@ -163,6 +163,14 @@ def power_of_ten(n: float) -> str:
     return ("" if m == "1" else f"{m}·") + "10" + superscript(e)
 
 
+def number_format(digits: int = 3) -> Callable[[float], str]:
+    """A table cell formatter (for ``Styler.format``) writing numbers as ``fmt_number`` does, to ``digits``
+    significant digits: 1.25e-2 -> '0.0125', 2.104e5 -> '2.1·10⁵' at 2 digits."""
+    if not isinstance(digits, int) or digits < 1:
+        raise ValueError(f"digits must be a positive integer, got {digits!r}")
+    return lambda v: fmt_number(v, digits)
+
+
 def sci(v) -> str:
     """Two significant digits in the papers' notation: 14000 -> '1.4·10⁴', 4000 -> '4.0·10³', 1.2e-5 ->
     '1.2·10⁻⁵', plainly from 0.010 to 990 (0.16, 3.5, 140), the minus sign −; '–' for a missing value

@@ -40,7 +40,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu_book.book import bootstrap_ci, mode_banner, provisional, save_results
+from nalu_book.book import fmt_number, bootstrap_ci, mode_banner, provisional, save_results
 from nalu_book.results import Finding
 
 SEEDS = list(range(3 if quick else 20))
@@ -120,7 +120,7 @@ if all_worse:
                f"by a factor of {ratio.min():.0f} to {ratio.max():.0f}")
 else:
     verdict = (f"{n_worse} of the {len(final)} activations have a larger error outside $[-5, 5]$ than inside it "
-               f"(factors from {ratio.min():.2g} to {ratio.max():.2g})")
+               f"(factors from {fmt_number(ratio.min(), 2)} to {fmt_number(ratio.max(), 2)})")
 compare = ("larger than" if sat_out > pw_out else "smaller than")
 Markdown(f"""Over {len(SEEDS)} seeds per activation, {verdict}. The smallest error outside the range is
 {best.activation}'s ({best.mae_outside:.2f}), the largest {worst.activation}'s ({worst.mae_outside:.2f}).

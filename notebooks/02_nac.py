@@ -52,7 +52,7 @@ from IPython.display import Markdown
 from scipy.special import expit, logit
 
 import nalu
-from nalu_book.book import mode_banner, provisional, rate_table, save_results, underpowered
+from nalu_book.book import number_format, fmt_number, mode_banner, provisional, rate_table, save_results, underpowered
 from nalu_book.results import MADSEN_MEASURE, Finding
 
 N_DRAWS = 1_000 if quick else 100_000  # histogram draws (the PyTorch blog post uses 1000)
@@ -306,7 +306,7 @@ summary = table.groupby("op", sort=False).agg(
     median_sparsity_error=("sparsity_error", "median"), rounds_to_exact=("rounds_to_exact", "mean"),
     median_solved_at=("solved_at", "median")).reset_index()
 summary = rates[["op", "text"]].rename(columns={"text": "success (Wilson 95%)"}).merge(summary, on="op")
-summary.style.format({"median_test_mse": "{:.2e}", "threshold": "{:.2e}", "median_sparsity_error": "{:.1e}",
+summary.style.format({"median_test_mse": number_format(3), "threshold": number_format(3), "median_sparsity_error": number_format(2),
                       "rounds_to_exact": "{:.0%}", "median_solved_at": "{:,.0f}"}).hide(axis="index")
 
 # %% tags=["hide-input"]
@@ -327,7 +327,7 @@ for op in TASKS:
              if halving[op] > 0 else f"from step {STEPS // 10:,} on, the median extrapolation MSE does not fall")
     lines.append(f"* **{nalu.Operation.parse(op).symbol}**: success {r.text}; rounding $W$ to the nearest integer "
                  f"gives the exact weights for {t.rounds_to_exact.sum()} of {len(t)} seeds; median extrapolation MSE "
-                 f"{t.test_mse.median():.2e} against a threshold of {t.threshold.median():.2e}; {reach}; {trend}.")
+                 f"{fmt_number(t.test_mse.median())} against a threshold of {fmt_number(t.threshold.median())}; {reach}; {trend}.")
 Markdown("\n".join(lines) + "\n\n" + provisional(quick).strip())
 
 # %% [markdown]
@@ -366,7 +366,7 @@ for op, res in results.items():
     latent[op] = (np.median(np.abs(res.final_weights["W_hat"].squeeze(-2)[:, [I, J]])),
                   np.median(res.final_weights["M_hat"].squeeze(-2)[:, [I, J]]))
     lines.append(f"* **{nalu.Operation.parse(op).symbol}**: median sparsity error {err0.median():.3f} at step 0 and "
-                 f"{t.sparsity_error.median():.1e} after {res.steps:,} steps; the latent weights of the two relevant "
+                 f"{fmt_number(t.sparsity_error.median(), 2)} after {res.steps:,} steps; the latent weights of the two relevant "
                  f"inputs have grown to $|\\hat W| \\approx {latent[op][0]:.1f}$ and "
                  f"$\\hat M \\approx {latent[op][1]:.1f}$ (medians over seeds).")
 Markdown("\n".join(lines) + "\n\n" + provisional(quick).strip())

@@ -45,7 +45,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu.metrics import rates_overlap
-from nalu_book.book import compare_rates, fmt_rate, mode_banner, provisional, rate_table, save_results
+from nalu_book.book import number_format, fmt_number, compare_rates, fmt_rate, mode_banner, provisional, rate_table, save_results
 from nalu_book.results import MADSEN_MEASURE, Finding
 
 SEEDS = list(range(4 if quick else 24))
@@ -111,12 +111,12 @@ for name, (unit, op) in demo.items():
     for (x1, x2), yi, ei in zip(x_demo.tolist(), y.tolist(), exact.tolist()):
         rows.append(dict(operation=name, x1=x1, x2=x2, exact=ei, nalu=yi, rel_error=abs(yi - ei) / abs(ei)))
 demo_table = pd.DataFrame(rows)
-demo_table.style.format({"x1": "{:g}", "x2": "{:g}", "exact": "{:.6g}", "nalu": "{:.6g}",
+demo_table.style.format({"x1": "{:g}", "x2": "{:g}", "exact": number_format(6), "nalu": number_format(6),
                          "rel_error": "{:.1e}"}).hide(axis="index")
 
 # %% tags=["hide-input"]
 worst = demo_table.rel_error.max()
-Markdown(f"Over these {len(demo_table)} cases, from 0.002 to 12,345, the largest relative error is {worst:.1e}: "
+Markdown(f"Over these {len(demo_table)} cases, from 0.002 to 12,345, the largest relative error is {fmt_number(worst, 2)}: "
          + ("the unit represents the four operations to single precision (the log path adds a relative error of "
             "about ε/x)." if worst < 1e-4 else "larger than single precision explains; see the table.")
          + " Whether gradient descent finds those weights is the question of the rest of the chapter.")
@@ -190,7 +190,7 @@ detail = table.groupby(["op", "variant"], sort=False).agg(
     median_test_mse=("test_mse", "median"), threshold=("threshold", "median"), diverged=("diverged", "sum"),
     final_success=("final_success", "mean"), median_gate=("gate_median", "median"), min_gate=("gate_min", "min"),
     max_gate=("gate_max", "max"), gate_outside_01=("gate_outside_01", "mean")).reset_index()
-detail.style.format({"median_test_mse": "{:.2e}", "threshold": "{:.2e}", "final_success": "{:.0%}",
+detail.style.format({"median_test_mse": number_format(3), "threshold": number_format(3), "final_success": "{:.0%}",
                      "median_gate": "{:.3g}", "min_gate": "{:.3g}", "max_gate": "{:.3g}",
                      "gate_outside_01": "{:.0%}"}).hide(axis="index")
 
@@ -271,13 +271,13 @@ for op in OPS:
     ok = t[t.success]
     lines.append(
         f"* **y = x₁ {SYM[op]} x₂** without the sigmoid: success {fmt_rate(rate_of(op, NO_SIGMOID))}; the gates range "
-        f"over [{t.gate_min.min():.3g}, {t.gate_max.max():.3g}] across seeds and "
+        f"over [{fmt_number(t.gate_min.min())}, {fmt_number(t.gate_max.max())}] across seeds and "
         f"{t.gate_outside_01.mean():.0%} of the (seed, test input) gates lie outside [0, 1]; "
         f"{(t.gate_median.abs() > 1).sum()} of {len(t)} seeds settled on a large gate (|median g| > 1). "
-        f"The gate multiplies a − m, whose median size on the test inputs is {(a - m).abs().median():.3g}. "
-        f"Median extrapolation MSE {t.test_mse.median():.2e} against a threshold of {t.threshold.median():.2e}; "
+        f"The gate multiplies a − m, whose median size on the test inputs is {fmt_number((a - m).abs().median())}. "
+        f"Median extrapolation MSE {fmt_number(t.test_mse.median())} against a threshold of {fmt_number(t.threshold.median())}; "
         f"below the threshold at the last step: {t.final_success.sum()} of {len(t)} seeds"
-        + (f"; the successful seeds' largest |G| entry has median {ok.max_abs_G.median():.2g}." if len(ok) else "."))
+        + (f"; the successful seeds' largest |G| entry has median {fmt_number(ok.max_abs_G.median(), 2)}." if len(ok) else "."))
 Markdown("\n".join(lines) + "\n\n" + provisional(quick).strip())
 
 # %% [markdown]

@@ -56,7 +56,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu_book.book import MIN_SEEDS, bootstrap_ci, fmt_rate, mode_banner, provisional, save_results
+from nalu_book.book import number_format, fmt_number, MIN_SEEDS, bootstrap_ci, fmt_rate, mode_banner, provisional, save_results
 from nalu_book.results import Finding
 
 SEEDS = list(range(3 if quick else 20))
@@ -143,7 +143,7 @@ plt.show()
 final = log[log["epoch"] == EPOCHS]
 medians = final.pivot_table(index="architecture", columns="range", values="mse", aggfunc="median")
 medians = medians.loc[list(ARCHS), list(SPLITS.values())]
-medians.style.format("{:.4g}")
+medians.style.format(number_format(4))
 
 # %% tags=["hide-input"]
 wide = final.pivot_table(index=["seed", "split"], columns="architecture", values="mse").reset_index()
@@ -166,8 +166,8 @@ def verdict_on(split):
     return "is below the " + " and ".join(f"{k}'s" for k, v in b.items() if v) + " only"
 
 
-Markdown("\n".join(f"* On {label}, the NALU's median final MSE ({medians.loc['NALU', label]:.4g}) {verdict_on(split)} "
-                   f"(NAC {medians.loc['NAC', label]:.4g}, vanilla {medians.loc['vanilla', label]:.4g})."
+Markdown("\n".join(f"* On {label}, the NALU's median final MSE ({fmt_number(medians.loc['NALU', label], 4)}) {verdict_on(split)} "
+                   f"(NAC {fmt_number(medians.loc['NAC', label], 4)}, vanilla {fmt_number(medians.loc['vanilla', label], 4)})."
                    for split, label in SPLITS.items()) + "\n\n" + provisional(quick).strip())
 
 # %% [markdown]
@@ -212,7 +212,7 @@ plt.show()
 # %% tags=["hide-input"]
 op_table = per_seed_op.pivot_table(index=["range", "op"], columns="architecture", values="mse", aggfunc="median")
 op_table = op_table.loc[[(r, o) for r in SPLITS.values() for o in ["+", "−", "×"]], [*ARCHS, "predict 0"]]
-op_table.style.format("{:.3g}")
+op_table.style.format(number_format(3))
 
 # %% tags=["hide-input"]
 def ratio_to_zero(arch, label, op):
@@ -220,7 +220,7 @@ def ratio_to_zero(arch, label, op):
 
 
 pd.DataFrame({(label, op): {arch: ratio_to_zero(arch, label, op) for arch in ARCHS}
-              for label in SPLITS.values() for op in ["+", "−", "×"]}).style.format("{:.2g}").set_caption(
+              for label in SPLITS.values() for op in ["+", "−", "×"]}).style.format(number_format(2)).set_caption(
     "Share of the 'predict 0' error each model leaves (median error ÷ median error of predicting 0)")
 
 # %% [markdown]
@@ -252,7 +252,7 @@ inside = (pd.concat(rows).groupby(["range", "op", "quantity", "seed"])["value"].
           .groupby(["range", "op", "quantity"]).median().unstack("quantity"))
 inside = inside.loc[[(r, o) for r in SPLITS.values() for o in ["+", "−", "×"]],
                     ["additive path", "multiplicative path", "NALU", "mean gate", "rows with g > ½"]]
-inside.style.format({"additive path": "{:.3g}", "multiplicative path": "{:.3g}", "NALU": "{:.3g}",
+inside.style.format({"additive path": number_format(3), "multiplicative path": number_format(3), "NALU": number_format(3),
                      "mean gate": "{:.2f}", "rows with g > ½": "{:.0%}"})
 
 # %% tags=["hide-input"]
@@ -282,7 +282,7 @@ def below_in(split, rival):
 
 
 def fmt_ratio(arch, label, ops=("+", "−")):
-    return " and ".join(f"{ratio_to_zero(arch, label, op):.2g} ({op})" for op in ops)
+    return " and ".join(f"{fmt_number(ratio_to_zero(arch, label, op), 2)} ({op})" for op in ops)
 
 
 paras = []
@@ -291,11 +291,11 @@ tr = [below_in("train", r) for r in ("NAC", "vanilla")]
 prod_adv = ratio_to_zero("NALU", L_TRAIN, "×") < min(ratio_to_zero(a, L_TRAIN, "×") for a in ("NAC", "vanilla"))
 paras.append(f"**On the training rows** the NALU's median final error {verdict_on('train')}; seed by "
              f"seed it is below the NAC's in {fmt_rate(tr[0])} and below the vanilla layer's in {fmt_rate(tr[1])}. "
-             + (f"Its edge is on the products: it leaves {ratio_to_zero('NALU', L_TRAIN, '×'):.2g} of the 'predict 0' "
-                f"error on them, the NAC {ratio_to_zero('NAC', L_TRAIN, '×'):.2g} and the vanilla layer "
-                f"{ratio_to_zero('vanilla', L_TRAIN, '×'):.2g}." if prod_adv else
-                f"It has no edge on the products: it leaves {ratio_to_zero('NALU', L_TRAIN, '×'):.2g} of the "
-                f"'predict 0' error on them, against the NAC's {ratio_to_zero('NAC', L_TRAIN, '×'):.2g}."))
+             + (f"Its edge is on the products: it leaves {fmt_number(ratio_to_zero('NALU', L_TRAIN, '×'), 2)} of the 'predict 0' "
+                f"error on them, the NAC {fmt_number(ratio_to_zero('NAC', L_TRAIN, '×'), 2)} and the vanilla layer "
+                f"{fmt_number(ratio_to_zero('vanilla', L_TRAIN, '×'), 2)}." if prod_adv else
+                f"It has no edge on the products: it leaves {fmt_number(ratio_to_zero('NALU', L_TRAIN, '×'), 2)} of the "
+                f"'predict 0' error on them, against the NAC's {fmt_number(ratio_to_zero('NAC', L_TRAIN, '×'), 2)}."))
 # fresh rows from the training range
 nalu_ext = log[(log.architecture == "NALU") & (log.split == "test [-10, 10]")]
 rise = float((nalu_ext[nalu_ext.epoch == EPOCHS].set_index("seed").mse
@@ -306,10 +306,10 @@ te = [below_in("test [-10, 10]", r) for r in ("NAC", "vanilla")]
 paras.append(f"**On fresh rows from the training range**, the test the post actually ran, the NALU's median "
              f"{verdict_on('test [-10, 10]')} (seed by seed: below the NAC in {fmt_rate(te[0])}, below "
              f"the vanilla layer in {fmt_rate(te[1])}). "
-             + f"Its final test error is {rise:.3g} times its lowest value during training (median over seeds)"
+             + f"Its final test error is {fmt_number(rise)} times its lowest value during training (median over seeds)"
              + (": it is overfitting. " if rise > 1.5 else ", no sign of overfitting at this budget. ")
-             + f"On sums and differences its additive path alone has MSE {a10['additive path']:.3g} (predicting 0: "
-             f"{zero_addsub:.3g}), the whole unit {a10['NALU']:.3g}; the gate favours the additive path on "
+             + f"On sums and differences its additive path alone has MSE {fmt_number(a10['additive path'])} (predicting 0: "
+             f"{fmt_number(zero_addsub)}), the whole unit {fmt_number(a10['NALU'])}; the gate favours the additive path on "
              f"{a_tr['rows with g > ½']:.0%} of training rows and {a10['rows with g > ½']:.0%} of test rows. "
              + ("So the additive path does better than the unit it sits in: what fails is the gate, which mixes "
                 "the sums with an unrelated product on new rows." if a10["additive path"] < 0.5 * a10["NALU"] else
@@ -323,8 +323,8 @@ paras.append(f"**The NAC** leaves {fmt_ratio('NAC', L10)} of the 'predict 0' err
              + (", a small and range-independent share: the signature of weights slightly off $\\pm 1$ and 0 but "
                 "linear. " if nac10 < 0.05 and same else ". ")
              + f"The vanilla layer leaves {fmt_ratio('vanilla', L10)} (the ReLU's floor is about 0.5). On the "
-             f"products every model leaves {min(ratio_to_zero(a, L10, '×') for a in ARCHS):.2g} to "
-             f"{max(ratio_to_zero(a, L10, '×') for a in ARCHS):.2g} of the 'predict 0' error on $[-10, 10]$; "
+             f"products every model leaves {fmt_number(min(ratio_to_zero(a, L10, '×') for a in ARCHS), 2)} to "
+             f"{fmt_number(max(ratio_to_zero(a, L10, '×') for a in ARCHS), 2)} of the 'predict 0' error on $[-10, 10]$; "
              f"because the products dominate the average, the NAC's {'nearly exact' if nac10 < 0.05 else 'better'} "
              f"sums hardly show in its overall test MSE.")
 # the wider range
@@ -383,9 +383,9 @@ _ = save_results(results_dir, "04_mystery", out, findings=[
     Finding("4", "the PyTorch blog post", "on the mystery problem, the NALU beats the NAC and a ReLU layer "
             "(training loss)", "median training MSE", "check", test="the NALU's median training MSE below both",
             passed=dom_train, n=len(SEEDS),
-            note=f"NALU {float(medians.loc['NALU', train]):.3g}, NAC {float(medians.loc['NAC', train]):.3g}, "
-                 f"ReLU {float(medians.loc['vanilla', train]):.3g}"),
+            note=f"NALU {fmt_number(float(medians.loc['NALU', train]))}, NAC {fmt_number(float(medians.loc['NAC', train]))}, "
+                 f"ReLU {fmt_number(float(medians.loc['vanilla', train]))}"),
     Finding("4", "the PyTorch blog post", "the NALU stays best on the test sets", "median test MSE", "check",
             test="the NALU's median test MSE below both on [−10, 10] and [−50, 50]", passed=dom_test, n=len(SEEDS),
-            note=f"on [−10, 10]: NALU {float(medians.loc['NALU', test10]):.3g}, "
-                 f"NAC {float(medians.loc['NAC', test10]):.3g}, ReLU {float(medians.loc['vanilla', test10]):.3g}")])
+            note=f"on [−10, 10]: NALU {fmt_number(float(medians.loc['NALU', test10]))}, "
+                 f"NAC {fmt_number(float(medians.loc['NAC', test10]))}, ReLU {fmt_number(float(medians.loc['vanilla', test10]))}")])

@@ -65,7 +65,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu_book.book import MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, underpowered
+from nalu_book.book import number_format, fmt_number, MIN_SEEDS, fmt_rate, mode_banner, provisional, save_results, underpowered
 from nalu_book.kept import kept_blocks
 from nalu_book.results import Finding
 
@@ -93,8 +93,8 @@ def l2_loss_from_mse(mse, n=N_TEST):
 
 
 BLOG_MSE = 2 * BLOG_L2_LOSS / N_TEST
-print(f"The post's test l2_loss of {BLOG_L2_LOSS:.6e} over {N_TEST:,} rows is a test MSE of {BLOG_MSE:.4e}, "
-      f"a root-mean-square error of {math.sqrt(BLOG_MSE):.2e} on targets whose mean is about "
+print(f"The post's test l2_loss of {fmt_number(BLOG_L2_LOSS, 7)} over {N_TEST:,} rows is a test MSE of {fmt_number(BLOG_MSE, 5)}, "
+      f"a root-mean-square error of {fmt_number(math.sqrt(BLOG_MSE))} on targets whose mean is about "
       f"{10 * 50:.0f}.")
 
 # %% [markdown]
@@ -124,7 +124,7 @@ def dataset(seed: int) -> nalu.Dataset:
 datasets = {s: dataset(s) for s in SEEDS}
 x_ext, y_ext = datasets[SEEDS[0]].evals["extrapolation"]
 rounding_floor = nalu.mse(y_ext, x_ext.astype(np.float64).sum(axis=1, keepdims=True))
-print(f"float32 rounding of the test targets alone: MSE {rounding_floor:.2e} "
+print(f"float32 rounding of the test targets alone: MSE {fmt_number(rounding_floor)} "
       f"({BLOG_MSE / rounding_floor:.0f}× below the post's converted figure).")
 
 # %% [markdown]
@@ -197,7 +197,7 @@ thresholds = [dict(seed=s, split="extrapolation",
 threshold = pd.DataFrame(thresholds)
 success = pd.concat([nalu.success_table(r.log, threshold).assign(init=name) for name, r in results.items()],
                     ignore_index=True)
-print(f"Success threshold (median over seeds): test MSE < {threshold.threshold.median():.2e}, "
+print(f"Success threshold (median over seeds): test MSE < {fmt_number(threshold.threshold.median())}, "
       f"{threshold.threshold.median() / BLOG_MSE:.0f}× the post's converted figure.")
 
 # %% [markdown]
@@ -260,7 +260,7 @@ for name in INITS:
                  "median as l2_loss": l2_loss_from_mse(f["mse"].median()),
                  "best test MSE": f["mse"].min()})
 summary = pd.DataFrame(rows).set_index("init")
-summary.style.format({"median test MSE": "{:.3g}", "median as l2_loss": "{:.3g}", "best test MSE": "{:.3g}"})
+summary.style.format({"median test MSE": number_format(3), "median as l2_loss": number_format(3), "best test MSE": number_format(3)})
 
 # %% [markdown]
 # ## Were the runs still improving?
@@ -318,7 +318,7 @@ with torch.no_grad():
         x = torch.from_numpy(x)
         g1 = res.model[0].gate(x)[k].mean(dim=0).numpy()
         g2 = res.model[1].gate(res.model[0](x)[k])[k].mean().item()
-        print(f"{label} seed {seed} (test MSE {f_ours[seed]:.2e}):")
+        print(f"{label} seed {seed} (test MSE {fmt_number(f_ours[seed])}):")
         print("  layer 1 W:\n" + "\n".join("    " + " ".join(f"{v:6.3f}" for v in row) for row in w1))
         print(f"  layer 2 W: {' '.join(f'{v:6.3f}' for v in w2[0])}")
         print(f"  W2 W1:     {' '.join(f'{v:6.3f}' for v in (w2 @ w1)[0])}")
@@ -349,21 +349,21 @@ rates = {name: nalu.success_rate(final[final["init"] == name]["mse"] <= BLOG_MSE
 paras = []
 if reachable:
     paras.append(f"The post's figure is genuine in the sense that this recipe can reach it: converted to a mean "
-                 f"squared error ({BLOG_MSE:.2e}) it lies at or above our best final error ({best_all:.2e}; float32 "
-                 f"rounding alone gives {rounding_floor:.2e}, the success threshold is "
-                 f"{threshold.threshold.median():.2e}).")
+                 f"squared error ({fmt_number(BLOG_MSE)}) it lies at or above our best final error ({fmt_number(best_all)}; float32 "
+                 f"rounding alone gives {fmt_number(rounding_floor)}, the success threshold is "
+                 f"{fmt_number(threshold.threshold.median())}).")
 else:
     paras.append(f"None of our {len(final)} runs ends at or below the post's figure within {STEPS:,} steps: the best "
-                 f"final error is {best_all:.2e}, {best_all / BLOG_MSE:.2g} times the post's {BLOG_MSE:.2e} (float32 "
-                 f"rounding alone gives {rounding_floor:.2e}). Whether the post's {BLOG_STEPS:,}-step recipe reaches it, and how "
+                 f"final error is {fmt_number(best_all)}, {fmt_number(best_all / BLOG_MSE, 2)} times the post's {fmt_number(BLOG_MSE)} (float32 "
+                 f"rounding alone gives {fmt_number(rounding_floor)}). Whether the post's {BLOG_STEPS:,}-step recipe reaches it, and how "
                  f"often, this shorter run cannot tell.")
 if good and bad:
     paras.append(f"Across seeds the final error is not spread around a typical value: {good} of {len(final)} runs end "
                  f"within a factor 10 of the best, {bad} more than a thousand times above it, stuck on plateaus "
                  f"(the flat lines in the first figure).")
 else:
-    paras.append(f"The final errors range from {finite['mse'].min():.2e} to {finite['mse'].max():.2e} "
-                 f"(median {final['mse'].median():.2e}).")
+    paras.append(f"The final errors range from {fmt_number(finite['mse'].min())} to {fmt_number(finite['mse'].max())} "
+                 f"(median {fmt_number(final['mse'].median())}).")
 paras.append("Final error worse than predicting 0: " + ", ".join(f"{worse0[n]} of {len(SEEDS)} seeds ({INIT_NAMES[n]} "
                                                                   "initialisation)" for n in INITS)
              + ". Seeds that reached the post's figure at some logged step but ended more than a hundred times above "
@@ -407,7 +407,7 @@ _ = save_results(results_dir, "05_sum_split", out, findings=[
     Finding("5", "the TensorFlow blog post", "a 10→2→1 NALU extrapolates a + b to [0, 100) with a test loss "
             "of 8.6e-05", "test MSE", "check", test="some seed reaches the post's figure (as an MSE)",
             passed=reachable, n=len(SEEDS), budget=STEPS, published_steps=BLOG_STEPS,
-            note=f"best test MSE {best_all:.3g} vs the post's {BLOG_MSE:.2g}"),
+            note=f"best test MSE {fmt_number(best_all)} vs the post's {fmt_number(BLOG_MSE, 2)}"),
     # "representative": a typical run of the post's recipe reaches its figure, i.e. at least half of the
     # seeds with its initialisation do; judged as a rate against the claimed range [50%, 100%]
     Finding("5", "the TensorFlow blog post (implied)", "its one run is representative: at least half the runs of its "
@@ -415,4 +415,4 @@ _ = save_results(results_dir, "05_sum_split", out, findings=[
             test="share of seeds (the post's initialisation) at or below the figure after the post's steps",
             successes=int(rates["blog"]["successes"]), n=int(rates["blog"]["n"]), published=[0.5, 1.0],
             budget=STEPS, published_steps=BLOG_STEPS,
-            note=f"median test MSE {post_median:.3g} (the post's init)")])
+            note=f"median test MSE {fmt_number(post_median)} (the post's init)")])

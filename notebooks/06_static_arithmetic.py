@@ -56,7 +56,7 @@ import seaborn as sns
 from IPython.display import Markdown
 
 import nalu
-from nalu_book.book import mode_banner, provisional, rate_table, save_results
+from nalu_book.book import number_format, fmt_number, mode_banner, provisional, rate_table, save_results
 from nalu_book.results import MADSEN_STEPS, Finding, madsen_rate_finding
 from nalu_lab import scale
 from nalu.verdicts import LEVELS, MAX_WIDTH, MIN_SEEDS
@@ -136,14 +136,14 @@ wide = log.pivot_table(index=["unit", "op", "seed", "split"], columns="step", va
 wide["normalised"] = nalu.normalised_error(wide[STEPS], wide[0])
 norm = (wide.groupby(["split", "unit", "op"]).normalised.median().unstack("op")[SYMBOLS]
         .rename_axis(columns=None))
-norm.style.format("{:.3g}").set_caption("Normalised error (median over seeds; 0 = exact, 100 = untrained)")
+norm.style.format(number_format(3)).set_caption("Normalised error (median over seeds; 0 = exact, 100 = untrained)")
 
 # %%
 ext = norm.loc["extrapolation"]
 for unit in UNITS:
     row = ext.loc[unit]
-    print(f"{unit}: extrapolation normalised error from {row.min():.3g} ({row.idxmin()}) "
-          f"to {row.max():.3g} ({row.idxmax()}).")
+    print(f"{unit}: extrapolation normalised error from {fmt_number(row.min())} ({row.idxmin()}) "
+          f"to {fmt_number(row.max())} ({row.idxmax()}).")
 
 # %% [markdown]
 # ## Madsen & Johansen's success rate
@@ -279,11 +279,11 @@ mlp_ext = ext.loc["MLP"]
 trask_nalu_near_zero = bool((nalu_ext < 1).all())
 trask_nac_add_sub = bool((nac_ext[["+", "−"]] < 1).all())
 print(f"NALU extrapolation normalised error below 1 for every operation: {trask_nalu_near_zero} "
-      f"(below 1 for {int((nalu_ext < 1).sum())} of 6; largest {nalu_ext.max():.3g}, for {nalu_ext.idxmax()}).")
+      f"(below 1 for {int((nalu_ext < 1).sum())} of 6; largest {fmt_number(nalu_ext.max())}, for {nalu_ext.idxmax()}).")
 print(f"NAC extrapolation normalised error below 1 for + and −: {trask_nac_add_sub} "
-      f"({nac_ext['+']:.3g} and {nac_ext['−']:.3g}).")
-print(f"MLP extrapolation normalised error: {mlp_ext['+']:.3g} on +, {mlp_ext['−']:.3g} on −, "
-      f"{mlp_ext['×']:.3g} on ×.")
+      f"({fmt_number(nac_ext['+'])} and {fmt_number(nac_ext['−'])}).")
+print(f"MLP extrapolation normalised error: {fmt_number(mlp_ext['+'])} on +, {fmt_number(mlp_ext['−'])} on −, "
+      f"{fmt_number(mlp_ext['×'])} on ×.")
 
 # %% [markdown]
 # ## What it shows

@@ -38,7 +38,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu_book.book import compare_rates, fmt_rate, mode_banner, provisional, rate_table, save_results
+from nalu_book.book import number_format, fmt_number, compare_rates, fmt_rate, mode_banner, provisional, rate_table, save_results
 from nalu_book.results import Finding
 
 SEEDS = list(range(4 if quick else 30))
@@ -92,7 +92,7 @@ with torch.no_grad():
     m_path = torch.exp(torch.log(x_all.abs() + blog_unit.eps) @ blog_unit.nac.W.mT).squeeze(-1)
 pd.DataFrame({"x": [str(r.tolist()) for r in x_all], "target x₁x₂": (x_all[:, 0] * x_all[:, 1]).numpy(),
               "gate g": gate.numpy(), "m path": m_path.numpy(), "NALU output": out.numpy()}
-             ).style.format({"target x₁x₂": "{:+.2f}", "gate g": "{:.2g}", "m path": "{:.4f}",
+             ).style.format({"target x₁x₂": "{:+.2f}", "gate g": number_format(2), "m path": "{:.4f}",
                              "NALU output": "{:+.4f}"}).hide(axis="index")
 
 # %% tags=["hide-input"]
@@ -131,8 +131,8 @@ with torch.no_grad():
 m_always_positive = bool((m_random > 0).all())
 gate_antisymmetric = gate_gap < 1e-6
 Markdown(f"Over 100 random NALUs and {len(x_check):,} inputs from $[-2, 2]^2$ the smallest $m$ is "
-         f"{m_random.min().item():.3g} ({'every' if m_always_positive else 'not every'} $m$ is positive), and the "
-         f"largest $|g(x) + g(-x) - 1|$ is {gate_gap:.1g} "
+         f"{fmt_number(m_random.min().item())} ({'every' if m_always_positive else 'not every'} $m$ is positive), and the "
+         f"largest $|g(x) + g(-x) - 1|$ is {fmt_number(gate_gap, 1)} "
          f"({'zero up to rounding' if gate_antisymmetric else 'not zero: the identity fails'}).")
 
 # %% [markdown]
@@ -173,7 +173,7 @@ approx = rate_table(runs, ["run"], "approx_success").set_index("run")
 summary = pd.DataFrame({"strict success": strict.text, "approximate success": approx.text,
                         "median extrapolation MSE": runs.groupby("run", sort=False).test_mse.median(),
                         "mean squared target": runs.groupby("run", sort=False).mean_sq_target.first()})
-summary.style.format({"median extrapolation MSE": "{:.3g}", "mean squared target": "{:.1f}"})
+summary.style.format({"median extrapolation MSE": number_format(3), "mean squared target": "{:.1f}"})
 
 # %% tags=["hide-input"]
 a_signed, a_pos = approx.loc["NALU, signed"], approx.loc["NALU, positive (control)"]
@@ -222,7 +222,7 @@ stats.append(sign_stats(magnitude_only, y_ext).assign(model="|x₁x₂| (exact m
 stats = pd.concat(stats, ignore_index=True)
 stat_cols = [c for c in stats.columns if c not in ("model", "seed")]
 (stats.groupby("model", sort=False)[stat_cols].median()
- .style.format({c: "{:.1%}" for c in stat_cols[:3]} | {c: "{:.3g}" for c in stat_cols[3:]})
+ .style.format({c: "{:.1%}" for c in stat_cols[:3]} | {c: number_format(3) for c in stat_cols[3:]})
  .set_caption("Median over seeds, extrapolation range"))
 
 # %% tags=["hide-input"]
@@ -365,7 +365,7 @@ _ = save_results(results_dir, "07_sign_caveat", {
 }, findings=[
     Finding("7", "the PyTorch blog post", "with exact weights, a NALU gives +3 for 1.5 × (−2)", "hand-set weights",
             "check", test="the package's NALU outputs +3", passed=caveat_holds, exact=True,
-            note=f"output {float(y_blog[1]):.4g}, correct answer −3"),
+            note=f"output {fmt_number(float(y_blog[1]), 4)}, correct answer −3"),
     Finding("7", "the PyTorch blog post", "the log path's lost sign makes the NALU fail on signed products",
             "approximate success (MSE < 1% of the mean squared target)", "check",
             test="the NALU on signed × below its positive control (intervals apart)",

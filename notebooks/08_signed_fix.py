@@ -47,7 +47,7 @@ import torch
 from IPython.display import Markdown
 
 import nalu
-from nalu_book.book import compare_rates, fmt_rate, mode_banner, provisional, rate_table, save_results, underpowered
+from nalu_book.book import number_format, fmt_number, compare_rates, fmt_rate, mode_banner, provisional, rate_table, save_results, underpowered
 from nalu_book.results import MADSEN_MEASURE, Finding
 
 SEEDS = list(range(4 if quick else 30))
@@ -159,7 +159,7 @@ Markdown("\n".join(f"* **{unit}**: × {fmt_rate(rate(unit, '×'))} approximate, 
 closeness = runs.groupby(["unit", "op"], sort=False).agg(
     median_test_mse=("test_mse", "median"), threshold=("threshold", "median"),
     diverged=("diverged", "sum")).reset_index()
-closeness.style.format({"median_test_mse": "{:.3g}", "threshold": "{:.2g}"}).hide(axis="index")
+closeness.style.format({"median_test_mse": number_format(3), "threshold": number_format(2)}).hide(axis="index")
 
 # %% [markdown]
 # ## Multiplication: what the SignedNALU gets stuck on
@@ -196,7 +196,7 @@ if len(stuck):
     facts.append(f"Weights that started negative ended between {stuck.min():+.2f} and {stuck.max():+.2f} (median "
                  f"{np.median(stuck):+.2f}); {np.mean(stuck < 0):.0%} of them are still negative.")
 if ok.any():
-    facts.append(f"The gate σ(ĝ) of the successful seeds has median {np.median(g1[ok]):.3g} (0 selects the "
+    facts.append(f"The gate σ(ĝ) of the successful seeds has median {fmt_number(np.median(g1[ok]))} (0 selects the "
                  "multiplicative path).")
 sign_decides = bool(both_pos.any() and (~both_pos).any() and ok[~both_pos].sum() == 0 and ok[both_pos].sum() > 0)
 Markdown(" ".join(facts) + " " + (
@@ -247,7 +247,7 @@ ax.legend()
 plt.show()
 loss_at = dict(zip(np.round(w_line, 2), loss_line))
 Markdown(f"Training MSE along this line: {loss_at[round(w_trap, 2)]:.2f} at the local minimum $W_{{m,1}} = "
-         f"{w_trap:+.2f}$, {loss_at[0.0]:.2f} at 0 (the barrier) and {loss_at[1.0]:.2g} at the solution +1.")
+         f"{w_trap:+.2f}$, {loss_at[0.0]:.2f} at 0 (the barrier) and {fmt_number(loss_at[1.0], 2)} at the solution +1.")
 
 # %% [markdown]
 # With a symmetric initialisation both weights start positive in a quarter of the seeds on
@@ -331,7 +331,7 @@ _, y_div_test = task_div.sample(20_000, "extrapolation", nalu.rng_for(0, 91))
 pd.DataFrame({"median": [np.median(batch_ms)], "90th percentile": [np.quantile(batch_ms, 0.9)],
               "99th percentile": [np.quantile(batch_ms, 0.99)], "largest of 2000": [batch_ms.max()],
               "test range (all 20,000)": [float((y_div_test ** 2).mean())]}
-             ).style.format("{:.3g}").hide(axis="index").set_caption("Mean squared target x₁/x₂ per batch of 128")
+             ).style.format(number_format(3)).hide(axis="index").set_caption("Mean squared target x₁/x₂ per batch of 128")
 
 # %% tags=["hide-input"]
 div_units = [u for u in UNITS if (u, "÷") in results]
@@ -413,7 +413,7 @@ for label, unit, op in [("SignedNALU, W_m = (1, 1)", signed_nalu_with([1.0, 1.0]
     for x, o in zip(x_zero, out):
         exact = x[0] * x[1] if op == "×" else (x[0] / x[1] if x[1] != 0 else float("nan"))
         zero_rows.append({"unit": label, "x": f"({x[0]:g}, {x[1]:g})", "exact": float(exact), "output": float(o)})
-pd.DataFrame(zero_rows).style.format({"exact": "{:.4g}", "output": "{:.4g}"}).hide(axis="index")
+pd.DataFrame(zero_rows).style.format({"exact": number_format(4), "output": number_format(4)}).hide(axis="index")
 
 # %% [markdown]
 # ## The Real NPU on multiplication

@@ -52,7 +52,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu_lab import scale, tables
-from nalu_book.book import fmt_rate, mode_banner, provisional, rate_table, save_results
+from nalu_book.book import number_format, fmt_number, fmt_rate, mode_banner, provisional, rate_table, save_results
 from nalu_lab.grid import BENCHMARK_UNITS, REFERENCE_STEPS, SIGNED_RANGES, GridProtocol, run_grid, split_by_op
 from nalu_book.results import Finding, madsen_static_findings
 from nalu.verdicts import MIN_SEEDS
@@ -164,7 +164,7 @@ def summary(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 static_summary = summary(static, ["unit", "op"])
 (static_summary.pivot(index="unit", columns="op", values=["solved at", "sparsity"]).reindex(unit_order)
- .style.format("{:.2g}", na_rep="—"))
+ .style.format(number_format(2), na_rep="—"))
 
 # %% [markdown]
 # ## The single-layer signed task
@@ -210,7 +210,7 @@ grid_static = static[static.unit.isin(PAPER_NAMES)].assign(unit=lambda d: d.unit
                                                            seed=lambda d: d.replicate)
 madsen = madsen_static_findings(grid_static, scale.MADSEN_STATIC, "9")
 pd.DataFrame([dict(claim=f.claim, published=f.published_text(),
-                   **{"median solved at (theirs)": f"{f.published_solved_at:.1e}" if f.published_solved_at else "—"},
+                   **{"median solved at (theirs)": f"{fmt_number(f.published_solved_at, 2)}" if f.published_solved_at else "—"},
                    ours=f.evidence(), verdict=f.verdict().level) for f in madsen]).style.hide(axis="index")
 
 # %% tags=["hide-input"]

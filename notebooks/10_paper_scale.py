@@ -48,7 +48,7 @@ from IPython.display import Markdown, display
 import nalu
 from nalu_book import results as R
 from nalu_lab import scale
-from nalu_book.book import fmt_rate, power_of_ten, save_results, sci, setup_plotting
+from nalu_book.book import fmt_number, fmt_rate, power_of_ten, save_results, sci, setup_plotting
 
 setup_plotting()
 paper = Path(paper_dir)
@@ -84,7 +84,7 @@ LAYER = {"nau": "NAU", "nmu": "NMU", "nalu": "NALU", "nac": "NAC", "nac_mul": "N
 protocol_table = pd.DataFrame([
     {"unit": u.label, "layers (100 → 2 → 1)": f"{LAYER[u.first]} → {LAYER[u.second]}",
      "λ̂": f"{u.reg_scale:g}" if u.reg_scale else "–",
-     "warm-up t₀ → t₁": f"{u.reg_start:.0e} → {u.reg_end:.0e}" if u.reg_scale else "–"}
+     "warm-up t₀ → t₁": f"{fmt_number(u.reg_start, 1)} → {fmt_number(u.reg_end, 1)}" if u.reg_scale else "–"}
     for u in scale.PAPER_UNITS.values()
 ]).set_index("unit")
 display(Markdown(f"All units: Adam with learning rate {proto.lr:g}, batches of {proto.batch_size}, evaluation "
@@ -197,7 +197,7 @@ if curves:
             xs = np.concatenate([[0], first, [end]])
             ys = np.concatenate([[0], frac, [frac[-1] if len(frac) else 0]])
             ax.step(xs, ys, where="post", ls="--" if is_running else "-",
-                    label=f"running (at {end:.1e})" if is_running else f"{end:.0e} steps")
+                    label=f"running (at {fmt_number(end, 2)})" if is_running else f"{fmt_number(end, 1)} steps")
         pub = published.get((op, unit))
         if pub is not None and pub.solved_at:
             ax.axvline(pub.solved_at, color="0.4", lw=1, ls=":", label="M&J median")
@@ -316,7 +316,7 @@ if projection:
     display(Markdown(
         f"Madsen & Johansen's whole static table for the {len(scale.PAPER_UNITS)} units above ({TABLE_OPS} "
         f"operations × {TABLE_SEEDS} seeds × {proto.steps:,} steps) is "
-        f"{len(scale.PAPER_UNITS) * SEED_STEPS:.1e} seed-steps. Its projected wall time, per machine:"))
+        f"{fmt_number(len(scale.PAPER_UNITS) * SEED_STEPS, 2)} seed-steps. Its projected wall time, per machine:"))
     display(pd.DataFrame(projection).set_index("machine"))
 
 # %% [markdown]

@@ -58,8 +58,8 @@ from IPython.display import Markdown
 
 import nalu
 from nalu import recurrent
-from nalu_book.book import (median_range, mode_banner, provisional, rate_table, save_results,
-                       underpowered)
+from nalu_book.book import (fmt_number, median_range, mode_banner, provisional, rate_table, save_results,
+                           underpowered)
 from nalu_book.results import TRASK_MEASURE, Finding
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
@@ -220,7 +220,7 @@ T = max(TEST_LENGTHS)
 deltas = np.logspace(-8, 0, 2001)
 kept = (1 - np.exp(-deltas * T)) / (deltas * T)  # fraction of the sum kept when ρ = 1 − δ
 tolerance = float(deltas[kept >= 1 - SUCCESS_REL].max())
-print(f"For a sum over {T} steps to lose less than {SUCCESS_REL:.0%}, ρ(M) must be within {tolerance:.1e} of 1.")
+print(f"For a sum over {T} steps to lose less than {SUCCESS_REL:.0%}, ρ(M) must be within {fmt_number(tolerance, 2)} of 1.")
 
 spectral = []
 for (op, name), model in trained.items():
@@ -240,7 +240,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 within = float((spectral.gap <= tolerance).mean())
-Markdown("\n".join(f"* {op} {name}: median $|1 - \\rho(M)|$ = {g_.gap.median():.1e} (smallest {g_.gap.min():.1e}); "
+Markdown("\n".join(f"* {op} {name}: median $|1 - \\rho(M)|$ = {fmt_number(g_.gap.median(), 2)} (smallest {fmt_number(g_.gap.min(), 2)}); "
                    f"{int((g_.gap <= tolerance).sum())} of {len(g_)} seeds within the tolerance."
                    for (op, name), g_ in spectral.groupby(["op", "model"], sort=False)))
 
@@ -270,7 +270,7 @@ def judged(op, name, paper_near_zero):
     """One sentence: Trask's measure against the paper's value, and our criterion, for one model."""
     med, r = norm_median(op, name), rate_of(op, name)
     agrees = (med < 1) if paper_near_zero else (med > 50)
-    return (f"{name}: normalised error {med:.3g} (Trask's measure; the paper: "
+    return (f"{name}: normalised error {fmt_number(med)} (Trask's measure; the paper: "
             f"{'≈ 0' if paper_near_zero else 'close to 100'}, {'matched' if agrees else 'not matched'}); within 1% "
             f"for {r['text']} of seeds (our criterion)"
             + (", underpowered" if underpowered(r) else "") + ".")
@@ -292,10 +292,10 @@ for op in OPS:
             r = rate_of(op, name)
             what = "$a + b$" if op == "add" else "$a \\times b$"
             lines.append(f"* {name}, {what}: within 1% for {r['text']} of "
-                         f"seeds, median normalised error {norm_median(op, name):.3g}"
+                         f"seeds, median normalised error {fmt_number(norm_median(op, name))}"
                          + (" (underpowered)" if underpowered(r) else "") + ".")
 lines.append(f"\nOf the trained cells $h_t = U([h_{{t-1}}; x_t])$, {within:.0%} have a recurrence within the tolerance "
-             f"of {tolerance:.1e} that a 1% error at length {L} requires.{provisional(quick)}")
+             f"of {fmt_number(tolerance, 2)} that a 1% error at length {L} requires.{provisional(quick)}")
 Markdown("\n".join(lines))
 
 # %% [markdown]
@@ -332,12 +332,12 @@ res["rho_tolerance"] = tolerance
 findings = [Finding("11", "Trask et al. 2018, §4.1", "an LSTM fails to extrapolate recurrent sums to long sequences",
                     TRASK_MEASURE, "check", test="every LSTM seed's normalised error at the longest length > 50",
                     passed=res["lstm_fails_to_extrapolate"], n=len(SEEDS), budget=STEPS,
-                    note=f"median {summary('add', 'LSTM')[0]:.3g}")]
+                    note=f"median {fmt_number(summary('add', 'LSTM')[0])}")]
 for name, who, label in (("NAC cell", "Trask et al. 2018, §4.1", "Trask's recurrent NAC cell h_t = NAC([h_{t−1}; x_t])"),
                          ("NAU accumulator", "This book", "the book's accumulator h_t = h_{t−1} + NAU(x_t)")):
     med, rate = summary("add", name)
     findings.append(Finding("11", who, f"{label} extrapolates recurrent sums", TRASK_MEASURE, "check",
                             own=who == "This book", test="median normalised error at the longest length < 1",
                             passed=med < 1, n=len(SEEDS), budget=STEPS,
-                            note=f"median {med:.3g}; within 1% of the target: {100 * rate:.0f}% of seeds"))
+                            note=f"median {fmt_number(med)}; within 1% of the target: {100 * rate:.0f}% of seeds"))
 _ = save_results(results_dir, "11_recurrent", res, findings)

@@ -58,7 +58,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu import applied, recurrent
-from nalu_book.book import MIN_SEEDS, mean_range, mode_banner, provisional, save_results
+from nalu_book.book import fmt_number, MIN_SEEDS, mean_range, mode_banner, provisional, save_results
 from nalu_book.results import Finding
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
@@ -190,7 +190,7 @@ L = max(TEST_LENGTHS)
 
 def vs_floor(target, name):
     v, floor = mean_mae[target, name, L], mean_mae[target, "exact accumulator (floor)", L]
-    return f"{name} {v:.3g} ({v / floor:.2g}× the floor)" if np.isfinite(v) else f"{name} overflows"
+    return f"{name} {fmt_number(v)} ({fmt_number(v / floor, 2)}× the floor)" if np.isfinite(v) else f"{name} overflows"
 
 
 Markdown("\n".join(
@@ -238,7 +238,7 @@ def standing(target, name):
     if not np.isfinite(ratio):
         return "overflows (infinite error)"
     word = "stays near the floor" if ratio <= 2 else ("fails" if ratio > 10 else "is well above the floor")
-    return f"{word} ({ratio:.2g}× the floor)"
+    return f"{word} ({fmt_number(ratio, 2)}× the floor)"
 
 
 paras = []
@@ -286,7 +286,7 @@ for target in TARGETS:
         at(target, "NAC cell (Trask)") <= 2 * at(target, "exact accumulator (floor)"))
 def mae_text(name, target="count"):
     v = at(target, name)
-    return f"{v:.3g}" if np.isfinite(v) else "overflow"
+    return f"{fmt_number(v)}" if np.isfinite(v) else "overflow"
 
 
 lstm_tenth = at("count", "LSTM") / 10

@@ -54,7 +54,7 @@ from IPython.display import Markdown
 
 import nalu
 from nalu import applied, recurrent
-from nalu_book.book import MIN_SEEDS, mean_range, mode_banner, provisional, save_results
+from nalu_book.book import fmt_number, MIN_SEEDS, mean_range, mode_banner, provisional, save_results
 from nalu_book.results import Finding
 
 torch.set_num_threads(1)  # recurrent loops are many small operations: one thread beats two that wait on each other
@@ -203,8 +203,8 @@ paras = [f"Trask et al.'s claim has two parts. That the plain LSTM fits its trai
          f"and {test_mae['linear × 100']:.2f} on test numbers, "
          + ("so it does overfit here." if lin_overfits else "so it does not overfit by more than a factor 3 here.")
          + f" That a NALU readout generalises better: its test error is {test_mae['NALU']:.2f}, "
-         + (f"{1 / ratio_nalu:.2g} times below the better linear readout's." if nalu_better else
-            f"{ratio_nalu:.2g} times the better linear readout's, so in these runs this part does not reproduce.")]
+         + (f"{fmt_number(1 / ratio_nalu, 2)} times below the better linear readout's." if nalu_better else
+            f"{fmt_number(ratio_nalu, 2)} times the better linear readout's, so in these runs this part does not reproduce.")]
 if not nalu_better:
     paras.append("Possible reasons, which we have not separated, are the per-word targets (our choice), the training "
                  "length and learning rate, and the NALU's known difficulties with inputs near zero, where "
@@ -234,5 +234,5 @@ _ = save_results(results_dir, "13_words", res, findings=[
     Finding("13", "Trask et al. 2018, §4.3", "an LSTM with a NALU read-out maps number words to values better than a "
             "linear read-out", "mean absolute error", "check",
             test="the NALU read-out's test MAE below the linear read-out's", passed=nalu_better, n=len(SEEDS),
-            budget=STEPS, note=f"test MAE: NALU {mean_mae('NALU', 'test'):.3g}, linear {mean_mae('linear', 'test'):.3g}, "
-                               f"linear ×100 {mean_mae('linear × 100', 'test'):.3g}")])
+            budget=STEPS, note=f"test MAE: NALU {fmt_number(mean_mae('NALU', 'test'))}, linear {fmt_number(mean_mae('linear', 'test'))}, "
+                               f"linear ×100 {fmt_number(mean_mae('linear × 100', 'test'))}")])

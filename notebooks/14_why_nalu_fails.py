@@ -57,7 +57,7 @@ from IPython.display import Markdown
 from torch.func import functional_call, grad, vmap
 
 import nalu
-from nalu_book.book import compare_rates, fmt_rate, mode_banner, provisional, save_results
+from nalu_book.book import number_format, fmt_number, compare_rates, fmt_rate, mode_banner, provisional, save_results
 from nalu_book.results import Finding
 
 SEEDS = list(range(6 if quick else 40))
@@ -161,7 +161,7 @@ short = {"NALU log path ∂m/∂W": "log path", "NALU add path ∂a/∂W = x": "
 wide = grad_stats.assign(g=grad_stats["gradient of"].map(short)).pivot(index="range", columns="g", values=["p99", "max"])
 wide = wide.reindex(list(RANGES))
 wide.columns = [f"{g} {stat}" for stat, g in wide.columns]
-wide[["log path p99", "log path max", "add path max", "NMU max"]].style.format("{:.3g}")
+wide[["log path p99", "log path max", "add path max", "NMU max"]].style.format(number_format(3))
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1, 1.6]})
@@ -188,14 +188,14 @@ far, near = "U[1, 2]", "U[−0.001, 0.001]"
 ratio_p99 = st.loc[(near, LOG), "p99"] / st.loc[(far, LOG), "p99"]
 nmu_max = grad_stats[grad_stats["gradient of"] == NMU_G]["max"].max()
 Markdown(f"""Automatic differentiation agrees with $m \\cdot \\log(|x_i| + \\varepsilon)$ to a relative
-error of {formula_err:.1e} (float32). On the training range $U[1, 2]$ the log path's per-sample gradient
-has median {st.loc[(far, LOG), 'median']:.3g} and 99th percentile {st.loc[(far, LOG), 'p99']:.3g}, against a
-median of {st.loc[(far, ADD), 'median']:.3g} for the additive path's. On $U[-0.001, 0.001]$ its median is
-{st.loc[(near, LOG), 'median']:.3g}, its 99th percentile {st.loc[(near, LOG), 'p99']:.3g}
-({ratio_p99:.3g} times the value on $U[1, 2]$) and its largest value {st.loc[(near, LOG), 'max']:.3g}, while the
-additive path's gradient is at most {st.loc[(near, ADD), 'max']:.3g} there. On $U[-1, 1]$, the range that
-straddles zero, the largest log-path gradient is {st.loc[('U[−1, 1]', LOG), 'max']:.3g}. The NMU's gradient,
-$\\partial y / \\partial W_i = (x_i - 1) \\prod_{{j \\ne i}} (W_j x_j + 1 - W_j)$, never exceeds {nmu_max:.3g}
+error of {fmt_number(formula_err, 2)} (float32). On the training range $U[1, 2]$ the log path's per-sample gradient
+has median {fmt_number(st.loc[(far, LOG), 'median'])} and 99th percentile {fmt_number(st.loc[(far, LOG), 'p99'])}, against a
+median of {fmt_number(st.loc[(far, ADD), 'median'])} for the additive path's. On $U[-0.001, 0.001]$ its median is
+{fmt_number(st.loc[(near, LOG), 'median'])}, its 99th percentile {fmt_number(st.loc[(near, LOG), 'p99'])}
+({fmt_number(ratio_p99)} times the value on $U[1, 2]$) and its largest value {fmt_number(st.loc[(near, LOG), 'max'])}, while the
+additive path's gradient is at most {fmt_number(st.loc[(near, ADD), 'max'])} there. On $U[-1, 1]$, the range that
+straddles zero, the largest log-path gradient is {fmt_number(st.loc[('U[−1, 1]', LOG), 'max'])}. The NMU's gradient,
+$\\partial y / \\partial W_i = (x_i - 1) \\prod_{{j \\ne i}} (W_j x_j + 1 - W_j)$, never exceeds {fmt_number(nmu_max)}
 on any of these ranges.""")
 
 # %% [markdown]
@@ -389,7 +389,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 mid = lambda v: float(np.mean((v > 0.1) & (v < 0.9)))
-Markdown(f"""On the trained units, $|g(x) + g(-x) - 1|$ is at most {flip_dev:.1e} over {EVAL_SIZE:,} signed inputs
+Markdown(f"""On the trained units, $|g(x) + g(-x) - 1|$ is at most {fmt_number(flip_dev, 2)} over {EVAL_SIZE:,} signed inputs
 and {len(SEEDS)} seeds: the identity holds to float rounding. After training on the signed product, the gate
 sends between 10% and 90% of the inputs to the multiplicative path in {mid(routed_signed):.0%} of seeds (on
 unsigned inputs: {mid(routed_unsigned):.0%}); the median share is {np.median(routed_signed):.2f}. The signed product
@@ -455,11 +455,11 @@ for op in TASKS:
                           shared=r_sh, separate=r_sep, median_log_over_add=float(c.log_over_add.median()))
     lines.append(f"* **{SYM[op]}**: the two gradients point in opposing directions (cosine < 0) for "
                  f"{shared_out[op]['opposed']:.0%} of seeds at initialisation, where the log path's gradient is "
-                 f"{c.log_over_add.median():.2g} times the additive path's (median), and for "
+                 f"{fmt_number(c.log_over_add.median(), 2)} times the additive path's (median), and for "
                  f"{shared_out[op]['opposed_end']:.0%} after {STEPS:,} steps. Success: "
                  + compare_rates(r_sh, r_sep, "shared $W$", "separate weights", above=": shared weights do better",
                                  below=": separate weights do better") + ".")
-Markdown(f"""The separate-weight unit reproduces the shared one's output and gradient to {check_dev:.1e}.\n\n"""
+Markdown(f"""The separate-weight unit reproduces the shared one's output and gradient to {fmt_number(check_dev, 2)}.\n\n"""
          + "\n".join(lines) + "\n\n" + NOTE.strip())
 
 # %% [markdown]
@@ -488,8 +488,8 @@ w_exact = float(exact.nac.W.detach().min())
 wrong_sign = float((torch.sign(y_nalu) != torch.sign(y_s)).float().mean())
 mse_nalu, mse_nmu = nalu.mse(y_nalu, y_s), nalu.mse(y_nmu, y_s)
 Markdown(f"""With $W = {w_exact:g}$ exactly, the NALU's output has the wrong sign on {wrong_sign:.1%} of the
-{EVAL_SIZE:,} signed test inputs, and its test MSE is {mse_nalu:.3g}, {mse_nalu / thr:.3g} times the success
-threshold ({thr:.3g}). The NMU with its exact weights has test MSE {mse_nmu:.3g}.""")
+{EVAL_SIZE:,} signed test inputs, and its test MSE is {fmt_number(mse_nalu)}, {fmt_number(mse_nalu / thr)} times the success
+threshold ({fmt_number(thr)}). The NMU with its exact weights has test MSE {fmt_number(mse_nmu)}.""")
 
 # %% [markdown]
 # The second half of this cause is exactness. An accumulator that adds $x_t$ to a running total
@@ -536,11 +536,11 @@ w_info = rec[rec["T"] == 0].groupby("unit").agg(exact=("exact_one", "mean"), del
 err_T = rec[rec["T"] == max(LENGTHS)].groupby("unit").rel_error.median()
 err_10 = rec[rec["T"] == 10].groupby("unit").rel_error.median()
 Markdown(f"""After {STEPS:,} steps on $y = x_1 + x_2$, the NAC's weights sit a median $\\delta$ =
-{w_info.loc['NAC', 'delta']:.2g} from 1 and are exactly 1 in {w_info.loc['NAC', 'exact']:.0%} of seeds; the NAU's
-are exactly 1 in {w_info.loc['NAU', 'exact']:.0%} of seeds (median $\\delta$ = {w_info.loc['NAU', 'delta']:.2g}).
-Used as an accumulator, the NAC's running sum is off by a median {err_10.loc['NAC']:.2g} (relative) after 10
-steps and {err_T.loc['NAC']:.2g} after {max(LENGTHS):,}; the NAU's by {err_10.loc['NAU']:.2g} and
-{err_T.loc['NAU']:.2g}.{NOTE}""")
+{fmt_number(w_info.loc['NAC', 'delta'], 2)} from 1 and are exactly 1 in {w_info.loc['NAC', 'exact']:.0%} of seeds; the NAU's
+are exactly 1 in {w_info.loc['NAU', 'exact']:.0%} of seeds (median $\\delta$ = {fmt_number(w_info.loc['NAU', 'delta'], 2)}).
+Used as an accumulator, the NAC's running sum is off by a median {fmt_number(err_10.loc['NAC'], 2)} (relative) after 10
+steps and {fmt_number(err_T.loc['NAC'], 2)} after {max(LENGTHS):,}; the NAU's by {fmt_number(err_10.loc['NAU'], 2)} and
+{fmt_number(err_T.loc['NAU'], 2)}.{NOTE}""")
 
 # %% [markdown]
 # ## 6. What the NAU and the NMU change
@@ -594,15 +594,15 @@ Markdown("\n".join(lines) + "\n\n" + NOTE.strip())
 
 # %% tags=["hide-input"]
 summary_rows = [
-    ("log-path gradient", f"99th pct. |∂m/∂W| {st.loc[(near, LOG), 'p99']:.3g} near 0 vs {st.loc[(far, LOG), 'p99']:.3g} on U[1, 2]",
-     f"NMU: max |∂y/∂W| {nmu_max:.3g}", "4, 8"),
+    ("log-path gradient", f"99th pct. |∂m/∂W| {fmt_number(st.loc[(near, LOG), 'p99'])} near 0 vs {fmt_number(st.loc[(far, LOG), 'p99'])} on U[1, 2]",
+     f"NMU: max |∂y/∂W| {fmt_number(nmu_max)}", "4, 8"),
     ("constant start", f"log-spread of m at init: {ini.loc[('NALU (m)', 100), 'spread']:.2f} (100 inputs)",
      f"NMU: {ini.loc[('NMU', 100), 'spread']:.2f}", "3, 6"),
     ("gate collapse (×)", f"wrong path {fmt_rate(gate_out['mul']['wrong'])}", "no gate", "3"),
-    ("gate flips with sign", f"|g(x) + g(−x) − 1| ≤ {flip_dev:.0e}", "no gate", "7, 8"),
+    ("gate flips with sign", f"|g(x) + g(−x) − 1| ≤ {fmt_number(flip_dev, 1)}", "no gate", "7, 8"),
     ("shared W (×)", f"opposed path gradients: {shared_out['mul']['opposed']:.0%} of seeds at start, "
      f"{shared_out['mul']['opposed_end']:.0%} at the end", "separate layers", "3"),
-    ("lost sign", f"wrong sign on {wrong_sign:.0%} of signed inputs at exact W", f"NMU: MSE {mse_nmu:.2g}", "7, 8"),
+    ("lost sign", f"wrong sign on {wrong_sign:.0%} of signed inputs at exact W", f"NMU: MSE {fmt_number(mse_nmu, 2)}", "7, 8"),
     ("exact identity", f"NAC: W = 1 exactly in {w_info.loc['NAC', 'exact']:.0%} of seeds",
      f"NAU: {w_info.loc['NAU', 'exact']:.0%}", "2, 11"),
 ]
@@ -621,7 +621,7 @@ findings = [
             "99th percentile of |∂m/∂W| at initialisation", "check", test="U[−0.001, 0.001] ≥ 10 × U[1, 2]",
             own=True, n=n_seeds,
             passed=bool(st.loc[(near, LOG), "p99"] >= 10 * st.loc[(far, LOG), "p99"]),
-            note=f"{st.loc[(near, LOG), 'p99']:.3g} vs {st.loc[(far, LOG), 'p99']:.3g}"),
+            note=f"{fmt_number(st.loc[(near, LOG), 'p99'])} vs {fmt_number(st.loc[(far, LOG), 'p99'])}"),
     Finding("14", ME, "trained on a sum, the NAU reaches W = 1 exactly in more seeds than the NAC",
             "weights after training", "check", test="fraction of seeds with W = 1 exactly, NAU > NAC", own=True,
             n=n_seeds, budget=STEPS,

@@ -71,7 +71,7 @@ from IPython.display import Markdown
 
 from nalu import gridworld as gw
 from nalu.verdicts import MIN_SEEDS, median_interval
-from nalu_book.book import bootstrap_ci, mode_banner, provisional, save_results
+from nalu_book.book import number_format, bootstrap_ci, mode_banner, provisional, save_results
 from nalu_book.kept import kept_blocks
 from nalu_book.results import Finding
 
@@ -109,7 +109,7 @@ def play(actions, T=6):
 
 
 pd.concat({"on time": play([STAY, STAY, STAY, UP, RIGHT, RIGHT]), "at once": play([UP, RIGHT, RIGHT])},
-          names=["episode", ""]).style.format({"reward": "{:.3g}"})
+          names=["episode", ""]).style.format({"reward": number_format(3)})
 
 # %% [markdown]
 # ## Training

@@ -75,7 +75,7 @@ from IPython.display import Markdown, display
 
 import nalu
 from nalu import applied
-from nalu_book.book import MIN_SEEDS, mode_banner, provisional, save_results
+from nalu_book.book import number_format, MIN_SEEDS, mode_banner, provisional, save_results
 from nalu_book.kept import kept_run
 from nalu_book.results import Finding
 
@@ -183,7 +183,7 @@ display(Markdown(f"{int(mirrored.sum())} of the {len(mirrored)} reference seeds 
                  + ("the threshold is computed from the other " f"{int(kept.sum())}." if not kept.all() else
                     "the threshold is computed from all of them.")))
 pd.DataFrame({"median reference MSE": np.median(ref, axis=0), "threshold": threshold},
-             index=pd.Index(LENGTHS, name="length")).T[[1, 2, 5, 10, 20]].style.format("{:.3g}")
+             index=pd.Index(LENGTHS, name="length")).T[[1, 2, 5, 10, 20]].style.format(number_format(3))
 
 # %% [markdown]
 # The criterion is only as strict as the reference is good: a reference whose CNN has not learned
@@ -199,7 +199,7 @@ constant_mse = np.cumsum(((5.0 ** LENGTHS - truth) ** 2).mean(axis=0)) / LENGTHS
 informative = threshold < constant_mse
 pd.DataFrame({"median reference MSE": np.median(ref, axis=0), "threshold": threshold,
               "constant guess 5^t": constant_mse},
-             index=pd.Index(LENGTHS, name="length")).T[[1, 2, 5, 10, 20]].style.format("{:.3g}")
+             index=pd.Index(LENGTHS, name="length")).T[[1, 2, 5, 10, 20]].style.format(number_format(3))
 
 # %% tags=["hide-input"]
 Markdown(f"The threshold is below the constant guess's MSE at {int(informative.sum())} of {MAX_LENGTH} lengths"

@@ -59,7 +59,7 @@ from IPython.display import Markdown
 import nalu
 from nalu.tasks import Ranges, Task
 from nalu.verdicts import MIN_SEEDS, median_interval, median_verdict
-from nalu_book.book import mode_banner, provisional, save_results
+from nalu_book.book import fmt_number, mode_banner, provisional, save_results
 from nalu_book.kept import kept_blocks
 from nalu_book.results import Finding
 
@@ -232,8 +232,8 @@ rel_gap = np.abs(npu_err - real_err) / np.maximum(np.abs(real_err), 1e-300)
 Markdown(f"After {STEPS:,} steps the largest |W_im| over the NPU's {N_SEEDS} seeds is {np.abs(w_im).max():g}. "
          "Here the RealNPU runs the library's faster kernel and the NPU the plain one; they round differently, and "
          f"training amplifies the difference: after {STEPS:,} steps, seed by seed the two units' test errors differ by a median "
-         f"of {100 * np.median(rel_gap):.2g}% and at most {100 * rel_gap.max():.2g}%, while their medians over seeds "
-         f"differ by at most {100 * np.max(np.abs(np.median(npu_err, 0) / np.median(real_err, 0) - 1)):.2g}%.")
+         f"of {fmt_number(100 * np.median(rel_gap), 2)}% and at most {fmt_number(100 * rel_gap.max(), 2)}%, while their medians over seeds "
+         f"differ by at most {fmt_number(100 * np.max(np.abs(np.median(npu_err, 0) / np.median(real_err, 0) - 1)), 2)}%.")
 
 # %% [markdown]
 # ## Errors against the published table
@@ -263,7 +263,7 @@ def mad(v):
 
 
 def fmt(v):
-    return ("∞" if v > 0 else "−∞") if np.isinf(v) else f"{v:.3g}"
+    return ("∞" if v > 0 else "−∞") if np.isinf(v) else f"{fmt_number(v)}"
 
 
 rows = []

@@ -98,3 +98,18 @@ def test_sci_writes_two_significant_digits_in_the_papers_notation():
     assert sci(999.6) == "1.0·10³"  # rounded before the notation is chosen: not '1e+03' nor '1000'
     assert sci(-2.5e-7) == "−2.5·10⁻⁷" and sci(-0.16) == "−0.16"
     assert sci(None) == "–" and sci(math.nan) == "–"
+
+
+def test_number_format_writes_table_cells_in_the_papers_notation_and_keeps_missing_cells_blank():
+    import pandas as pd
+    import pytest
+
+    from nalu_book.book import number_format
+
+    three = number_format(3)
+    assert three(0.0125) == "0.0125" and three(2.104e5) == "2.1·10⁵" and three(-3.36e-8) == "−3.36·10⁻⁸"
+    assert number_format(2)(523.7) == "520" and number_format(4)(2.104e5) == "2.104·10⁵"
+    html = pd.DataFrame({"mse": [1.25e-2, float("nan")]}).style.format(three, na_rep="—").to_html()
+    assert "0.0125" in html and "—" in html and "nan" not in html
+    with pytest.raises(ValueError, match="digits must be a positive integer, got 0"):
+        number_format(0)

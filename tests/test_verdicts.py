@@ -199,5 +199,8 @@ def test_numbers_in_verdicts_are_written_as_the_papers_write_them():
     assert V.fmt_number(0.005) == "0.005" and V.fmt_number(2.5e-7) == "2.5·10⁻⁷" and V.fmt_number(123.456) == "123"
     assert V.fmt_number(-0.005) == "−0.005" and V.fmt_number(-1.234e-5) == "−1.23·10⁻⁵"
     assert V.fmt_number(math.inf) == "∞" and V.fmt_number(-math.inf) == "−∞" and V.fmt_number(1.5e-5, 2) == "1.5·10⁻⁵"
+    # whole numbers below 10⁴ stay plain, rounded to their digits ('g' alone would write 5e+02 and 4.31e+03)
+    assert V.fmt_number(523.7, 1) == "500" and V.fmt_number(218.0, 2) == "220" and V.fmt_number(4310.2) == "4310"
+    assert V.fmt_number(-9996.0) == "−10⁴" and V.fmt_number(12_345.0, 2) == "1.2·10⁴"
     v = V.median_verdict([1.8e6, 1.9e6, 2.0e6, 2.1e6] * 6, 1.9e6)
     assert v.reason == "published 1.9·10⁶ inside our [1.9·10⁶, 2·10⁶]", v.reason
