@@ -59,6 +59,8 @@ def fmt_number(v: float, digits: int = 3) -> str:
     '10⁶', 0.005 -> '0.005', −2.5e-7 -> '−2.5·10⁻⁷' (Python's 'g' choice of plain or power-of-ten form,
     except that whole numbers below 10⁴ stay plain: 523 -> '523' at 2 digits -> '520'; the minus sign −);
     ±inf -> '∞' / '−∞'."""
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
+        raise ValueError(f"digits must be a positive integer (significant digits, e.g. 3), got {digits!r}")
     sign = "−" if v < 0 else ""  # the minus sign, as in the book's ranges U[−2, −1]
     if math.isinf(v):
         return sign + "∞"

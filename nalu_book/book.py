@@ -166,8 +166,7 @@ def power_of_ten(n: float) -> str:
 def number_format(digits: int = 3) -> Callable[[float], str]:
     """A table cell formatter (for ``Styler.format``) writing numbers as ``fmt_number`` does, to ``digits``
     significant digits: 1.25e-2 -> '0.0125', 2.104e5 -> '2.1·10⁵' at 2 digits."""
-    if not isinstance(digits, int) or digits < 1:
-        raise ValueError(f"digits must be a positive integer, got {digits!r}")
+    fmt_number(1.0, digits)  # a bad ``digits`` is refused here, at the call, not at the first cell
     return lambda v: fmt_number(v, digits)
 
 

@@ -111,5 +111,5 @@ def test_number_format_writes_table_cells_in_the_papers_notation_and_keeps_missi
     assert number_format(2)(523.7) == "520" and number_format(4)(2.104e5) == "2.104·10⁵"
     html = pd.DataFrame({"mse": [1.25e-2, float("nan")]}).style.format(three, na_rep="—").to_html()
     assert "0.0125" in html and "—" in html and "nan" not in html
-    with pytest.raises(ValueError, match="digits must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="digits must be a positive integer .*got 0"):
         number_format(0)

@@ -202,5 +202,8 @@ def test_numbers_in_verdicts_are_written_as_the_papers_write_them():
     # whole numbers below 10⁴ stay plain, rounded to their digits ('g' alone would write 5e+02 and 4.31e+03)
     assert V.fmt_number(523.7, 1) == "500" and V.fmt_number(218.0, 2) == "220" and V.fmt_number(4310.2) == "4310"
     assert V.fmt_number(-9996.0) == "−10⁴" and V.fmt_number(12_345.0, 2) == "1.2·10⁴"
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match=f"digits must be a positive integer .*got {bad!r}"):
+            V.fmt_number(1.0, bad)
     v = V.median_verdict([1.8e6, 1.9e6, 2.0e6, 2.1e6] * 6, 1.9e6)
     assert v.reason == "published 1.9·10⁶ inside our [1.9·10⁶, 2·10⁶]", v.reason
