@@ -30,12 +30,18 @@ job longer than a session resumes), and written as one tidy table with its prove
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock (run one invocation per table at a time there)
+    fcntl = None
 
 import pandas as pd
 import torch
@@ -52,7 +58,8 @@ __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEP
            "GATING_UNITS", "GATING_PUBLISHED", "GATING_PLAN_STEPS", "gating_jobs", "current_rows", "RANGE_UNIT", "RANGE_SEEDS", "RANGE_STEPS", "RANGE_PUBLISHED",
            "ten_parameter_protocol", "gating_protocol", "range_protocol", "range_jobs", "run_ranges", "nalm_protocol", "nalm_jobs", "job_archive", "finished_jobs",
            "job_progress",
-           "run_ten_parameter", "run_gating", "run_nalm", "parse_ranges", "range_name_in", "has_run", "load_run", "DEFAULT_DIR",
+           "run_ten_parameter", "run_gating", "run_nalm", "parse_ranges", "range_name_in", "has_run", "load_run", "table_lock",
+           "DEFAULT_DIR",
            "main"]
 
 DEFAULT_DIR = Path("results/tables")
@@ -196,20 +203,42 @@ def _run(name: str, jobs: list[tuple[UnitSpec, GridProtocol]], out_dir: str | Pa
                       address=address)
     codes = sorted({stored_job(spec, proto, archive)["code"] for spec, proto in jobs})
     table = pd.concat(tables, ignore_index=True).rename(columns={"replicate": "seed"})
-    kept, earlier = _kept_from_earlier_runs(name, out_dir, table)
-    table = pd.concat([kept, table], ignore_index=True) if len(kept) else table
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / f"{name}.csv", index=False)
     specs = list(dict.fromkeys(spec for spec, _ in jobs))
-    provenance = dict(protocol=protocol,
-                      units={s.label: dict(first=s.first, second=s.second, lr=s.lr, protocol=s.protocol) for s in specs},
-                      environment=environment(device), code=code_version(), job_codes=codes, command=command,
-                      # the invocation that wrote the table; jobs it read from the cache cost it nothing
-                      wall_seconds=round(time.time() - t0, 1), jobs=len(jobs), jobs_from_cache=from_cache,
-                      workers=min(workers or os.cpu_count() or 1, len(jobs)),
-                      earlier=earlier)
-    (out_dir / f"{name}.json").write_text(json.dumps(provenance, indent=1, ensure_ascii=False) + "\n")
+    with table_lock(name, out_dir):  # read, merge and write as one step: another run of this table may finish now
+        kept, earlier = _kept_from_earlier_runs(name, out_dir, table)
+        table = pd.concat([kept, table], ignore_index=True) if len(kept) else table
+        provenance = dict(protocol=protocol,
+                          units={s.label: dict(first=s.first, second=s.second, lr=s.lr, protocol=s.protocol)
+                                 for s in specs},
+                          environment=environment(device), code=code_version(), job_codes=codes, command=command,
+                          # the invocation that wrote the table; jobs it read from the cache cost it nothing
+                          wall_seconds=round(time.time() - t0, 1), jobs=len(jobs), jobs_from_cache=from_cache,
+                          workers=min(workers or os.cpu_count() or 1, len(jobs)),
+                          earlier=earlier)
+        _replace(out_dir / f"{name}.csv", table.to_csv(index=False))
+        _replace(out_dir / f"{name}.json", json.dumps(provenance, indent=1, ensure_ascii=False) + "\n")
     return table
+
+
+@contextlib.contextmanager
+def table_lock(name: str, out_dir: str | Path = DEFAULT_DIR) -> Iterator[None]:
+    """Hold table ``name``'s lock (``out_dir/.name.lock``, an exclusive ``flock``) for the block: two
+    invocations of one table finishing together (two ranges, one per core) would otherwise each merge
+    the rows read before the other wrote, and keep only their own. Released when the block ends, or
+    when the process dies. (No lock where ``fcntl`` is missing, on Windows.)"""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / f".{name}.lock", "w") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so a reader never sees half of it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 CELL_COLUMNS = ["unit", "family", "op", "range"]  # what names a cell of a table's rows (with its seeds)

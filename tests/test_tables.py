@@ -358,3 +358,36 @@ def test_a_job_or_a_cell_named_twice_is_refused_before_anything_trains(tmp_path)
     with pytest.raises(ValueError, match=r"jobs list \['NAU→NMU'\] more than once"):
         grid.run_grid(jobs, cache_dir=tmp_path, engine="inline")
     assert not any(tmp_path.iterdir())
+
+
+def test_table_lock_makes_a_second_holder_wait_until_the_first_releases(tmp_path):
+    """Two runs of one table that finish together merge their rows one after the other, not both from
+    the same old file; the lock is what orders them (another table's lock is independent)."""
+    import threading
+
+    if tables.fcntl is None:
+        pytest.skip("no fcntl here (Windows): the table lock is a no-op")
+    order, first_holds, release = [], threading.Event(), threading.Event()
+
+    def first():
+        with tables.table_lock("ranges", tmp_path):
+            order.append("first in")
+            first_holds.set()
+            release.wait(5)
+            order.append("first out")
+
+    def second():
+        first_holds.wait(5)
+        with tables.table_lock("ranges", tmp_path):
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    first_holds.wait(5)
+    with tables.table_lock("gating", tmp_path):  # another table: not blocked by the ranges' lock
+        order.append("other table")
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert order == ["first in", "other table", "first out", "second in"], order
