@@ -391,3 +391,34 @@ def test_table_lock_makes_a_second_holder_wait_until_the_first_releases(tmp_path
     for t in threads:
         t.join(10)
     assert order == ["first in", "other table", "first out", "second in"], order
+
+
+def test_every_committed_job_is_still_found_by_the_code_that_reads_it():
+    """The finished jobs committed with the book (hours of training each) are found by a key over the
+    unit's spec and the protocol, the spec's words included. Editing a UnitSpec (its ``protocol`` text
+    too), adding a field to it or to GridProtocol, or changing the key, would orphan them silently (the
+    next run would train them again): this names the job and what moved."""
+    import json
+    from dataclasses import asdict, fields
+    from pathlib import Path
+
+    root = Path(tables.DEFAULT_DIR)
+    if not root.is_absolute():
+        root = Path(__file__).resolve().parents[1] / root
+    files = sorted((root / "jobs").glob("*/*.json"))
+    assert files, f"no committed jobs under {root / 'jobs'}"
+    units_of = {"nalm": grid.BENCHMARK_UNITS, "gating": tables.GATING_UNITS, "ten_parameter": TEN_PARAMETER_UNITS,
+                "ranges": (tables.RANGE_UNIT,)}  # (a label may name another model in another table)
+    assert {p.parent.name for p in files} <= set(units_of), f"a table this test does not know: {files}"
+    for path in files:
+        job = json.loads(path.read_text())
+        unit = next((u for u in units_of[path.parent.name] if u.label == job["spec"]["label"]), None)
+        assert unit is not None, f"{path.name}: no current unit is labelled {job['spec']['label']!r}"
+        moved = {k: (v, job["spec"].get(k, "(absent)")) for k, v in asdict(unit).items() if job["spec"].get(k) != v}
+        assert not moved, (f"{path.name}: {unit.label}'s spec changed since the job was stored (now, then): {moved}; "
+                           "change it back, or retrain the job (a new spec is a new job)")
+        proto_fields = {f.name for f in fields(grid.GridProtocol)}
+        assert set(job["proto"]) == proto_fields, f"{path.name}: GridProtocol's fields changed: {proto_fields ^ set(job['proto'])}"
+        proto = grid.GridProtocol(**{k: tuple(v) if isinstance(v, list) else v for k, v in job["proto"].items()})
+        archive = tables.job_archive(path.parent.name, root)
+        assert grid.stored_job(unit, proto, archive) is not None, f"{path.name} is not where its job's key points"
