@@ -314,8 +314,8 @@ def parse_cells(spec: str) -> list[tuple[str, str]]:
     if not cells:
         raise ValueError("no cells given; e.g. --cells 'NAU→NMU:mul,NAU:add'")
     if (twice := named_twice(cells)):
-        raise ValueError(f"cells {spec!r} name {', '.join(f'{u}:{o}' for u, o in twice)} more than once (two blocks of one cell would "
-                         "train the same seeds into one checkpoint); name each cell once")
+        raise ValueError(f"cells {spec!r} name {', '.join(f'{u}:{o}' for u, o in twice)} more than once (two blocks "
+                         "of one cell would train the same seeds into one checkpoint); name each cell once")
     return cells
 
 

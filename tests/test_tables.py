@@ -410,6 +410,7 @@ def test_every_committed_job_is_still_found_by_the_code_that_reads_it():
     units_of = {"nalm": grid.BENCHMARK_UNITS, "gating": tables.GATING_UNITS, "ten_parameter": TEN_PARAMETER_UNITS,
                 "ranges": (tables.RANGE_UNIT,)}  # (a label may name another model in another table)
     assert {p.parent.name for p in files} <= set(units_of), f"a table this test does not know: {files}"
+    proto_fields = {f.name for f in fields(grid.GridProtocol)}
     for path in files:
         job = json.loads(path.read_text())
         unit = next((u for u in units_of[path.parent.name] if u.label == job["spec"]["label"]), None)
@@ -417,7 +418,6 @@ def test_every_committed_job_is_still_found_by_the_code_that_reads_it():
         moved = {k: (v, job["spec"].get(k, "(absent)")) for k, v in asdict(unit).items() if job["spec"].get(k) != v}
         assert not moved, (f"{path.name}: {unit.label}'s spec changed since the job was stored (now, then): {moved}; "
                            "change it back, or retrain the job (a new spec is a new job)")
-        proto_fields = {f.name for f in fields(grid.GridProtocol)}
         assert set(job["proto"]) == proto_fields, f"{path.name}: GridProtocol's fields changed: {proto_fields ^ set(job['proto'])}"
         proto = grid.GridProtocol(**{k: tuple(v) if isinstance(v, list) else v for k, v in job["proto"].items()})
         archive = tables.job_archive(path.parent.name, root)
