@@ -485,13 +485,12 @@ def seconds_per_block_step(units: set[str]) -> float:
 
 
 LONG_RUNS = [  # experiment, its run's name and jobs
-    ("gating experiment on ×", "gating", GATING_MUL),
+    ("the gating experiment on ×", "gating", GATING_MUL),
     ("the NMU over input ranges", "ranges", RANGE_JOBS),
 ]
 
 
-def left_row(experiment: str, name: str, jobs) -> dict:
-    progress = tables.job_progress(name, jobs, tables_dir)
+def left_row(experiment: str, name: str, jobs, progress: pd.DataFrame) -> dict:
     seeds = jobs[0][1].n_seeds
     seconds = sum(g.seed_steps_left / seeds * seconds_per_block_step(COSTED_LIKE.get(g.unit, NMU_FAMILY))
                   for g in progress.itertuples())
@@ -501,7 +500,16 @@ def left_row(experiment: str, name: str, jobs) -> dict:
             "steps per job": power_of_ten(int(progress.steps.max())), "core-hours left": f"{seconds / 3600:.1f}"}
 
 
-pd.DataFrame([left_row(*run) for run in LONG_RUNS]).set_index("experiment").style  # the whole text, not truncated
+progress_of = {experiment: tables.job_progress(name, jobs, tables_dir) for experiment, name, jobs in LONG_RUNS}
+unfinished = [left_row(experiment, name, jobs, progress_of[experiment]) for experiment, name, jobs in LONG_RUNS
+              if (progress_of[experiment].status != "finished").any()]
+if unfinished:
+    display(pd.DataFrame(unfinished).set_index("experiment").style)  # the whole text, not truncated
+finished = [f"{experiment} ({len(progress)} jobs)" for experiment, progress in progress_of.items()
+            if (progress.status == "finished").all()]
+if finished:
+    display(Markdown(("Finished" if unfinished else "Every long run this chapter reads has finished") + ": "
+                     + " and ".join(finished) + "."))
 
 # %% [markdown]
 # ## Re-running them
@@ -513,9 +521,31 @@ pd.DataFrame([left_row(*run) for run in LONG_RUNS]).set_index("experiment").styl
 # checkpoint every few minutes and continue where they stopped.
 
 # %% tags=["hide-input"]
-commands = [f"- `{m['command']}` — torch {m['environment']['torch']} on {m['environment']['cpu']}, code version "
-            f"`{m['code'][:12]}`, {m['wall_seconds'] / 60:.0f} min of wall time in {m['workers']} "
-            f"{'process' if m['workers'] == 1 else 'processes'}" for m in (provenance, gating_provenance) if m]
+def invocations(meta: dict) -> list[dict]:
+    """The invocations that assembled a stored table, oldest first (each keeps the earlier ones' provenance)."""
+    return [*reversed(meta.get("earlier", [])), {k: v for k, v in meta.items() if k != "earlier"}]
+
+
+def rerun_item(experiment: str, meta: dict) -> str:
+    """How a stored table was produced: its commands, where, by which code, and at what cost when one
+    uninterrupted invocation made it (several invocations may each have resumed checkpointed jobs, so
+    their wall times do not add up to the training's)."""
+    runs = invocations(meta)
+    where = ", ".join(sorted({f"torch {m['environment']['torch']} on {m['environment']['cpu']}" for m in runs}))
+    codes = sorted({c for m in runs for c in m["job_codes"]})
+    version = f"code version{'s' if len(codes) > 1 else ''} {', '.join(f'`{c[:12]}`' for c in codes)}"
+    if len(runs) == 1 and not meta["jobs_from_cache"]:
+        cost = (f"{meta['wall_seconds'] / 60:.0f} min of wall time in {meta['workers']} "
+                f"{'process' if meta['workers'] == 1 else 'processes'}")
+        return f"- {experiment}: `{meta['command']}` — {where}, {version}, {cost}"
+    return (f"- {experiment}, assembled by {len(runs)} invocations (a job may continue from its checkpoint in a "
+            f"later session, so no one wall time covers the run) — {where}, {version}:\n" + "\n".join(f"  - `{m['command']}`" for m in runs))
+
+
+stored = [("the ten-parameter function", provenance), ("the gating experiment", gating_provenance),
+          ("the NMU over input ranges", tables.load_run("ranges", tables_dir)[1] if tables.has_run("ranges", tables_dir)
+           else None)]
+commands = [rerun_item(experiment, meta) for experiment, meta in stored if meta]
 if len(nalm):
     commands.append(f"- `python -m nalu_lab.tables nalm` runs the NALM benchmark's nine ranges and continues an "
                     f"unfinished run ({len(nalm_all) - len(nalm_missing)} of its {len(nalm_all)} jobs finished, by code "
