@@ -74,8 +74,8 @@ mode_banner(quick, draws=N_DRAWS, seeds=len(SEEDS), steps=STEPS, lr=LR)
 rng = np.random.default_rng(0)
 u = rng.uniform(-WIDTH, WIDTH, size=(N_DRAWS, 2))
 w = expit(u[:, 0]) * np.tanh(u[:, 1])
-print(f"{N_DRAWS:,} draws of w = σ(u₁)·tanh(u₂), u ~ U[−{WIDTH:g}, {WIDTH:g}]; "
-      f"min {w.min():.4f}, max {w.max():.4f}.")
+Markdown(f"{N_DRAWS:,} draws of w = σ(u₁)·tanh(u₂), u ~ U[−{WIDTH:g}, {WIDTH:g}]; "
+         f"min {w.min():.4f}, max {w.max():.4f}.")
 
 # %% [markdown]
 # The shape can also be computed exactly. Conditioning on $u_1$, the inner probability over $u_2$

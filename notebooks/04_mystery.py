@@ -92,7 +92,7 @@ pd.DataFrame([dict(output=f"y{k}", target=f"x{i} {op.symbol} x{j}")
 # %% tags=["hide-input"]
 x0 = datasets[SEEDS[0]][0].x_train[:256]
 assert np.array_equal(nalu.solve_mystery(x0, config0), nalu.tasks.solve_mystery_loop(x0, config0))
-print(f"solve_mystery and solve_mystery_loop agree exactly on {x0.shape[0]} rows × {config0.out_dim} outputs.")
+Markdown(f"`solve_mystery` and `solve_mystery_loop` agree exactly on {x0.shape[0]} rows × {config0.out_dim} outputs.")
 
 # %% [markdown]
 # ## Training
@@ -112,7 +112,7 @@ for arch, factory in ARCHS.items():
 log = pd.concat(logs, ignore_index=True)
 log["range"] = log["split"].map(SPLITS)
 diverged = {arch: len(r.diverged_at) for arch, r in results.items()}
-print("Seeds that diverged (NaN loss): " + ", ".join(f"{a} {n} of {len(SEEDS)}" for a, n in diverged.items()))
+Markdown("Seeds that diverged (NaN loss): " + ", ".join(f"{a} {n} of {len(SEEDS)}" for a, n in diverged.items()))
 
 # %% [markdown]
 # ## Loss curves

@@ -93,9 +93,9 @@ def l2_loss_from_mse(mse, n=N_TEST):
 
 
 BLOG_MSE = 2 * BLOG_L2_LOSS / N_TEST
-print(f"The post's test l2_loss of {fmt_number(BLOG_L2_LOSS, 7)} over {N_TEST:,} rows is a test MSE of {fmt_number(BLOG_MSE, 5)}, "
-      f"a root-mean-square error of {fmt_number(math.sqrt(BLOG_MSE))} on targets whose mean is about "
-      f"{10 * 50:.0f}.")
+Markdown(f"The post's test `l2_loss` of {fmt_number(BLOG_L2_LOSS, 7)} over {N_TEST:,} rows is a test MSE of "
+         f"{fmt_number(BLOG_MSE, 5)}, a root-mean-square error of {fmt_number(math.sqrt(BLOG_MSE))} on targets "
+         f"whose mean is about {10 * 50:.0f}.")
 
 # %% [markdown]
 # How small can such an error be at all? Our targets are float32 too: rounding the exact sum of ten float32 inputs to
@@ -124,8 +124,8 @@ def dataset(seed: int) -> nalu.Dataset:
 datasets = {s: dataset(s) for s in SEEDS}
 x_ext, y_ext = datasets[SEEDS[0]].evals["extrapolation"]
 rounding_floor = nalu.mse(y_ext, x_ext.astype(np.float64).sum(axis=1, keepdims=True))
-print(f"float32 rounding of the test targets alone: MSE {fmt_number(rounding_floor)} "
-      f"({BLOG_MSE / rounding_floor:.0f}× below the post's converted figure).")
+Markdown(f"float32 rounding of the test targets alone: MSE {fmt_number(rounding_floor)} "
+         f"({BLOG_MSE / rounding_floor:.0f}× below the post's converted figure).")
 
 # %% [markdown]
 # ## Two initialisations
@@ -197,8 +197,8 @@ thresholds = [dict(seed=s, split="extrapolation",
 threshold = pd.DataFrame(thresholds)
 success = pd.concat([nalu.success_table(r.log, threshold).assign(init=name) for name, r in results.items()],
                     ignore_index=True)
-print(f"Success threshold (median over seeds): test MSE < {fmt_number(threshold.threshold.median())}, "
-      f"{threshold.threshold.median() / BLOG_MSE:.0f}× the post's converted figure.")
+Markdown(f"Success threshold (median over seeds): test MSE < {fmt_number(threshold.threshold.median())}, "
+         f"{threshold.threshold.median() / BLOG_MSE:.0f}× the post's converted figure.")
 
 # %% [markdown]
 # ## Every seed's test error during training

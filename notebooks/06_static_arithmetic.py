@@ -86,10 +86,10 @@ def task_for(op):
 
 t0 = task_for("add")(SEEDS[0])
 a_idx, b_idx = np.flatnonzero(t0.a_mask), np.flatnonzero(t0.b_mask)
-print(f"Seed {SEEDS[0]}: a = x[{a_idx[0]}] + … + x[{a_idx[-1]}] ({len(a_idx)} inputs), "
-      f"b = x[{b_idx[0]}] + … + x[{b_idx[-1]}] ({len(b_idx)} inputs), "
-      f"{len(np.intersect1d(a_idx, b_idx))} inputs shared.")
-print("Offsets of the other seeds:", [task_for("add")(s).offset for s in SEEDS[1:]])
+Markdown(f"Seed {SEEDS[0]}: a = `x[{a_idx[0]}]` + … + `x[{a_idx[-1]}]` ({len(a_idx)} inputs), "
+         f"b = `x[{b_idx[0]}]` + … + `x[{b_idx[-1]}]` ({len(b_idx)} inputs), "
+         f"{len(np.intersect1d(a_idx, b_idx))} inputs shared.\n\n"
+         f"Offsets of the other seeds: `{[task_for('add')(s).offset for s in SEEDS[1:]]}`")
 
 # %% [markdown]
 # ## Training
@@ -120,8 +120,8 @@ log = pd.concat(logs, ignore_index=True)
 success = pd.concat(successes, ignore_index=True)
 floors = pd.concat(floors, ignore_index=True)
 timings = pd.DataFrame(timings)
-print(f"Training time per step ({len(UNITS)} units, all seeds): "
-      f"{1000 * timings.seconds.sum() / (len(OPS) * STEPS):.1f} ms; {timings.seconds.sum():.0f} s in all.")
+Markdown(f"Training time per step ({len(UNITS)} units, all seeds): "
+         f"{1000 * timings.seconds.sum() / (len(OPS) * STEPS):.1f} ms; {timings.seconds.sum():.0f} s in all.")
 
 # %% [markdown]
 # ## Trask's normalised error
@@ -140,10 +140,12 @@ norm.style.format(number_format(3)).set_caption("Normalised error (median over s
 
 # %%
 ext = norm.loc["extrapolation"]
+lines = []
 for unit in UNITS:
     row = ext.loc[unit]
-    print(f"{unit}: extrapolation normalised error from {fmt_number(row.min())} ({row.idxmin()}) "
-          f"to {fmt_number(row.max())} ({row.idxmax()}).")
+    lines.append(f"- {unit}: extrapolation normalised error from {fmt_number(row.min())} ({row.idxmin()}) "
+                 f"to {fmt_number(row.max())} ({row.idxmax()}).")
+Markdown("\n".join(lines))
 
 # %% [markdown]
 # ## Madsen & Johansen's success rate
@@ -217,9 +219,9 @@ plt.show()
 # the other four. No unit in their comparison learned division. Our budget is far smaller:
 
 # %%
-print(f"Each seed here trains for {STEPS:,} steps, {MADSEN_STEPS / STEPS:,.0f}× fewer than the "
-      f"{MADSEN_STEPS:,} of Madsen & Johansen; Madsen & Johansen report that the NALU's successful "
-      f"seeds on + and − were solved after about 1.5–1.9 million steps (median).")
+Markdown(f"Each seed here trains for {STEPS:,} steps, {MADSEN_STEPS / STEPS:,.0f}× fewer than the "
+         f"{MADSEN_STEPS:,} of Madsen & Johansen; Madsen & Johansen report that the NALU's successful "
+         f"seeds on + and − were solved after about 1.5–1.9 million steps (median).")
 
 # %%
 # Madsen & Johansen's published rates (100 seeds each): Table 2 for the NALU's +, −, × and the NAC+'s
@@ -278,12 +280,13 @@ nac_ext = ext.loc["NAC"]
 mlp_ext = ext.loc["MLP"]
 trask_nalu_near_zero = bool((nalu_ext < 1).all())
 trask_nac_add_sub = bool((nac_ext[["+", "−"]] < 1).all())
-print(f"NALU extrapolation normalised error below 1 for every operation: {trask_nalu_near_zero} "
-      f"(below 1 for {int((nalu_ext < 1).sum())} of 6; largest {fmt_number(nalu_ext.max())}, for {nalu_ext.idxmax()}).")
-print(f"NAC extrapolation normalised error below 1 for + and −: {trask_nac_add_sub} "
-      f"({fmt_number(nac_ext['+'])} and {fmt_number(nac_ext['−'])}).")
-print(f"MLP extrapolation normalised error: {fmt_number(mlp_ext['+'])} on +, {fmt_number(mlp_ext['−'])} on −, "
-      f"{fmt_number(mlp_ext['×'])} on ×.")
+Markdown(f"- NALU extrapolation normalised error below 1 for every operation: {trask_nalu_near_zero} "
+         f"(below 1 for {int((nalu_ext < 1).sum())} of 6; largest {fmt_number(nalu_ext.max())}, "
+         f"for {nalu_ext.idxmax()}).\n"
+         f"- NAC extrapolation normalised error below 1 for + and −: {trask_nac_add_sub} "
+         f"({fmt_number(nac_ext['+'])} and {fmt_number(nac_ext['−'])}).\n"
+         f"- MLP extrapolation normalised error: {fmt_number(mlp_ext['+'])} on +, {fmt_number(mlp_ext['−'])} on −, "
+         f"{fmt_number(mlp_ext['×'])} on ×.")
 
 # %% [markdown]
 # ## What it shows
@@ -297,8 +300,8 @@ print(f"MLP extrapolation normalised error: {fmt_number(mlp_ext['+'])} on +, {fm
 both = rates[["unit", "op", "rate"]].merge(trask_rates[["unit", "op", "rate"]], on=["unit", "op"],
                                            suffixes=("_strict", "_trask"))
 split_verdict = both[(both.rate_trask >= 0.5) & (both.rate_strict == 0)]
-print(f"Pairs that at least half the seeds solve in the normalised-error reading but none in the strict one: "
-      + (", ".join(f"{r.unit} {r.op}" for r in split_verdict.itertuples()) or "none") + ".")
+Markdown(f"Pairs that at least half the seeds solve in the normalised-error reading but none in the strict one: "
+         + (", ".join(f"{r.unit} {r.op}" for r in split_verdict.itertuples()) or "none") + ".")
 
 # %% [markdown]
 # The NAC's weights are $\tanh(\hat W)\,\sigma(\hat M)$, so they reach exactly 0 or ±1 only as the

@@ -69,12 +69,14 @@ def exact_nalu(weights, gate_weights):
 
 
 blog_unit = exact_nalu([1, 1, 0], [-20, -20, -20])
-print("NAC weight W =", blog_unit.nac.W.detach().numpy().round(6).tolist())
+lines = [f"NAC weight W = `{blog_unit.nac.W.detach().numpy().round(6).tolist()}`", ""]
 x_blog = torch.tensor([[1.5, 2.0, 2.5], [1.5, -2.0, 2.5]])
 with torch.no_grad():
     y_blog = blog_unit(x_blog).squeeze(-1)
 for x, y in zip(x_blog, y_blog):
-    print(f"x = {x.tolist()}: NALU gives {y.item():+.4f}, the product x₁·x₂ is {(x[0] * x[1]).item():+.4f}")
+    lines.append(f"- x = `{x.tolist()}`: NALU gives {y.item():+.4f}, "
+                 f"the product x₁·x₂ is {(x[0] * x[1]).item():+.4f}")
+Markdown("\n".join(lines))
 
 # %% tags=["hide-input"]
 caveat_holds = bool(abs(float(y_blog[1]) - 3.0) < 1e-4)

@@ -118,9 +118,9 @@ jobs = static_jobs + SIGNED_JOBS
 results = pd.concat(run_grid(static_jobs, cache_dir=cache_dir, device=device, workers=WORKERS)
                     + run_grid(SIGNED_JOBS, cache_dir=signed_cache, device=device, workers=WORKERS), ignore_index=True)
 unit_order = [u.label for u in BENCHMARK_UNITS]
-print(f"{len(results):,} trained models: {results.unit.nunique()} units × "
-      f"{results.groupby(['family', 'op', 'range']).ngroups} cells × {N_SEEDS} seeds, {len(jobs)} jobs "
-      f"on {WORKERS} workers")
+Markdown(f"{len(results):,} trained models: {results.unit.nunique()} units × "
+         f"{results.groupby(['family', 'op', 'range']).ngroups} cells × {N_SEEDS} seeds, {len(jobs)} jobs "
+         f"on {WORKERS} workers")
 
 # %% [markdown]
 # ## The static arithmetic task

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 import nalu
 from nalu import recurrent
@@ -95,12 +95,16 @@ def test_sets(op):
 
 
 example = base_task("add")
-print(f"A = features {np.flatnonzero(example.a_mask).tolist()}, B = features {np.flatnonzero(example.b_mask).tolist()}")
+display(Markdown(f"A = features `{np.flatnonzero(example.a_mask).tolist()}`, "
+                 f"B = features `{np.flatnonzero(example.b_mask).tolist()}`"))
 example_sets = test_sets("add")
 train_mean = float(example_sets[TRAIN_LENGTH][1].mean())
+by_length = []
 for length, (x, y) in example_sets.items():
-    print(f"length {length:>4}: a + b has mean {float(y.mean()):7.1f}, {float(y.mean()) / train_mean:5.1f}× "
-          f"the training length's, largest {float(y.max()):7.1f}")
+    by_length.append({"length": length, "mean of a + b": float(y.mean()),
+                      "× the training length's": float(y.mean()) / train_mean, "largest a + b": float(y.max())})
+(pd.DataFrame(by_length).style.format({"mean of a + b": "{:.1f}", "× the training length's": "{:.1f}×",
+                                       "largest a + b": "{:.1f}"}).hide(axis="index"))
 
 # %% [markdown]
 # ## The models
@@ -220,7 +224,8 @@ T = max(TEST_LENGTHS)
 deltas = np.logspace(-8, 0, 2001)
 kept = (1 - np.exp(-deltas * T)) / (deltas * T)  # fraction of the sum kept when ρ = 1 − δ
 tolerance = float(deltas[kept >= 1 - SUCCESS_REL].max())
-print(f"For a sum over {T} steps to lose less than {SUCCESS_REL:.0%}, ρ(M) must be within {fmt_number(tolerance, 2)} of 1.")
+display(Markdown(f"For a sum over {T} steps to lose less than {SUCCESS_REL:.0%}, ρ(M) must be within "
+                 f"{fmt_number(tolerance, 2)} of 1."))
 
 spectral = []
 for (op, name), model in trained.items():

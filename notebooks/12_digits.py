@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 import nalu
 from nalu import applied, recurrent
@@ -75,7 +75,7 @@ mode_banner(quick, seeds=len(SEEDS), steps=STEPS, encoder_steps=ENCODER_STEPS, t
 
 # %% tags=["hide-input"]
 split = applied.load_digit_split(nalu.rng_for(0, 11))
-print(f"{len(split.y_train)} training images, {len(split.y_test)} test images (disjoint).")
+display(Markdown(f"{len(split.y_train)} training images, {len(split.y_test)} test images (disjoint)."))
 
 fig, axes = plt.subplots(1, TRAIN_LENGTH, figsize=(10, 1.6))
 example = nalu.rng_for(0, 12).integers(0, len(split.y_train), TRAIN_LENGTH)
@@ -92,9 +92,9 @@ encoder = applied.train_digit_encoder(split.x_train, split.y_train, SEEDS, hidde
 p_train = applied.encode_digits(encoder, split.x_train)  # (seeds, images, 10)
 p_test = applied.encode_digits(encoder, split.x_test)
 encoder_acc = (p_test.argmax(-1).numpy() == split.y_test).mean(axis=1)
-print(f"Encoder accuracy on the test images: {encoder_acc.mean():.2%} on average over {len(SEEDS)} seeds "
-      f"(from {encoder_acc.min():.2%} to {encoder_acc.max():.2%}); on the training images "
-      f"{(p_train.argmax(-1).numpy() == split.y_train).mean():.1%}.")
+Markdown(f"Encoder accuracy on the test images: {encoder_acc.mean():.2%} on average over {len(SEEDS)} seeds "
+         f"(from {encoder_acc.min():.2%} to {encoder_acc.max():.2%}); on the training images "
+         f"{(p_train.argmax(-1).numpy() == split.y_train).mean():.1%}.")
 
 # %% [markdown]
 # ## The floor: an exact accumulator on the encoder's output

@@ -77,11 +77,11 @@ split = applied.number_split(nalu.rng_for(0, 7))
 data = applied.words_dataset(split)
 seen = set(split["train"].tolist())
 train_words = {w for n in split["train"] for w in applied.number_to_words(n).split()}
-print(f"{len(split['train'])} training, {len(split['valid'])} validation, {len(split['test'])} test numbers; "
-      f"{sum(n in seen for n in split['test'])} test numbers were seen in training; "
-      f"{len(train_words)} of the {len(applied.VOCAB) - 1} words occur in training.")
-print(f"Training numbers of 100 or more: {int((split['train'] >= 100).sum())}; test numbers of 100 or more: "
-      f"{int((split['test'] >= 100).sum())}.")
+Markdown(f"{len(split['train'])} training, {len(split['valid'])} validation, {len(split['test'])} test numbers; "
+         f"{sum(n in seen for n in split['test'])} test numbers were seen in training; "
+         f"{len(train_words)} of the {len(applied.VOCAB) - 1} words occur in training.\n\n"
+         f"Training numbers of 100 or more: {int((split['train'] >= 100).sum())}; test numbers of 100 or more: "
+         f"{int((split['test'] >= 100).sum())}.")
 
 # %% [markdown]
 # ## The models

@@ -150,7 +150,7 @@ episodes["range"] = np.where(episodes["T"] <= hi_T, f"T ≤ {hi_T} (trained)",
                              np.where(episodes["T"] <= 2 * hi_T, f"{hi_T} < T ≤ {2 * hi_T}", f"T > {2 * hi_T}"))
 per_seed_T = episodes.groupby(["agent", "seed", "T"], sort=False).reward.mean().reset_index()
 final = logs[logs["update"] == logs["update"].max()].groupby("agent", sort=False).reward
-print("Training reward at the last update (mean over seeds, range): " + "; ".join(
+Markdown("Training reward at the last update (mean over seeds, range): " + "; ".join(
     f"{a} {g.mean():.2f} [{g.min():.2f}, {g.max():.2f}]" for a, g in final))
 
 # %% [markdown]

@@ -489,7 +489,7 @@ _ = save_results(results_dir, "16_sequential_product", product_results | {
             "cpu_seconds": {k: round(v, 1) for k, v in sum_cpu.items()}, "training_read_back": sum_run.read_back},
     "cpu_seconds_total": round(time.process_time() - t_start, 1),
 }, findings)
-print(f"CPU time of this page: {time.process_time() - t_start:.0f} s; of the training"
-      + (" (kept runs, read back)" if run.read_back and sum_run.read_back else "") + ": "
-      + ", ".join(f"{k} {v:.0f} s" for k, v in (cpu | {k if k.startswith("reference") else f"{k} (sum)": v
-                                                      for k, v in sum_cpu.items()}).items()))
+Markdown(f"CPU time of this page: {time.process_time() - t_start:.0f} s; of the training"
+         + (" (kept runs, read back)" if run.read_back and sum_run.read_back else "") + ": "
+         + ", ".join(f"{k} {v:.0f} s" for k, v in (cpu | {k if k.startswith("reference") else f"{k} (sum)": v
+                                                         for k, v in sum_cpu.items()}).items()))

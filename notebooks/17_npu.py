@@ -54,7 +54,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 import nalu
 from nalu.tasks import Ranges, Task
@@ -208,8 +208,9 @@ def grid_errors(result) -> np.ndarray:
 
 errors = {key: grid_errors(r) for key, r in results.items()}
 diverged = {key: len(r.diverged_at) for key, r in results.items()}
-print(f"{len(RUNS)} runs × {N_SEEDS} seeds × {STEPS:,} steps: {cpu_seconds:.0f} CPU-seconds of training "
-      f"({'read back' if read_back else f'{wall_seconds:.0f} s wall'}); diverged seeds: {sum(diverged.values())}")
+display(Markdown(f"{len(RUNS)} runs × {N_SEEDS} seeds × {STEPS:,} steps: {cpu_seconds:.0f} CPU-seconds of training "
+                 f"({'read back' if read_back else f'{wall_seconds:.0f} s wall'}); "
+                 f"diverged seeds: {sum(diverged.values())}"))
 Markdown(kept.provenance())
 
 # %% [markdown]

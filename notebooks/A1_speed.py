@@ -122,7 +122,7 @@ results_dir = "../build/results"
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from nalu_bench import speed
 from nalu_book.book import mode_banner, save_results
@@ -204,8 +204,8 @@ breakdown.style.format("{:.2f}")
 
 # %%
 lay = results["layout_us_per_seed_step"]
-print(f"µs per seed-step with the chunks stored seed-major: {lay['seed']:.1f}; step-major: {lay['step']:.1f} "
-      f"({lay['seed'] / lay['step']:.2f}× faster)")
+display(Markdown(f"µs per seed-step with the chunks stored seed-major: {lay['seed']:.1f}; "
+                 f"step-major: {lay['step']:.1f} ({lay['seed'] / lay['step']:.2f}× faster)"))
 choices = pd.DataFrame({
     "change": [f"{r['change']}: {r['before']} → {r['after']}" for r in results["design_choices"]],
     "ms before": [r["before_ms"] for r in results["design_choices"]],
@@ -230,8 +230,8 @@ Markdown("Every change ran at least as fast as what it replaced in this measurem
 
 # %%
 s = results["mystery"]
-print(f"{s['rows']:,} rows × 100 inputs → 10 outputs: loop {s['loop_s']:.2f} s, vectorised "
-      f"{1e3 * s['vectorised_s']:.2f} ms, {s['speedup']:,.0f}× faster; outputs identical: {s['identical']}")
+Markdown(f"{s['rows']:,} rows × 100 inputs → 10 outputs: loop {s['loop_s']:.2f} s, vectorised "
+         f"{1e3 * s['vectorised_s']:.2f} ms, {s['speedup']:,.0f}× faster; outputs identical: {s['identical']}")
 
 # %% [markdown]
 # ## Scaling
@@ -266,11 +266,11 @@ scaling.style.format({"seed-steps per second": "{:,.0f}"}).hide(axis="index")
 
 # %%
 mem = results["memory"]
-print(f"peak resident memory of a process training 100 seeds: {mem['peak_rss_mb']:.0f} MB "
-      f"(a process that only imports nalu and torch: {mem['import_only_rss_mb']:.0f} MB)")
-print(f"minor page faults per training step: {mem['faults_per_step']:.0f} with malloc tuned, "
-      f"{mem['faults_per_step_untuned']:.0f} with malloc left alone (peak memory "
-      f"then {mem['peak_rss_mb_untuned']:.0f} MB)")
+Markdown(f"peak resident memory of a process training 100 seeds: {mem['peak_rss_mb']:.0f} MB "
+         f"(a process that only imports nalu and torch: {mem['import_only_rss_mb']:.0f} MB)\n\n"
+         f"minor page faults per training step: {mem['faults_per_step']:.0f} with malloc tuned, "
+         f"{mem['faults_per_step_untuned']:.0f} with malloc left alone (peak memory "
+         f"then {mem['peak_rss_mb_untuned']:.0f} MB)")
 
 # %%
 _ = save_results(results_dir, "A1_speed", {"ratio": m["ratio"], "us_per_seed_step": m["us_per_seed_step"],
