@@ -539,7 +539,8 @@ def rerun_item(experiment: str, meta: dict) -> str:
                 f"{'process' if meta['workers'] == 1 else 'processes'}")
         return f"- {experiment}: `{meta['command']}` — {where}, {version}, {cost}"
     return (f"- {experiment}, assembled by {len(runs)} invocations (a job may continue from its checkpoint in a "
-            f"later invocation, so no one wall time covers the run) — {where}, {version}:\n" + "\n".join(f"  - `{m['command']}`" for m in runs))
+            f"later invocation, so no one wall time covers the run) — {where}, {version}:\n"
+            + "\n".join(f"  - `{m['command']}`" for m in runs))
 
 
 stored = [("the ten-parameter function", provenance), ("the gating experiment", gating_provenance),
