@@ -463,12 +463,14 @@ Markdown("\n".join(sentence(r) for r in range_rows.values()) if range_rows else
             else "."))
 
 # %% [markdown]
-# ## What this book has not run yet
+# ## The long runs and what is left of them
 #
-# What is left of the long runs this chapter reads (a job: one model on one task, 25 seeds), and
-# what it would cost here: each model at the fastest measured speed of the book's stored paper-scale blocks most like it (25 seeds per block on
-# one core; the NALU's blocks for the gating experiment's NALU models, the NAU → NMU's for the
-# others). Until a run finishes, none of its claims is judged.
+# The gating experiment on $\times$ and the range sweep are long runs, kept job by job as they finish
+# (a job: one model on one task, 25 seeds). While any of their jobs is unfinished, the table below
+# says how far it has come and what the rest would cost here: each model at the fastest measured speed
+# of the book's stored paper-scale blocks most like it (25 seeds per block on one core; the NALU's
+# blocks for the gating experiment's NALU models, the NAU → NMU's for the others). Until a run
+# finishes, none of its claims is judged.
 
 # %% tags=["hide-input"]
 import json
