@@ -58,7 +58,7 @@ __all__ = ["TEN_PARAMETER_PUBLISHED", "TEN_PARAMETER_UNITS", "TEN_PARAMETER_STEP
            "GATING_UNITS", "GATING_PUBLISHED", "GATING_PLAN_STEPS", "gating_jobs", "current_rows", "RANGE_UNIT", "RANGE_SEEDS", "RANGE_STEPS", "RANGE_PUBLISHED",
            "ten_parameter_protocol", "gating_protocol", "range_protocol", "range_jobs", "run_ranges", "nalm_protocol", "nalm_jobs", "job_archive", "finished_jobs",
            "job_progress",
-           "run_ten_parameter", "run_gating", "run_nalm", "parse_ranges", "range_name_in", "has_run", "load_run", "table_lock",
+           "run_ten_parameter", "run_gating", "run_nalm", "parse_ranges", "range_name_in", "has_run", "load_run", "invocations", "table_lock",
            "DEFAULT_DIR",
            "main"]
 
@@ -260,8 +260,13 @@ def _kept_from_earlier_runs(name: str, out_dir: Path, table: pd.DataFrame) -> tu
     kept = _cells_not_in(before, table)
     if kept.empty:
         return kept, []
-    own = {k: v for k, v in meta.items() if k != "earlier"}
-    return kept, [own, *meta.get("earlier", [])]
+    return kept, invocations(meta)
+
+
+def invocations(meta: dict) -> list[dict]:
+    """The invocations that assembled a stored table, newest first: the one that wrote it (its
+    provenance ``meta`` less ``earlier``), then those whose rows it kept (``meta["earlier"]``)."""
+    return [{k: v for k, v in meta.items() if k != "earlier"}, *meta.get("earlier", [])]
 
 
 def run_ten_parameter(out_dir: str | Path = DEFAULT_DIR, *, steps: int = TEN_PARAMETER_STEPS,

@@ -523,16 +523,11 @@ if finished:
 # checkpoint every few minutes and continue where they stopped.
 
 # %% tags=["hide-input"]
-def invocations(meta: dict) -> list[dict]:
-    """The invocations that assembled a stored table, oldest first (each keeps the earlier ones' provenance)."""
-    return [*reversed(meta.get("earlier", [])), {k: v for k, v in meta.items() if k != "earlier"}]
-
-
 def rerun_item(experiment: str, meta: dict) -> str:
     """How a stored table was produced: its commands, where, by which code, and at what cost when one
     uninterrupted invocation made it (several invocations may each have resumed checkpointed jobs, so
     their wall times do not add up to the training's)."""
-    runs = invocations(meta)
+    runs = tables.invocations(meta)[::-1]  # oldest first
     where = ", ".join(sorted({f"torch {m['environment']['torch']} on {m['environment']['cpu']}" for m in runs}))
     codes = sorted({c for m in runs for c in m["job_codes"]})
     version = f"code version{'s' if len(codes) > 1 else ''} {', '.join(f'`{c[:12]}`' for c in codes)}"

@@ -218,6 +218,8 @@ def test_a_run_of_some_cells_keeps_the_committed_rows_of_the_others(tmp_path):
     meta = load_run("gating", tmp_path)[1]
     assert meta["command"].endswith("--ops mul --seeds 2 --steps 40")
     assert [m["command"] for m in meta["earlier"]] == ["python -m nalu_lab.tables gating --ops add --seeds 2 --steps 30"]
+    chain = tables.invocations(meta)  # newest first, each without a nested history
+    assert [m["command"][-6:] for m in chain] == ["eps 40", "eps 30"] and not any("earlier" in m for m in chain)
     again = run_gating(tmp_path, ops=("add",), steps=50, n_seeds=2, workers=1, engine="inline")  # a cell run again replaces its rows
     assert set(again[again.op == "add"].steps) == {50} and set(again[again.op == "mul"].steps) == {40}
     assert len(again) == 12
